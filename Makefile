@@ -1,0 +1,64 @@
+# SpreadPilot — every command a developer or CI runs. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock 2>/dev/null | sha1sum | cut -c1-12)
+SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+
+FOLLOWERS ?= 5
+SCENARIO ?= local/scenarios/normal-day.yaml
+SPEED ?=
+KEEP ?=
+
+.PHONY: setup lint test test-unit test-integration up down demo bench lock stage clean
+
+setup: $(STAMP) paths
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "is ignored: it is neither" >&2 || true; }
+	@rm -f $(VENV)/.installed-*; touch $@
+	@echo "setup: .venv ready"
+
+# Source roots go on the venv's path (a .pth file), so `python -m ibsim`, `python -m executor` and tests import
+# the same modules that production deploys, without packaging each folder.
+.PHONY: paths
+paths:
+	@printf '%s\n' "$(CURDIR)/shared" "$(CURDIR)/local" "$(CURDIR)/gateway-vm" \
+	  $(foreach d,$(wildcard $(CURDIR)/functions/*/),$(patsubst %/,%,$(d))) > "$(SITE)/spreadpilot-src.pth"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: setup
+	$(PY) -m stack.preflight
+	$(VENV)/bin/pytest -q tests
+
+test-unit: setup
+	$(VENV)/bin/pytest -q tests/unit
+
+test-integration: setup
+	$(VENV)/bin/pytest -q tests/integration
+
+up: setup
+	$(PY) -m stack up
+
+down: setup
+	$(PY) -m stack down
+
+demo: setup
+	$(PY) -m demo --followers $(FOLLOWERS) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep)
+
+bench: setup
+	$(PY) -m bench
+
+lock:
+	@rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet -r requirements.txt \
+	  && .venv-lock/bin/pip freeze --exclude pip > requirements.lock && rm -rf .venv-lock && echo "requirements.lock updated"
+
+clean:
+	rm -rf $(VENV) .local out .mypy_cache .ruff_cache .pytest_cache
