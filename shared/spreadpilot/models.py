@@ -1,0 +1,400 @@
+"""Domain models: frozen, validated, and the same shape in Firestore, Pub/Sub and memory.
+
+Money is ``Decimal`` (stored as strings so Firestore never turns it into a float), quantities are ``int``,
+datetimes are timezone-aware (stored as ISO-8601 UTC strings, which sort correctly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# ── primitives ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetime must be timezone-aware")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Id = Annotated[str, Field(pattern=_ID)]
+Money = Decimal
+
+
+class Frozen(BaseModel):
+    """Base of every model: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    def to_doc(self) -> dict[str, object]:
+        """The Firestore document (JSON types only: Decimal → str, datetime → ISO string)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, object]) -> Self:
+        """Parse a Firestore document back into the model."""
+        return cls.model_validate(doc)
+
+
+def validate_iban(iban: str) -> str:
+    """Normalise an IBAN and check its length and mod-97 checksum."""
+    compact = re.sub(r"\s+", "", iban).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
+        raise ValueError("IBAN must be a country code, 2 check digits and 10-30 letters or digits")
+    digits = "".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])
+    if int(digits) % 97 != 1:
+        raise ValueError("IBAN check digits do not match")
+    return compact
+
+
+def canonical_decimal(value: Decimal) -> Decimal:
+    """One spelling per number (485 == 485.0 == 485.00 → 485), so ids built from numbers are stable."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def mask_iban(iban: str) -> str:
+    """An IBAN shown to people and logs: everything but the last 4 characters hidden."""
+    return "•" * max(0, len(iban) - 4) + iban[-4:]
+
+
+# ── enums ───────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+class Right(StrEnum):
+    PUT = "P"
+    CALL = "C"
+
+
+class Strategy(StrEnum):
+    """The sheet's ``Strategia``: Long = bull put credit spread, Short = bear call credit spread."""
+
+    BULL_PUT = "bull_put"
+    BEAR_CALL = "bear_call"
+
+
+class Severity(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+
+
+class FollowerState(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class IntentState(StrEnum):
+    PLANNED = "planned"
+    SUBMITTED = "submitted"
+    WORKING = "working"
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+
+    @property
+    def final(self) -> bool:
+        """No further broker event can change this state."""
+        return self in _FINAL_STATES
+
+
+_FINAL_STATES = frozenset(
+    {IntentState.FILLED, IntentState.PARTIALLY_FILLED, IntentState.CANCELLED, IntentState.REJECTED,
+     IntentState.SKIPPED}
+)
+
+
+class IntentKind(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+    CLOSE_ORPHAN = "close_orphan"
+    FLATTEN = "flatten"
+
+
+class AssignmentState(StrEnum):
+    NONE = "NONE"
+    ASSIGNED = "ASSIGNED"
+    COMPENSATED = "COMPENSATED"
+
+
+class CommandKind(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    FLATTEN_REQUEST = "flatten_request"
+    FLATTEN_CONFIRM = "flatten_confirm"
+    CLOSE_FOLLOWER = "close_follower"
+    RECONCILE = "reconcile"
+
+
+# ── configuration documents ─────────────────────────────────────────────────────────────────────────────────────────
+
+
+class Gateway(Frozen):
+    """One IB Gateway (API socket) the executor connects to."""
+
+    id: Id
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    client_id: int = Field(ge=0, le=999)
+    mode: str = Field(default="paper", pattern="^(paper|live)$")
+    secret_name: str | None = None  # IB Gateway login password in Secret Manager (never the value)
+
+
+class Follower(Frozen):
+    """An investor whose IBKR account copies the strategy."""
+
+    id: Id
+    name: str = Field(min_length=1, max_length=200)
+    email: str
+    iban: Annotated[str, AfterValidator(validate_iban)]
+    commission_pct: Decimal = Field(ge=0, le=100, description="percent of net gain above the high-water mark")
+    enabled: bool = True
+    state: FollowerState = FollowerState.ACTIVE
+    gateway_id: Id
+    ibkr_account: str = Field(pattern=r"^[A-Z]{1,3}\d{1,12}$")
+    multiplier: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    max_contracts: int = Field(default=10, ge=0, le=1000)
+    daily_loss_limit: Decimal = Field(default=Decimal(2000), ge=0)
+    ibkr_secret_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    created_at: AwareDatetime | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value.lower()
+
+
+# ── trading ─────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+class Spread(Frozen):
+    """A vertical credit spread: sell ``short_strike``, buy ``long_strike``, same right and expiry."""
+
+    strategy: Strategy
+    short_strike: Decimal = Field(gt=0)
+    long_strike: Decimal = Field(gt=0)
+
+    @field_validator("short_strike", "long_strike")
+    @classmethod
+    def _canonical(cls, value: Decimal) -> Decimal:
+        return canonical_decimal(value)
+
+    @property
+    def right(self) -> Right:
+        return Right.PUT if self.strategy is Strategy.BULL_PUT else Right.CALL
+
+    @property
+    def width(self) -> Decimal:
+        return abs(self.short_strike - self.long_strike)
+
+    @model_validator(mode="after")
+    def _strike_order(self) -> Spread:
+        if self.strategy is Strategy.BULL_PUT and not self.short_strike > self.long_strike:
+            raise ValueError("bull put spread: Sell Put must be above Buy Put")
+        if self.strategy is Strategy.BEAR_CALL and not self.short_strike < self.long_strike:
+            raise ValueError("bear call spread: Sell Call must be below Buy Call")
+        return self
+
+
+def make_signal_id(day: date, ticker: str, spread: Spread, qty_per_leg: int) -> str:
+    """Deterministic id of a day's signal: readable, and a hash so two shapes never collide."""
+    canon = f"{day.isoformat()}|{ticker}|{spread.strategy}|{spread.short_strike}|{spread.long_strike}|{qty_per_leg}"
+    digest = hashlib.sha256(canon.encode()).hexdigest()[:8]
+    return f"{day:%Y%m%d}-{ticker}-{spread.strategy}-{digest}"
+
+
+class Signal(Frozen):
+    """The strategist's trade for one day."""
+
+    signal_id: Id
+    date: date
+    ticker: str = Field(pattern=r"^[A-Z]{1,6}$")
+    spread: Spread
+    qty_per_leg: int = Field(gt=0, le=1000)
+    source_row: int | None = Field(default=None, ge=1)
+    detected_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _id_matches(self) -> Signal:
+        if self.signal_id != make_signal_id(self.date, self.ticker, self.spread, self.qty_per_leg):
+            raise ValueError("signal_id does not match the signal's content")
+        return self
+
+
+class StateChange(Frozen):
+    state: IntentState
+    at: AwareDatetime
+    note: str = ""
+
+
+def make_intent_id(signal_id: str, follower_id: str, kind: IntentKind = IntentKind.ENTRY) -> str:
+    """Deterministic intent id = the IB ``orderRef`` (one per signal × follower × purpose)."""
+    return f"{kind}-{signal_id}-{follower_id}"
+
+
+class OrderIntent(Frozen):
+    """What SpreadPilot means to do at the broker for one follower; recorded before any order goes out."""
+
+    intent_id: Id
+    kind: IntentKind = IntentKind.ENTRY
+    signal_id: Id
+    follower_id: Id
+    gateway_id: Id
+    account: str
+    spread: Spread
+    expiry: date
+    contracts: int = Field(ge=0)
+    state: IntentState = IntentState.PLANNED
+    history: tuple[StateChange, ...] = ()
+    order_id: int | None = None
+    perm_id: int | None = None
+    limit: Decimal | None = None  # the combo limit last sent (negative = credit when buying a credit combo)
+    ladder_step: int = 0
+    filled_qty: int = 0
+    avg_price: Decimal | None = None  # credit per spread received (positive)
+    reason: str = ""
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    def moved_to(self, state: IntentState, at: datetime, note: str = "", **changes: object) -> OrderIntent:
+        """A copy in ``state`` with the change appended to the history."""
+        history = (*self.history, StateChange(state=state, at=at, note=note))
+        return self.model_copy(update={"state": state, "history": history, "updated_at": at, **changes})
+
+
+class Fill(Frozen):
+    """One execution of one leg (executions are the truth for fills)."""
+
+    exec_id: str
+    intent_id: str
+    follower_id: Id
+    account: str
+    perm_id: int | None = None
+    con_id: int
+    symbol: str = "QQQ"
+    sec_type: str = "OPT"
+    right: Right | None = None
+    strike: Decimal | None = None
+    expiry: date | None = None
+    side: str = Field(pattern="^(BOT|SLD)$")
+    qty: int = Field(gt=0)
+    price: Decimal
+    commission: Decimal = Decimal(0)
+    realized_pnl: Decimal | None = None
+    at: AwareDatetime
+
+
+class PositionLeg(Frozen):
+    con_id: int
+    symbol: str = "QQQ"
+    sec_type: str = "OPT"
+    right: Right | None = None
+    strike: Decimal | None = None
+    expiry: date | None = None
+    qty: int  # signed: negative = short
+    avg_cost: Decimal = Decimal(0)
+
+
+class Position(Frozen):
+    """A follower's spread (or what is left of it) as the broker reports it."""
+
+    follower_id: Id
+    account: str
+    signal_id: str | None = None
+    spread: Spread | None = None
+    legs: tuple[PositionLeg, ...] = ()
+    assignment: AssignmentState = AssignmentState.NONE
+    updated_at: AwareDatetime
+
+
+class PnLSnapshot(Frozen):
+    """Mark-to-market from broker P&L for one follower at one instant."""
+
+    follower_id: Id
+    account: str
+    at: AwareDatetime
+    daily_pnl: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+
+
+class DailyPnL(Frozen):
+    follower_id: Id
+    date: date
+    realized_pnl: Decimal
+    commissions: Decimal
+    closing_mtm: Decimal
+    best_mtm: Decimal
+    worst_mtm: Decimal
+    trades: int = Field(ge=0)
+    computed_at: AwareDatetime
+
+
+class MonthlyStatement(Frozen):
+    follower_id: Id
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    net_pnl: Decimal
+    best_day: Decimal
+    worst_day: Decimal
+    winning_days: int = Field(ge=0)
+    losing_days: int = Field(ge=0)
+    win_rate: Decimal
+    max_drawdown: Decimal
+    hwm_before: Decimal
+    hwm_after: Decimal
+    commission_pct: Decimal
+    commission: Decimal
+    computed_at: AwareDatetime
+
+
+# ── operations ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+class Alert(Frozen):
+    """Something an operator may need to know; routed by severity."""
+
+    alert_id: Id
+    type: str = Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$")
+    severity: Severity
+    message: str = Field(min_length=1, max_length=4000)
+    at: AwareDatetime
+    source: str = Field(min_length=1, max_length=64)
+    follower_id: str | None = None
+    signal_id: str | None = None
+    order_ref: str | None = None
+    context: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        """Identical alerts (same type, severity and subject) collapse within a cooldown."""
+        return "|".join((self.type, self.severity, self.follower_id or "", self.signal_id or "",
+                         self.order_ref or "", self.message))
+
+
+class Command(Frozen):
+    """An operator's instruction to the executor; persisted, audited and idempotent by ``command_id``."""
+
+    command_id: Id
+    kind: CommandKind
+    scope: str = Field(default="all", pattern=r"^(all|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$")
+    issued_by: str = Field(min_length=1, max_length=200)
+    issued_at: AwareDatetime
+    source: str = Field(pattern=r"^(telegram|web|console|api|system|test)$")
+    reason: str = Field(default="", max_length=1000)
+    confirm_code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{4,12}$")
