@@ -1,0 +1,80 @@
+import asyncio
+import time
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import Field
+
+from spreadpilot.clock import NEW_YORK, SimClock, parse_clock
+from spreadpilot.errors import ConfigError
+from spreadpilot.market_calendar import is_trading_day, session_close
+from spreadpilot.settings import CommonSettings, load_settings
+
+
+def test_simulated_clock_runs_faster_from_its_anchor() -> None:
+    clock = SimClock(datetime(2026, 3, 17, 9, 25, tzinfo=NEW_YORK), speed=600, anchor=time.time() - 1.0)
+    elapsed = (clock.now() - datetime(2026, 3, 17, 9, 25, tzinfo=NEW_YORK)).total_seconds()
+    assert 600 <= elapsed < 1200  # one real second (plus test overhead) is ten simulated minutes
+
+
+def test_clock_spec_round_trips_so_every_process_shares_one_simulated_time() -> None:
+    clock = SimClock(datetime(2026, 3, 17, 9, 25, tzinfo=NEW_YORK), speed=120, anchor=1_700_000_000.0)
+    assert parse_clock(clock.spec()) == clock
+
+
+def test_simulated_sleep_is_shortened_by_the_speed() -> None:
+    clock = SimClock(datetime(2026, 3, 17, 9, 25, tzinfo=NEW_YORK), speed=1000, anchor=time.time())
+    started = time.monotonic()
+    asyncio.run(clock.sleep(1.0))
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "spec", ["sim:yesterday@2x/0", "fast", "sim:2026-03-17T09:25:00@2x/0", "sim:2026-03-17T09:25:00-04:00@0x/1"]
+)
+def test_malformed_clock_setting_is_a_config_error(spec: str) -> None:
+    with pytest.raises(ConfigError, match="SPREADPILOT_CLOCK"):
+        parse_clock(spec)
+
+
+def test_calendar_knows_weekends_holidays_and_half_days() -> None:
+    assert is_trading_day(date(2026, 3, 17))
+    assert not is_trading_day(date(2026, 3, 21))  # Saturday
+    assert not is_trading_day(date(2026, 12, 25))  # Christmas
+    assert session_close(date(2026, 3, 17)) == datetime(2026, 3, 17, 16, 0, tzinfo=NEW_YORK)
+    assert session_close(date(2026, 11, 27)).hour == 13  # the day after Thanksgiving
+    assert session_close(date(2026, 11, 27)).astimezone(UTC).hour == 18
+
+
+class _Needs(CommonSettings):
+    sheet_id: str = Field(description="spreadsheet id")
+    poll_interval_s: float = 2.0
+
+
+def test_missing_setting_stops_start_up_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    monkeypatch.delenv("SPREADPILOT_SHEET_ID", raising=False)
+    with pytest.raises(ConfigError, match="SPREADPILOT_SHEET_ID is missing"):
+        load_settings(_Needs)
+
+
+def test_invalid_setting_stops_start_up_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    monkeypatch.setenv("SPREADPILOT_SHEET_ID", "abc")
+    monkeypatch.setenv("SPREADPILOT_POLL_INTERVAL_S", "often")
+    with pytest.raises(ConfigError, match="SPREADPILOT_POLL_INTERVAL_S is invalid"):
+        load_settings(_Needs)
+
+
+def test_missing_project_names_google_cloud_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.delenv("SPREADPILOT_PROJECT", raising=False)
+    with pytest.raises(ConfigError, match="GOOGLE_CLOUD_PROJECT is missing"):
+        load_settings(CommonSettings)
+
+
+def test_malformed_clock_in_settings_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    monkeypatch.setenv("SPREADPILOT_CLOCK", "warp")
+    with pytest.raises(ConfigError, match="SPREADPILOT_CLOCK"):
+        load_settings(CommonSettings)
