@@ -1,0 +1,311 @@
+"""The broker's use cases: accept, reject, modify, cancel and fill orders, answering on the owning connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from ibsim import wire, wire_orders
+from ibsim.accounts import Account, margin_of
+from ibsim.codes import ErrorCode
+from ibsim.config import FillMode, SimConfig
+from ibsim.contracts import Chain, Listing
+from ibsim.faults import ArmedFaults
+from ibsim.fills import combo_quote, fill_price, leg_prices, money
+from ibsim.journal import Journal, order_record
+from ibsim.market import Market
+from ibsim.orders import Fill, Leg, SimOrder, Status
+from ibsim.pricing import Quote
+from ibsim.protocol import Field
+from ibsim.requests import PlaceOrderRequest
+from ibsim.wire_orders import MarginFigures
+
+
+class Connection(Protocol):
+    """What the broker needs from a client session."""
+
+    client_id: int
+
+    def send(self, message: list[Field]) -> None:
+        """Queue one message to the client."""
+
+    def account_changed(self, account: str) -> None:
+        """Push account/position updates the client subscribed to."""
+
+
+class Broker:
+    """Holds accounts and orders; every state change goes through here and into the journal."""
+
+    def __init__(self, config: SimConfig, now: Callable[[], datetime], journal: Journal, market: Market) -> None:
+        self.config = config
+        self.now = now
+        self.journal = journal
+        self.market = market
+        self.accounts = {a: Account(a, config.funds_of(a)) for a in config.accounts}
+        self.orders: dict[tuple[int, int], SimOrder] = {}
+        self.fills: list[Fill] = []
+        self.connections: dict[int, Connection] = {}
+        self.faults = ArmedFaults()
+        self.chain = Chain(now().date(), market.underlying(now()))
+        self.next_ids: dict[int, int] = {}
+        self._perm_seq = 1_000_000 + config.seed * 10_000
+        self._exec_seq = 0
+        # Simulated seconds per real second, so business delays shrink with an accelerated clock.
+        self.speed = 1.0
+
+    # --- prices -------------------------------------------------------------------------------------------------
+    def refresh_chain(self) -> None:
+        """Relist options when the simulated New York day changes."""
+        from spreadpilot.clock import new_york
+
+        today = new_york(self.now()).date()
+        if today != self.chain.today:
+            old = self.chain
+            self.chain = Chain(today, self.market.underlying(self.now()))
+            self.chain.extra.update(old.extra)
+
+    def quote(self, listing: Listing) -> Quote:
+        """Current quote of one listing."""
+        return self.market.quote(listing, self.now())
+
+    def mark(self, listing: Listing) -> float:
+        """Current mark (mid) of one listing."""
+        return self.market.mark(listing, self.now())
+
+    def order_quote(self, order: SimOrder) -> Quote:
+        """Quote of the order's instrument, for BUYing one unit."""
+        return combo_quote(order.instrument_legs(), lambda leg: self.quote(leg.listing))
+
+    def underlying(self) -> float:
+        """QQQ now."""
+        return self.market.underlying(self.now())
+
+    # --- sending ------------------------------------------------------------------------------------------------
+    def to_client(self, client_id: int, message: list[Field]) -> None:
+        """Send to the connection of ``client_id`` if it is connected (else the message is lost, as with IB)."""
+        conn = self.connections.get(client_id)
+        if conn is not None:
+            conn.send(message)
+
+    def _notify_account(self, account: str) -> None:
+        for conn in list(self.connections.values()):
+            conn.account_changed(account)
+
+    def _status(self, order: SimOrder) -> None:
+        if not order.hide_status:
+            self.to_client(order.client_id, wire_orders.order_status(order))
+
+    def _open_and_status(self, order: SimOrder) -> None:
+        self.to_client(order.client_id, wire_orders.open_order(order))
+        self._status(order)
+
+    # --- placing ------------------------------------------------------------------------------------------------
+    def _legs_of(self, req: PlaceOrderRequest) -> tuple[Listing | None, list[Leg]] | str:
+        if req.contract.sec_type == "BAG":
+            legs = []
+            for spec in req.legs:
+                listing = self.chain.by_con_id(spec.con_id)
+                if listing is None:
+                    return f"No security definition for combo leg conId {spec.con_id}"
+                legs.append(Leg(listing, spec.action.upper(), spec.ratio or 1))
+            return (None, legs) if legs else "A combo order needs legs"
+        listing = self.chain.by_con_id(req.contract.con_id)
+        if listing is None:
+            return "No security definition has been found for the request"
+        return listing, []
+
+    def _account_for(self, req: PlaceOrderRequest) -> str | None:
+        if req.account:
+            return req.account if req.account in self.accounts else None
+        return self.config.accounts[0]
+
+    def place(self, client_id: int, req: PlaceOrderRequest) -> None:
+        """Handle placeOrder: what-if, new order, or modify of a live one."""
+        account = self._account_for(req)
+        if account is None:
+            self.to_client(client_id, wire.error(req.order_id, ErrorCode.ORDER_REJECTED,
+                                                 f"Order rejected - reason:Unknown account {req.account}"))
+            return
+        resolved = self._legs_of(req)
+        if isinstance(resolved, str):
+            self.to_client(client_id, wire.error(req.order_id, ErrorCode.NO_SECURITY_DEFINITION, resolved))
+            return
+        listing, legs = resolved
+        limit = money(req.limit) if req.limit is not None and req.order_type != "MKT" else None
+        existing = self.orders.get((client_id, req.order_id))
+        perm_id = existing.perm_id if existing and not req.what_if else self._new_perm_id()
+        order = SimOrder(req.order_id, client_id, perm_id, account, req.action, int(req.qty), req.order_type,
+                         limit, req.tif, req.order_ref, listing, legs)
+        if req.what_if:
+            self._what_if(order)
+            return
+        hits = self.faults.take(account)
+        if "drop_order" in hits:
+            self.journal.write("fault", account, kind="drop_order", **order_record(order, False))
+            return
+        self.journal.write("order", account, **order_record(order, False))
+        if existing is not None:
+            self._modify(existing, order)
+            return
+        self.next_ids[client_id] = max(self.next_ids.get(client_id, 0), req.order_id + 1)
+        margin = self._margin_figures(order)
+        if margin.init_change > margin.equity_before - margin.init_before:
+            self._reject(order, "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
+                                f"POSITION YOUR EQUITY WITH LOAN VALUE [{margin.equity_before}] MUST EXCEED THE "
+                                f"INITIAL MARGIN [{margin.init_after}]")
+            return
+        order.partial_once = "partial_fill" in hits
+        order.hide_status = "missing_status" in hits
+        self.orders[(client_id, req.order_id)] = order
+        if "exec_before_open" in hits and self._fill_now(order, announce=False):
+            self._open_and_status(order)
+            return
+        self._open_and_status(order)
+        self._schedule_fill(order)
+
+    def _new_perm_id(self) -> int:
+        self._perm_seq += 1
+        return self._perm_seq
+
+    def _reject(self, order: SimOrder, text: str) -> None:
+        order.status = Status.INACTIVE
+        self.journal.write("reject", order.account, order_id=order.order_id, perm_id=order.perm_id,
+                           order_ref=order.order_ref, reason=text)
+        self.to_client(order.client_id, wire.error(order.order_id, ErrorCode.ORDER_REJECTED, text))
+
+    def _modify(self, live: SimOrder, new: SimOrder) -> None:
+        if live.is_done:
+            self.to_client(live.client_id, wire.error(live.order_id, ErrorCode.DUPLICATE_ORDER_ID,
+                                                      "Duplicate order id"))
+            return
+        live.qty = max(new.qty, live.filled)
+        live.limit = new.limit
+        live.order_type = new.order_type
+        live.order_ref = new.order_ref or live.order_ref
+        self._open_and_status(live)
+        self._schedule_fill(live)
+
+    # --- what-if and margin -------------------------------------------------------------------------------------
+    def _margin_figures(self, order: SimOrder) -> MarginFigures:
+        acct = self.accounts[order.account]
+        und = self.underlying()
+        before = acct.margin(self.mark, und)
+        holdings = {p.listing.con_id: (p.listing, p.qty) for p in acct.held()}
+        for leg in order.instrument_legs():
+            qty = leg.sign() * leg.ratio * order.qty * order.direction()
+            lst, held = holdings.get(leg.listing.con_id, (leg.listing, 0))
+            holdings[leg.listing.con_id] = (lst, held + qty)
+        after = margin_of(holdings.values(), self.mark, und)
+        quote = self.order_quote(order)
+        mult = order.instrument_legs()[0].listing.multiplier
+        # Margin counts the new position at its mark; the trade happens at the limit, so the premium actually
+        # received or paid differs by (limit - mid).
+        if order.limit is not None:
+            after += (order.limit - money(quote.mid)) * mult * order.qty * order.direction()
+        equity = acct.net_liquidation(self.mark)
+        commission = self.config.commission_per_contract * order.qty * len(order.instrument_legs())
+        return MarginFigures(before, after - before, after, equity, -commission, equity - commission, commission)
+
+    def _what_if(self, order: SimOrder) -> None:
+        self.journal.write("order", order.account, **order_record(order, True))
+        self.to_client(order.client_id, wire_orders.open_order(order, self._margin_figures(order)))
+
+    # --- cancelling ---------------------------------------------------------------------------------------------
+    def cancel(self, client_id: int, order_id: int) -> None:
+        """Handle cancelOrder."""
+        order = self.orders.get((client_id, order_id))
+        if order is None or order.is_done:
+            self.to_client(client_id, wire.error(order_id, ErrorCode.CANNOT_FIND_ORDER,
+                                                 f"Can't find order with id ={order_id}"))
+            return
+        self._cancel(order)
+
+    def _cancel(self, order: SimOrder) -> None:
+        order.status = Status.CANCELLED
+        order.completed_at = self.now()
+        self.journal.write("cancel", order.account, order_id=order.order_id, perm_id=order.perm_id,
+                           order_ref=order.order_ref, qty=order.remaining)
+        self._status(order)
+        self.to_client(order.client_id, wire.error(order.order_id, ErrorCode.ORDER_CANCELLED,
+                                                   "Order Canceled - reason:"))
+
+    def global_cancel(self) -> None:
+        """Handle reqGlobalCancel: every working order of every client."""
+        for order in list(self.orders.values()):
+            if not order.is_done:
+                self._cancel(order)
+
+    # --- filling ------------------------------------------------------------------------------------------------
+    def _schedule_fill(self, order: SimOrder) -> None:
+        mode = self.config.fill_mode
+        if mode is FillMode.NEVER:
+            return
+        if mode is FillMode.IMMEDIATE and not order.partial_once:
+            self._fill_now(order)
+            return
+        delay = self.config.fill_delay_s / max(self.speed, 1e-9)
+        asyncio.get_running_loop().call_later(delay, self._fill_now, order)
+
+    def sweep(self) -> None:
+        """Re-check resting orders against moved prices (called on every market tick)."""
+        if self.config.fill_mode is FillMode.NEVER:
+            return
+        for order in list(self.orders.values()):
+            if not order.is_done:
+                self._fill_now(order)
+
+    def _fill_now(self, order: SimOrder, announce: bool = True) -> bool:
+        if order.is_done:
+            return False
+        price = fill_price(order.action, order.order_type, order.limit, self.order_quote(order), self.config.slippage)
+        if price is None:
+            return False
+        qty = order.remaining
+        if order.partial_once:
+            qty = max(1, order.qty // 2) if order.filled == 0 else qty
+            order.partial_once = order.filled == 0 and qty < order.remaining
+        elif self.config.fill_mode is FillMode.PARTIAL:
+            qty = 1
+        self._execute(order, qty, price)
+        if announce:
+            self._open_and_status(order) if order.is_done else self._status(order)
+        paced = self.config.fill_mode in (FillMode.PARTIAL, FillMode.DELAYED)
+        if not order.is_done and paced and not order.partial_once:
+            self._schedule_fill(order)
+        return True
+
+    def _execute(self, order: SimOrder, qty: int, combo_price: Decimal) -> None:
+        legs = order.instrument_legs()
+        prices = leg_prices(legs, lambda leg: self.quote(leg.listing), combo_price) if order.is_combo else [combo_price]
+        order.record_fill(qty, combo_price)
+        if order.is_done:
+            order.completed_at = self.now()
+        acct = self.accounts[order.account]
+        for leg, price in zip(legs, prices, strict=True):
+            leg_qty = qty * leg.ratio
+            signed = leg_qty * leg.sign() * order.direction()
+            commission = (self.config.commission_per_contract * leg_qty).quantize(Decimal("0.01"))
+            realized = acct.apply_trade(leg.listing, signed, price, commission)
+            self.chain.remember(leg.listing)
+            self._exec_seq += 1
+            fill = Fill(
+                exec_id=f"{order.perm_id:08x}.{self._exec_seq:08x}.01.01",
+                order_id=order.order_id, client_id=order.client_id, perm_id=order.perm_id, account=order.account,
+                listing=leg.listing, side="BOT" if signed > 0 else "SLD", shares=leg_qty, price=price,
+                cum_qty=order.filled * leg.ratio, avg_price=price, order_ref=order.order_ref, time=self.now(),
+                commission=commission, realized_pnl=realized + commission if realized + commission else None,
+            )
+            self.fills.append(fill)
+            self.journal.write("fill", order.account, order_id=order.order_id, perm_id=order.perm_id,
+                               order_ref=order.order_ref, exec_id=fill.exec_id, action=leg.action if
+                               order.direction() > 0 else ("SELL" if leg.action == "BUY" else "BUY"),
+                               qty=leg_qty, price=price, combo_price=combo_price,
+                               legs=[{"con_id": leg.listing.con_id, "symbol": leg.listing.symbol,
+                                      "expiry": leg.listing.expiry, "strike": leg.listing.strike,
+                                      "right": leg.listing.right, "action": leg.action, "ratio": leg.ratio}])
+            self.to_client(order.client_id, wire_orders.exec_details(-1, fill))
+            self.to_client(order.client_id, wire_orders.commission_report(fill))
+        self._notify_account(order.account)

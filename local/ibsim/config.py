@@ -1,0 +1,46 @@
+"""The simulator's settings: read once from the command line (or built by tests) and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+
+class FillMode(StrEnum):
+    """When a marketable order fills."""
+
+    IMMEDIATE = "immediate"  # in the same breath as the acknowledgement
+    DELAYED = "delayed"  # ``fill_delay_s`` simulated seconds after it becomes marketable
+    PARTIAL = "partial"  # one contract at a time, ``fill_delay_s`` apart
+    NEVER = "never"  # rests until cancelled (ladder and cancel tests)
+
+
+@dataclass
+class SimConfig:
+    """Everything the simulator can be told at start; mutable at run time through the control channel."""
+
+    accounts: list[str]
+    host: str = "127.0.0.1"
+    port: int = 4002
+    control_port: int | None = None
+    seed: int = 0
+    journal_path: str | None = None
+    scenario_path: str | None = None
+    funds: dict[str, Decimal] = field(default_factory=dict)
+    default_funds: Decimal = Decimal("100000")
+    volatility: float = 0.20
+    rate: float = 0.04
+    # Half of each option's bid/ask spread is a fraction of its model price, bounded below by half a tick.
+    spread_fraction: float = 0.04
+    slippage: Decimal = Decimal("0")
+    fill_mode: FillMode = FillMode.IMMEDIATE
+    fill_delay_s: float = 1.0
+    commission_per_contract: Decimal = Decimal("0.65")
+    underlying: float = 480.0
+    tick_interval_s: float = 0.5
+    first_order_id: int = 1
+
+    def funds_of(self, account: str) -> Decimal:
+        """Starting cash of one account."""
+        return self.funds.get(account, self.default_funds)

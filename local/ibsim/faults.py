@@ -1,0 +1,65 @@
+"""Fault kinds and the armed state they leave behind (consumed by the next order or connection they hit).
+
+Kinds (scenario ``faults[].kind`` or control ``POST /fault``):
+- ``connectivity_lost`` (error 1100), ``connectivity_restored_data_lost`` (1101), ``connectivity_restored`` (1102);
+  ``nightly_reset``: 1100, then 1102 after ``seconds``; the socket stays open as with IBKR's nightly reset.
+- ``disconnect``: close every socket abruptly and refuse connections for ``seconds`` (simulated seconds).
+- ``lower_next_id``: the next handshake answers ``nextValidId`` = ``next_id`` (default 1), as after a gateway
+  restart; the restarted gateway has forgotten earlier order ids.
+- ``exec_before_open``, ``partial_fill``, ``missing_status``, ``drop_order``: armed for the next order (of
+  ``account``, if given): executions sent before openOrder; only part fills; orderStatus messages omitted; the order
+  vanishes without an answer.
+- ``assignment``: a short option of ``account`` becomes stock (``con_id`` picks one; default the first).
+- ``expire``: settle today's options now, as 16:00 would.
+A ``follower: fNN`` names the NN-th managed account where ``account`` is not given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ORDER_FAULTS = frozenset({"exec_before_open", "partial_fill", "missing_status", "drop_order"})
+CONNECTIVITY_CODES = {
+    "connectivity_lost": 1100,
+    "connectivity_restored_data_lost": 1101,
+    "connectivity_restored": 1102,
+}
+KINDS = ORDER_FAULTS | set(CONNECTIVITY_CODES) | {"nightly_reset", "disconnect", "lower_next_id", "assignment",
+                                                   "expire"}
+
+
+@dataclass
+class ArmedFaults:
+    """Order faults waiting for their order, and the next-handshake id override."""
+
+    pending: list[tuple[str, str | None]] = field(default_factory=list)
+    next_id_override: int | None = None
+
+    def arm(self, kind: str, account: str | None) -> None:
+        """Arm an order fault for the next order (of ``account``, or any)."""
+        self.pending.append((kind, account))
+
+    def take(self, account: str) -> set[str]:
+        """Consume and return the faults that apply to an order of ``account``."""
+        hits: set[str] = set()
+        keep: list[tuple[str, str | None]] = []
+        for kind, target in self.pending:
+            if (target is None or target == account) and kind not in hits:
+                hits.add(kind)
+            else:
+                keep.append((kind, target))
+        self.pending = keep
+        return hits
+
+
+def resolve_account(params: dict[str, object], accounts: list[str]) -> str | None:
+    """The account a fault names: ``account`` directly, or ``follower: f03`` as the third managed account."""
+    if params.get("account"):
+        return str(params["account"])
+    follower = str(params.get("follower") or "")
+    if follower in accounts:
+        return follower
+    digits = "".join(ch for ch in follower if ch.isdigit())
+    if digits and 0 < int(digits) <= len(accounts):
+        return accounts[int(digits) - 1]
+    return None

@@ -1,0 +1,74 @@
+"""The underlying's price path (scenario or run-time override) and the quotes it implies."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import date, datetime, time
+
+from ibsim.contracts import Listing
+from ibsim.pricing import Greeks, Quote, black_scholes, quote_around, stock_quote, years_between
+from spreadpilot.clock import NEW_YORK
+
+MARKET_CLOSE = time(16, 0)
+
+
+def parse_path(points: dict[str, float]) -> list[tuple[time, float]]:
+    """Turn the scenario's ``{"09:30": 487.2, ...}`` into sorted (time, price) knots."""
+    knots = [(time.fromisoformat(k if len(k) > 5 else k + ":00"), float(v)) for k, v in points.items()]
+    return sorted(knots)
+
+
+def price_on_path(knots: list[tuple[time, float]], at: time) -> float:
+    """Piecewise-linear interpolation; flat before the first and after the last knot."""
+    if not knots:
+        raise ValueError("empty price path")
+    seconds = [k.hour * 3600 + k.minute * 60 + k.second for k, _ in knots]
+    x = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
+    i = bisect_right(seconds, x)
+    if i == 0:
+        return knots[0][1]
+    if i == len(knots):
+        return knots[-1][1]
+    x0, x1 = seconds[i - 1], seconds[i]
+    p0, p1 = knots[i - 1][1], knots[i][1]
+    return p0 + (p1 - p0) * (x - x0) / (x1 - x0)
+
+
+def expiry_moment(day: date) -> datetime:
+    """16:00 New York on an expiry date."""
+    return datetime.combine(day, MARKET_CLOSE, NEW_YORK)
+
+
+class Market:
+    """Prices everything from the underlying: a path, or a fixed price set at run time (which wins)."""
+
+    def __init__(self, default_price: float, vol: float, rate: float, spread_fraction: float) -> None:
+        self.knots: list[tuple[time, float]] = []
+        self.override: float | None = None
+        self.default_price = default_price
+        self.vol = vol
+        self.rate = rate
+        self.spread_fraction = spread_fraction
+
+    def underlying(self, now: datetime) -> float:
+        """QQQ's price at ``now``."""
+        if self.override is not None:
+            return self.override
+        if self.knots:
+            return price_on_path(self.knots, now.astimezone(NEW_YORK).time())
+        return self.default_price
+
+    def greeks(self, listing: Listing, now: datetime) -> Greeks:
+        """Model value of an option at ``now``."""
+        years = years_between(now.timestamp(), expiry_moment(listing.expiry_date()).timestamp())
+        return black_scholes(listing.right, listing.strike, self.underlying(now), years, self.vol, self.rate)
+
+    def quote(self, listing: Listing, now: datetime) -> Quote:
+        """Bid/ask of a stock or option at ``now``."""
+        if not listing.is_option:
+            return stock_quote(self.underlying(now))
+        return quote_around(self.greeks(listing, now).price, self.spread_fraction)
+
+    def mark(self, listing: Listing, now: datetime) -> float:
+        """Mid price used for P&L and portfolio values."""
+        return self.quote(listing, now).mid

@@ -1,0 +1,98 @@
+"""Exercise, assignment and 16:00 expiry: an option position turns into stock (or disappears).
+
+Each is booked as two trades — the option closed at its intrinsic value and the stock traded at the underlying —
+which moves cash by exactly the strike and keeps realized P&L consistent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from ibsim import wire
+from ibsim.accounts import Account
+from ibsim.broker import Broker
+from ibsim.codes import EXERCISE_ACTION_EXERCISE, ErrorCode
+from ibsim.contracts import STOCK, Listing
+from ibsim.fills import money
+from ibsim.pricing import intrinsic
+from ibsim.requests import ExerciseRequest
+
+# An option finishing at least this far in the money is exercised automatically (OCC's threshold).
+AUTO_EXERCISE_THRESHOLD = 0.01
+
+
+def _convert(broker: Broker, acct: Account, listing: Listing, qty: int) -> int:
+    """Close ``qty`` (signed, the position's side) of an option into stock; returns the stock shares booked."""
+    und = broker.underlying()
+    value = money(intrinsic(listing.right, listing.strike, und))
+    acct.apply_trade(listing, -qty, value, Decimal("0"))
+    shares = qty * listing.multiplier * (1 if listing.right == "C" else -1)
+    acct.apply_trade(STOCK, shares, money(und), Decimal("0"))
+    return shares
+
+
+def exercise(broker: Broker, client_id: int, req: ExerciseRequest) -> None:
+    """Handle exerciseOptions: exercise (action 1) or lapse (2) part of a long option position."""
+    listing = broker.chain.by_con_id(req.con_id)
+    acct = broker.accounts.get(req.account) or broker.accounts.get(broker.config.accounts[0])
+    pos = acct.positions.get(req.con_id) if acct and listing else None
+    if listing is None or acct is None or pos is None or pos.qty < req.qty or req.qty <= 0:
+        broker.to_client(client_id, wire.error(req.req_id, ErrorCode.INVALID_REQUEST,
+                                               "Error validating request: exercise quantity exceeds the position"))
+        return
+    if req.action == EXERCISE_ACTION_EXERCISE:
+        shares = _convert(broker, acct, listing, req.qty)
+    else:
+        acct.apply_trade(listing, -req.qty, Decimal("0"), Decimal("0"))
+        shares = 0
+    broker.journal.write("exercise", acct.account_id, con_id=listing.con_id, qty=req.qty,
+                         action="exercise" if req.action == EXERCISE_ACTION_EXERCISE else "lapse",
+                         legs=[_leg(listing, "SELL")], shares=shares, price=broker.underlying())
+    _notify(broker, acct.account_id)
+
+
+def assign(broker: Broker, account: str, con_id: int | None = None, qty: int | None = None) -> bool:
+    """Assign a short option of ``account`` (the given conId, else the first short found); False if none."""
+    acct = broker.accounts[account]
+    shorts = [p for p in acct.held() if p.listing.is_option and p.qty < 0 and con_id in (None, p.listing.con_id)]
+    if not shorts:
+        return False
+    pos = shorts[0]
+    n = min(qty or -pos.qty, -pos.qty)
+    listing = pos.listing
+    shares = _convert(broker, acct, listing, -n)
+    broker.journal.write("assignment", account, con_id=listing.con_id, qty=n, legs=[_leg(listing, "BUY")],
+                         shares=shares, price=broker.underlying())
+    _notify(broker, account)
+    return True
+
+
+def expire(broker: Broker, day: date) -> int:
+    """Settle every option expiring on ``day``: in the money into stock, the rest worthless; returns positions."""
+    und = broker.underlying()
+    settled = 0
+    for acct in broker.accounts.values():
+        for pos in [p for p in acct.held() if p.listing.is_option and p.listing.expiry_date() <= day]:
+            itm = intrinsic(pos.listing.right, pos.listing.strike, und) >= AUTO_EXERCISE_THRESHOLD
+            qty = pos.qty
+            shares = _convert(broker, acct, pos.listing, qty) if itm else 0
+            if not itm:
+                acct.apply_trade(pos.listing, -qty, Decimal("0"), Decimal("0"))
+            broker.journal.write("expiry", acct.account_id, con_id=pos.listing.con_id, qty=qty, shares=shares,
+                                 legs=[_leg(pos.listing, "SELL" if qty > 0 else "BUY")], price=und,
+                                 in_the_money=itm)
+            settled += 1
+        if settled:
+            _notify(broker, acct.account_id)
+    return settled
+
+
+def _leg(listing: Listing, action: str) -> dict[str, object]:
+    return {"con_id": listing.con_id, "symbol": listing.symbol, "expiry": listing.expiry, "strike": listing.strike,
+            "right": listing.right, "action": action, "ratio": 1}
+
+
+def _notify(broker: Broker, account: str) -> None:
+    for conn in list(broker.connections.values()):
+        conn.account_changed(account)
