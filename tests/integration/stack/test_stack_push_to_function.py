@@ -1,0 +1,53 @@
+"""A Pub/Sub push from the emulator reaches a function served by functions-framework."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from google.cloud import firestore
+
+from stack import LocalStack
+
+ECHO = Path(__file__).parent / "echo_function" / "main.py"
+
+
+def _wait_for_document(db: firestore.Client, path: str, timeout_s: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        snapshot = db.document(path).get()
+        if snapshot.exists:
+            return snapshot.to_dict() or {}
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never appeared in Firestore")
+
+
+def _echo_url(stack: LocalStack) -> str:
+    url = stack.serve_source("echo", ECHO, "on_message", "cloudevent")
+    stack.create_push_subscription("echo-push", "echo-test", url)
+    return url
+
+
+def test_pubsub_push_reaches_a_function_as_a_cloudevent(clean_stack: LocalStack) -> None:
+    _echo_url(clean_stack)
+    db = firestore.Client()
+
+    message_id = clean_stack.pubsub.publish("echo-test", b"hello function", origin="test")
+
+    received = _wait_for_document(db, f"echo/{message_id}")
+    assert received["data"] == "hello function"
+    assert received["attributes"] == {"origin": "test"}
+    assert received["type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    assert received["source"].endswith(f"projects/{clean_stack.project}/topics/echo-test")
+
+
+def test_a_function_failure_makes_pubsub_redeliver(clean_stack: LocalStack) -> None:
+    _echo_url(clean_stack)
+    db = firestore.Client()
+
+    message_id = clean_stack.pubsub.publish("echo-test", b"second time lucky", fail_first="1")
+
+    received = _wait_for_document(db, f"echo/{message_id}")
+    assert db.document(f"echo-failures/{message_id}").get().exists
+    assert received["data"] == "second time lucky"
