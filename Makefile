@@ -54,11 +54,14 @@ demo: setup
 	$(PY) -m demo --followers $(FOLLOWERS) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep)
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench --readme README.md
 
 lock:
 	@rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet -r requirements.txt \
 	  && .venv-lock/bin/pip freeze --exclude pip > requirements.lock && rm -rf .venv-lock && echo "requirements.lock updated"
+
+# Staging of function sources and the infrastructure checks live beside the terraform they serve.
+-include terraform/make.mk
 
 clean:
 	rm -rf $(VENV) .local out .mypy_cache .ruff_cache .pytest_cache

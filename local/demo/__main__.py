@@ -1,0 +1,223 @@
+"""``make demo``: one simulated trading day of SpreadPilot on this machine, with the real pieces.
+
+Prints progress while the day plays, a final table, and writes ``out/demo/summary.json``, the statements and the
+simulators' journals. Exits non-zero if the day did not run through. Stages whose code does not exist yet are
+listed as "not built", never as passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+
+from demo.display import final_table, live_panel, stage_table
+from demo.runner import WARMUP_S, Demo, DemoOptions
+from demo.scenario import load_scenario
+from demo.stages import FAILED, NOT_BUILT, RUNNING
+from demo.summary import build_summary
+from demo.timeline import build_timeline
+from spreadpilot.clock import new_york
+from spreadpilot.errors import ConfigError
+from spreadpilot.store import Store, firestore_client
+
+ROOT = Path(__file__).resolve().parents[2]
+STATEMENT_WAIT_S = 90.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument("--scenario", default="local/scenarios/normal-day.yaml", help="scenario file (YAML)")
+    parser.add_argument("--followers", type=int, help="number of generated followers (overrides the scenario)")
+    parser.add_argument("--speed", type=float, default=120.0, help="simulated seconds per real second")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running for browsing")
+    parser.add_argument(
+        "--per-follower-gateways", action="store_true", help="one simulator per follower instead of one advisor gateway"
+    )
+    parser.add_argument("--out", default="out/demo")
+    return parser.parse_args(argv)
+
+
+def counters(store: Store, demo: Demo) -> dict[str, Any]:
+    """Live numbers for the panel."""
+    states = Counter(str((s.to_dict() or {}).get("state")) for s in store.db.collection("orders").stream())
+    sink = demo.state.stack.sink if demo.state.stack else None
+    return {
+        "signals": sum(1 for _ in store.db.collection("signals").stream()),
+        "order_states": states,
+        "fills": sum(1 for _ in store.db.collection("fills").stream()),
+        "alerts": sum(1 for _ in store.db.collection("alerts").stream()),
+        "emails": len(sink.emails()) if sink else 0,
+        "telegram": len(sink.telegram_messages()) if sink else 0,
+    }
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    console = Console()
+    if args.followers is not None and args.followers < 1:
+        console.print("[red]--followers must be at least 1[/]")
+        return 2
+    try:
+        scenario = load_scenario(Path(args.scenario))
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    options = DemoOptions(
+        ROOT,
+        scenario,
+        Path(args.scenario),
+        args.followers,
+        args.speed,
+        args.keep,
+        args.per_follower_gateways,
+        ROOT / args.out,
+    )
+    demo = Demo(options, console)
+    began = time.monotonic()
+    try:
+        return run_day(demo, console, began)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 130
+    finally:
+        demo.stop()
+        if args.keep and demo.state.stack is not None:
+            console.print(
+                f"Stack left running (KEEP=1): env in {demo.state_dir / 'stack.env'}; "
+                f"functions: {json.dumps(demo.state.stack.functions)}; stop with `make down`."
+            )
+
+
+def run_day(demo: Demo, console: Console, began: float) -> int:
+    o = demo.o
+    demo.prepare_out_dir()
+    console.print(
+        f"[bold]SpreadPilot demo[/]: scenario [cyan]{o.scenario.name}[/] on {o.scenario.date}, "
+        f"{len(o.scenario.follower_specs(o.followers))} followers, ×{o.speed:g} speed"
+    )
+    console.print("starting the local stack …")
+    stack = demo.start_stack()
+    clock = demo.make_clock(WARMUP_S)
+    env = demo.process_env(clock)
+    console.print("starting simulator(s), seeding followers, serving functions, starting the executor …")
+    ports = demo.start_simulators(env)
+    demo.seed(ports, clock.sim_start)
+    demo.start_functions(env)
+    demo.start_executor(env)
+    store = Store(firestore_client(stack.project))
+    timeline = build_timeline(o.scenario)
+    day_start, day_end = o.scenario.at(o.scenario.start), o.scenario.at(o.scenario.end)
+    span = (day_end - day_start).total_seconds()
+
+    def panel() -> Any:
+        now = clock.now()
+        progress = min(1.0, max(0.0, (now - day_start).total_seconds() / span))
+        return live_panel(
+            f"{new_york(now):%H:%M:%S}", progress, counters(store, demo), demo.state.stages, demo.state.events_done
+        )
+
+    with Live(panel(), console=console, refresh_per_second=2, transient=not console.is_terminal) as live:
+        last_refresh = 0.0
+
+        def refresh() -> None:
+            nonlocal last_refresh
+            if time.monotonic() - last_refresh >= 0.5:
+                demo.check_processes()
+                live.update(panel())
+                last_refresh = time.monotonic()
+
+        for event in timeline:
+            demo.wait_until(clock.real_epoch_at(event.at), refresh)
+            try:
+                demo.play(event)
+            except Exception as exc:  # isolate: a failed event is reported and the day goes on
+                demo.state.errors.append(f"{event.kind} at {new_york(event.at):%H:%M}: {exc}")
+        demo.wait_until(clock.real_epoch_at(day_end), refresh)
+        live.update(panel())
+    if not console.is_terminal:
+        console.print(stage_table(demo.state.stages))
+    month_end(demo, console, clock.now())
+    return finish(demo, console, store, began)
+
+
+def month_end(demo: Demo, console: Console, now: Any) -> None:
+    """After the day: the monthly rollup as on the 1st at 00:10 ET, and wait for the statements."""
+    stack = demo.state.stack
+    pnl, reports = demo.state.stages["pnl"], demo.state.stages["reports"]
+    if stack is None or pnl.status != RUNNING:
+        return
+    month = f"{demo.o.scenario.date:%Y-%m}"
+    console.print(f"month end: monthly rollup and statements for {month} …")
+    body = {"job": "pnl-monthly", "month": month, "scheduled_at": (now + timedelta(days=1)).isoformat()}
+    stack.pubsub.publish("tick-pnl-monthly", json.dumps(body).encode())
+    if reports.status != RUNNING:
+        return
+    deadline = time.monotonic() + STATEMENT_WAIT_S
+    expected = len([f for f in (demo.state.seed.followers if demo.state.seed else []) if f.enabled])
+    store = Store(firestore_client(stack.project))
+    while time.monotonic() < deadline:
+        done = [s for s in store.db.collection("statements").stream() if (s.to_dict() or {}).get("emailed_at")]
+        if len(done) >= expected:
+            break
+        time.sleep(1.0)
+
+
+def finish(demo: Demo, console: Console, store: Store, began: float) -> int:
+    """Build the summary, print the final table, decide the exit code."""
+    assert demo.state.stack is not None and demo.state.clock is not None
+    o = demo.o
+    demo.check_processes()
+    for stage in demo.state.stages.values():
+        if stage.status == RUNNING:
+            stage.succeed("ran through the day")
+    alerts_fallback: list[dict[str, Any]] = []
+    base = {
+        "scenario": o.scenario.name,
+        "date": o.scenario.date.isoformat(),
+        "followers": len(o.scenario.follower_specs(o.followers)),
+        "speed": o.speed,
+        "gateways": "per-follower" if o.per_follower_gateways else "advisor",
+        "stages": {k: {"title": s.title, "status": s.status, "detail": s.detail} for k, s in demo.state.stages.items()},
+        "events": demo.state.events_done,
+        "errors": demo.state.errors,
+        "journals": [str(p.relative_to(ROOT)) for p in demo.state.journals if p.exists()],
+        "wall_time_s": round(time.monotonic() - began, 1),
+    }
+    summary = build_summary(store, demo.state.stack.sink, demo.state.journals, base, o.speed, alerts_fallback)
+    for statement in summary["statements"]:
+        for key in ("pdf", "xlsx"):
+            path = statement.get(key)
+            if path and Path(path).exists() and not Path(path).is_relative_to(o.out_dir / "statements"):
+                shutil.copy(path, o.out_dir / "statements")
+    failed = [k for k, s in demo.state.stages.items() if s.status == FAILED]
+    duplicated = summary["broker_check"]["duplicate_order_refs"]
+    summary["ran_through"] = not failed and not duplicated and not demo.state.errors
+    summary["not_built"] = [k for k, s in demo.state.stages.items() if s.status == NOT_BUILT]
+    (o.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    console.print(final_table(summary))
+    for key in failed:
+        console.print(f"[bold red]stage failed: {demo.state.stages[key].title}[/]\n{demo.state.stages[key].detail}")
+    for error in demo.state.errors:
+        console.print(f"[red]error: {error}[/]")
+    if duplicated:
+        console.print(f"[bold red]more than one order at the broker for: {', '.join(duplicated)}[/]")
+    if summary["not_built"]:
+        console.print(f"[yellow]not built yet: {', '.join(summary['not_built'])}[/]")
+    console.print(f"summary: {(o.out_dir / 'summary.json').relative_to(ROOT)}  ({summary['wall_time_s']} s wall time)")
+    return 0 if summary["ran_through"] else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,53 @@
+"""The settings each process of the demo gets: the local stack's endpoints, the shared simulated clock, and the
+demo's own values for every component's settings (documented in README's settings table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SHEET_ID = "demo-signal-sheet"
+SHEET_TAB = "Signals"
+SHEET_HEADER = ["Data", "Ticker", "Strategia", "Quantità per Leg", "Buy Put", "Sell Put", "Sell Call", "Buy Call"]
+TELEGRAM_TOKEN = "123456:demo-bot-token"
+TELEGRAM_WEBHOOK_SECRET = "demo-webhook-secret"
+OPERATOR_CHAT_ID = "100200300"
+SENDGRID_KEY = "SG.demo-key"
+ADMIN_EMAIL = "operators@spreadpilot.example.com"
+
+
+def common_env(clock_spec: str, web_base_url: str) -> dict[str, str]:
+    """Settings every SpreadPilot process of the demo shares."""
+    return {
+        "SPREADPILOT_CLOCK": clock_spec,
+        "SPREADPILOT_WEB_BASE_URL": web_base_url,
+        "SPREADPILOT_LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def function_env(out_dir: Path) -> dict[str, str]:
+    """Settings of the Cloud Functions (secrets are env-injected in production too)."""
+    return {
+        # signal poller
+        "SPREADPILOT_SHEET_ID": SHEET_ID,
+        "SPREADPILOT_SHEET_TAB": SHEET_TAB,
+        # alerts and the bot
+        "SPREADPILOT_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "SPREADPILOT_TELEGRAM_WEBHOOK_SECRET": TELEGRAM_WEBHOOK_SECRET,
+        "SPREADPILOT_TELEGRAM_CHAT_IDS": OPERATOR_CHAT_ID,
+        "SPREADPILOT_TELEGRAM_CHAT_ID": OPERATOR_CHAT_ID,
+        "SPREADPILOT_TELEGRAM_ALLOWED_CHAT_IDS": OPERATOR_CHAT_ID,
+        "SPREADPILOT_TELEGRAM_ALLOWED_USER_IDS": OPERATOR_CHAT_ID,
+        "SPREADPILOT_ALERT_EMAIL_TO": ADMIN_EMAIL,
+        # email and statements
+        "SPREADPILOT_SENDGRID_API_KEY": SENDGRID_KEY,
+        "SENDGRID_API_KEY": SENDGRID_KEY,
+        "SPREADPILOT_EMAIL_FROM": "statements@spreadpilot.example.com",
+        "SPREADPILOT_ADMIN_EMAIL": ADMIN_EMAIL,
+        "SPREADPILOT_STATEMENTS_DIR": str(out_dir / "statements"),
+    }
+
+
+def executor_env(subscription: str) -> dict[str, str]:
+    """Settings of the executor on the (simulated) gateway VM."""
+    return {"SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription}

@@ -1,0 +1,111 @@
+"""Scenario files (``local/scenarios/*.yaml``): one simulated trading day, validated with clear errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from spreadpilot.clock import NEW_YORK
+from spreadpilot.errors import ConfigError
+
+
+def _et_time(value: object) -> time:
+    if isinstance(value, int):  # YAML reads an unquoted 09:27 as a sexagesimal integer
+        return time(value // 60, value % 60)
+    return time.fromisoformat(str(value))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class FollowerSpec(_Model):
+    id: str
+    multiplier: Decimal = Decimal(1)
+    max_contracts: int = 10
+    enabled: bool = True
+    account: str | None = None
+    gateway: str | None = None
+    funds: Decimal | None = None  # the account's available funds at the simulator (margin tests)
+    commission_pct: Decimal = Decimal(20)
+    daily_loss_limit: Decimal = Decimal(2000)
+
+
+class SheetEvent(_Model):
+    at: time
+    row: dict[str, Any]
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, value: object) -> time:
+        return _et_time(value)
+
+
+class Fault(_Model):
+    at: time
+    kind: str
+    seconds: float | None = None
+    follower: str | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, value: object) -> time:
+        return _et_time(value)
+
+
+class Market(_Model):
+    underlying: dict[str, float] = Field(min_length=1)
+    volatility: float | None = None
+
+
+class Scenario(_Model):
+    name: str
+    date: date
+    followers: int | list[FollowerSpec] = 5
+    sheet: list[SheetEvent] = Field(default_factory=list)
+    market: Market
+    faults: list[Fault] = Field(default_factory=list)
+    commands: list[dict[str, Any]] = Field(default_factory=list)
+    start: time = time(9, 20)
+    end: time = time(16, 40)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _times(cls, value: object) -> time:
+        return _et_time(value)
+
+    def at(self, when: time) -> datetime:
+        """``when`` on the scenario's day, in New York time."""
+        return datetime.combine(self.date, when, NEW_YORK)
+
+    def follower_specs(self, count_override: int | None) -> list[FollowerSpec]:
+        """The followers: the scenario's list, or ``count`` generated ones (varied sizing, all enabled)."""
+        if isinstance(self.followers, list) and count_override is None:
+            return list(self.followers)
+        count = count_override if count_override is not None else int(self.followers)  # type: ignore[arg-type]
+        width = max(2, len(str(count)))
+        multipliers = [Decimal(1), Decimal("1.5"), Decimal(1), Decimal(2), Decimal("0.5")]
+        return [
+            FollowerSpec(id=f"f{i:0{width}d}", multiplier=multipliers[(i - 1) % len(multipliers)], max_contracts=10)
+            for i in range(1, count + 1)
+        ]
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; a bad one is a ``ConfigError`` that says what and where."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"scenario {path} not found (see local/scenarios/ for examples)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"scenario {path} is not valid YAML: {exc}") from exc
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"scenario {path}: {problems}") from exc

@@ -1,0 +1,186 @@
+"""``out/demo/summary.json``: what the day did, from Firestore, the simulators' journals and the sink."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fakes.control import SinkControl
+from spreadpilot.store import Store
+
+
+def _docs(store: Store, collection: str) -> list[dict[str, Any]]:
+    return [{"_id": snap.id, **(snap.to_dict() or {})} for snap in store.db.collection(collection).stream()]
+
+
+def _at(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def read_journals(paths: list[Path]) -> list[dict[str, Any]]:
+    """Every journal line of every simulator (the broker-side truth)."""
+    lines: list[dict[str, Any]] = []
+    for path in paths:
+        if path.exists():
+            lines.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return lines
+
+
+def broker_orders(journal: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per ``order_ref``: how many distinct orders reached the broker, and the contracts filled."""
+    orders: dict[str, set[tuple[str, object]]] = defaultdict(set)
+    fills: dict[str, int] = Counter()
+    refs_by_order: dict[tuple[str, object], str] = {}
+    for line in journal:
+        ref = line.get("order_ref")
+        key = (str(line.get("account")), line.get("perm_id") or line.get("order_id"))
+        if line.get("event") == "order" and not line.get("what_if") and ref:
+            orders[ref].add(key)
+            refs_by_order[key] = ref
+        elif line.get("event") == "fill":
+            ref = ref or refs_by_order.get(key)
+            if (ref and line.get("sec_type", "BAG") in ("BAG", None)) or (ref and not line.get("legs")):
+                fills[ref] += int(line.get("qty") or 0)
+    return {ref: {"orders": len(keys), "filled_qty": fills.get(ref, 0)} for ref, keys in orders.items()}
+
+
+def signal_rows(store: Store) -> list[dict[str, Any]]:
+    """Accepted signals with their strikes and publish record."""
+    rows = []
+    for doc in _docs(store, "signals"):
+        spread = doc.get("spread") or {}
+        rows.append(
+            {
+                "signal_id": doc.get("signal_id", doc["_id"]),
+                "strategy": spread.get("strategy"),
+                "short_strike": spread.get("short_strike"),
+                "long_strike": spread.get("long_strike"),
+                "qty": doc.get("qty_per_leg"),
+                "message_id": doc.get("message_id"),
+                "status": doc.get("status"),
+                "timeline": doc.get("timeline", []),
+            }
+        )
+    return rows
+
+
+def order_rows(store: Store) -> list[dict[str, Any]]:
+    """Every order intent, entry and exit, as the executor recorded it."""
+    rows = []
+    for doc in _docs(store, "orders"):
+        rows.append(
+            {
+                "follower_id": doc.get("follower_id"),
+                "signal_id": doc.get("signal_id"),
+                "order_ref": doc.get("intent_id", doc["_id"]),
+                "kind": doc.get("kind", "entry"),
+                "status": doc.get("state"),
+                "contracts": doc.get("contracts"),
+                "filled_qty": doc.get("filled_qty", 0),
+                "avg_price": doc.get("avg_price"),
+                "reason": doc.get("reason", ""),
+                "history": doc.get("history", []),
+            }
+        )
+    return sorted(rows, key=lambda r: (str(r["follower_id"]), str(r["kind"])))
+
+
+def fan_out_timing(signals: list[dict[str, Any]], orders: list[dict[str, Any]], speed: float) -> dict[str, Any]:
+    """Signal published → every entry order acknowledged by the broker (simulated and real seconds)."""
+    published = [_at(e.get("at")) for s in signals for e in s["timeline"] if e.get("event") == "published"]
+    acked = []
+    for order in orders:
+        if order["kind"] != "entry":
+            continue
+        times = [_at(h.get("at")) for h in order["history"] if h.get("state") in ("working", "filled", "submitted")]
+        times = [t for t in times if t is not None]
+        if times:
+            acked.append(min(times))
+    start = min((p for p in published if p is not None), default=None)
+    if start is None or not acked:
+        return {}
+    sim_s = (max(acked) - start).total_seconds()
+    return {"signal_to_all_orders_sim_s": round(sim_s, 2), "signal_to_all_orders_s": round(sim_s / speed, 3)}
+
+
+def build_summary(
+    store: Store,
+    sink: SinkControl,
+    journals: list[Path],
+    base: dict[str, Any],
+    speed: float,
+    alert_fallback: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Everything the day produced, in the shape DESIGN.md gives for ``summary.json``."""
+    signals = signal_rows(store)
+    orders = order_rows(store)
+    journal = read_journals(journals)
+    at_broker = broker_orders(journal)
+    alerts = [
+        {"type": a.get("type"), "severity": a.get("severity"), "message": a.get("message"), "count": a.get("count", 1)}
+        for a in _docs(store, "alerts")
+    ] or alert_fallback
+    emails = sink.emails()
+    telegram = sink.telegram_messages()
+    duplicates = {ref: b for ref, b in at_broker.items() if b["orders"] > 1}
+    for order in orders:
+        broker = at_broker.get(str(order["order_ref"]), {"orders": 0, "filled_qty": 0})
+        order["broker_orders"] = broker["orders"]
+    return {
+        **base,
+        "signals": [{k: v for k, v in s.items() if k != "timeline"} for s in signals],
+        "signal_timelines": {s["signal_id"]: s["timeline"] for s in signals},
+        "rejected_rows": [
+            {
+                "row": d.get("row"),
+                "row_number": d.get("row_number"),
+                "column": d.get("column"),
+                "value": d.get("value"),
+                "reason": d.get("reason"),
+            }
+            for d in _docs(store, "rejected_rows")
+        ],
+        "orders": [{k: v for k, v in o.items() if k != "history"} for o in orders],
+        "broker_check": {
+            "orders_at_broker": sum(b["orders"] for b in at_broker.values()),
+            "journal_lines": len(journal),
+            "duplicate_order_refs": duplicates,
+            "events": dict(Counter(str(line.get("event")) for line in journal)),
+        },
+        "fills": len(_docs(store, "fills")),
+        "alerts": alerts,
+        "daily_pnl": [{k: v for k, v in d.items() if k != "_id"} for d in _docs(store, "daily_pnl")],
+        "monthly_pnl": [{k: v for k, v in d.items() if k != "_id"} for d in _docs(store, "monthly_pnl")],
+        "statements": [
+            {
+                "follower_id": d.get("follower_id"),
+                "pdf": d.get("pdf_path"),
+                "xlsx": d.get("xlsx_path"),
+                "commission": d.get("commission"),
+                "emailed": bool(d.get("emailed_at")),
+            }
+            for d in _docs(store, "statements")
+        ],
+        "commands": [
+            {k: d.get(k) for k in ("command_id", "kind", "scope", "status")} for d in _docs(store, "commands")
+        ],
+        "emails": {
+            "count": len(emails),
+            "subjects": [str((e.get("summary") or {}).get("subject", "")) for e in emails][:20],
+        },
+        "telegram_messages": {
+            "count": len(telegram),
+            "texts": [str((t.get("payload") or {}).get("text", ""))[:160] for t in telegram][:20],
+        },
+        "timings": fan_out_timing(signals, orders, speed),
+    }
