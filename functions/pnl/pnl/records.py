@@ -1,0 +1,188 @@
+"""Where the rollups read and write: a small Protocol, and its Firestore adapter over ``spreadpilot.store``.
+
+Queries are single-field ranges on the ISO-8601 ``at``/``date``/``month`` strings (no composite index). The
+ranges are padded by a day and filtered exactly by the caller, so a writer that stored a non-UTC offset (which
+sorts differently as text) is still counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from google.api_core.exceptions import AlreadyExists
+from google.cloud import firestore
+
+from pnl.commission import HighWaterMark
+from pnl.invoices import Invoice, InvoiceStatus
+from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement, PnLSnapshot
+from spreadpilot.store import INVOICES, Store
+
+PAD = timedelta(days=1)
+
+
+class InvoiceOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    KEPT_PAID = "kept_paid"
+
+
+class PnLRecords(Protocol):
+    """The documents the rollups read and write."""
+
+    def fills_between(self, start: datetime, end: datetime) -> list[Fill]:
+        """Every follower's fills around ``[start, end)`` (the caller filters exactly)."""
+        ...
+
+    def snapshots_between(self, start: datetime, end: datetime) -> list[PnLSnapshot]:
+        """Every follower's MTM snapshots around ``[start, end)`` (the caller filters exactly)."""
+        ...
+
+    def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
+        """The stored daily documents of ``day`` by follower id."""
+        ...
+
+    def put_daily(self, doc: DailyPnL) -> None:
+        """Write ``daily_pnl/{follower_id}:{date}``."""
+        ...
+
+    def daily_between(self, first: date, last: date) -> list[DailyPnL]:
+        """Every follower's daily documents from ``first`` to ``last`` inclusive."""
+        ...
+
+    def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
+        """Followers by id (absent ones left out)."""
+        ...
+
+    def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
+        """Each follower's equity and HWM after the latest stored month before ``month`` (absent: a fresh start)."""
+        ...
+
+    def monthly(self, month: str, follower_ids: Iterable[str]) -> dict[str, MonthlyStatement]:
+        """The stored monthly statements of ``month`` by follower id."""
+        ...
+
+    def put_monthly(self, doc: MonthlyStatement, *, equity_before: Decimal, equity_after: Decimal, days: int) -> None:
+        """Write ``monthly_pnl/{follower_id}:{month}`` with the cumulative equity the next month starts from."""
+        ...
+
+    def put_invoice(self, invoice: Invoice) -> InvoiceOutcome:
+        """Create the invoice, or correct the amount of an unpaid one; a paid invoice is never changed."""
+        ...
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+class FirestoreRecords:
+    """``PnLRecords`` on Firestore."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def fills_between(self, start: datetime, end: datetime) -> list[Fill]:
+        """Fills whose ``at`` is within the padded range."""
+        return self._range(self.store.fills.collection, "at", _iso(start - PAD), _iso(end + PAD), Fill)
+
+    def snapshots_between(self, start: datetime, end: datetime) -> list[PnLSnapshot]:
+        """Snapshots whose ``at`` is within the padded range."""
+        repo = self.store.pnl_snapshots
+        return self._range(repo.collection, "at", _iso(start - PAD), _iso(end + PAD), PnLSnapshot)
+
+    def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
+        """Stored daily documents of ``day``."""
+        found = self.store.daily_pnl.get_many(f"{fid}:{day.isoformat()}" for fid in follower_ids)
+        return {doc.follower_id: doc for doc in found.values()}
+
+    def put_daily(self, doc: DailyPnL) -> None:
+        """Write the whole daily document."""
+        self.store.daily_pnl.ref(self.store.daily_pnl.key(doc)).set(doc.to_doc())
+
+    def daily_between(self, first: date, last: date) -> list[DailyPnL]:
+        """Daily documents whose ``date`` is in ``[first, last]``."""
+        query = (
+            self.db.collection(self.store.daily_pnl.collection)
+            .where(filter=firestore.FieldFilter("date", ">=", first.isoformat()))
+            .where(filter=firestore.FieldFilter("date", "<=", last.isoformat()))
+        )
+        return [self.store.daily_pnl._parse(snap.to_dict()) for snap in query.stream()]
+
+    def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
+        """Followers by id."""
+        return self.store.followers.get_many(follower_ids)
+
+    def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
+        """The previous month's closing standing; followers with a gap fall back to their latest earlier month."""
+        ids = list(follower_ids)
+        previous = _previous_month(month)
+        docs = self._raw(self.store.monthly_pnl.collection, [f"{fid}:{previous}" for fid in ids])
+        standing = {str(doc["follower_id"]): _standing(doc) for doc in docs}
+        for fid in ids:
+            if fid in standing:
+                continue
+            query = self.db.collection(self.store.monthly_pnl.collection).where(
+                filter=firestore.FieldFilter("follower_id", "==", fid)
+            )
+            earlier = [d for d in (s.to_dict() or {} for s in query.stream()) if str(d.get("month", "")) < month]
+            standing[fid] = _standing(max(earlier, key=lambda d: str(d["month"]))) if earlier else HighWaterMark()
+        return standing
+
+    def monthly(self, month: str, follower_ids: Iterable[str]) -> dict[str, MonthlyStatement]:
+        """Stored monthly statements of ``month``."""
+        found = self.store.monthly_pnl.get_many(f"{fid}:{month}" for fid in follower_ids)
+        return {doc.follower_id: doc for doc in found.values()}
+
+    def put_monthly(self, doc: MonthlyStatement, *, equity_before: Decimal, equity_after: Decimal, days: int) -> None:
+        """Write the whole monthly document plus the cumulative equity."""
+        extra = {"equity_before": str(equity_before), "equity_after": str(equity_after), "days": days}
+        self.store.monthly_pnl.ref(self.store.monthly_pnl.key(doc)).set({**doc.to_doc(), **extra})
+
+    def put_invoice(self, invoice: Invoice) -> InvoiceOutcome:
+        """Create-if-absent; an unpaid invoice follows a corrected amount, a paid one stays as it was."""
+        ref = self.db.collection(INVOICES).document(f"{invoice.follower_id}:{invoice.month}")
+        try:
+            ref.create(invoice.to_doc())
+        except AlreadyExists:
+            pass
+        else:
+            return InvoiceOutcome.CREATED
+        snap = ref.get()
+        current = snap.to_dict() or {}
+        if current.get("status") == InvoiceStatus.PAID:
+            return InvoiceOutcome.KEPT_PAID
+        if Decimal(str(current.get("amount"))) == invoice.amount and current.get("iban") == invoice.iban:
+            return InvoiceOutcome.UNCHANGED
+        # Only if nobody touched it since we read it (e.g. marked it paid): otherwise the retry decides again.
+        ref.update({"amount": str(invoice.amount), "iban": invoice.iban},
+                   option=self.db.write_option(last_update_time=snap.update_time))
+        return InvoiceOutcome.UPDATED
+
+    def _range(self, collection: str, field: str, low: str, high: str, model: Any) -> list[Any]:
+        query = (
+            self.db.collection(collection)
+            .where(filter=firestore.FieldFilter(field, ">=", low))
+            .where(filter=firestore.FieldFilter(field, "<", high))
+        )
+        return [model.model_validate({k: v for k, v in (s.to_dict() or {}).items() if k in model.model_fields})
+                for s in query.stream()]
+
+    def _raw(self, collection: str, doc_ids: list[str]) -> list[dict[str, Any]]:
+        refs = [self.db.collection(collection).document(doc_id) for doc_id in doc_ids]
+        return [snap.to_dict() or {} for snap in self.db.get_all(refs) if snap.exists]
+
+
+def _standing(doc: dict[str, Any]) -> HighWaterMark:
+    equity = doc.get("equity_after")
+    return HighWaterMark(equity=Decimal(str(equity if equity is not None else doc["hwm_after"])),
+                         hwm=Decimal(str(doc["hwm_after"])))
+
+
+def _previous_month(month: str) -> str:
+    year, mon = (int(part) for part in month.split("-"))
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"

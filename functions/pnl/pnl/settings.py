@@ -1,0 +1,27 @@
+"""Settings of the P&L function (environment variables, prefix ``SPREADPILOT_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from spreadpilot.settings import CommonSettings
+
+
+class PnLSettings(CommonSettings):
+    """What the daily and monthly rollups need besides the common settings."""
+
+    invoice_currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="SPREADPILOT_INVOICE_CURRENCY: ISO currency of commission invoices (the accounts trade USD).",
+    )
+    payment_reference_prefix: str = Field(
+        default="SP",
+        pattern=r"^[A-Z0-9]{1,8}$",
+        description="SPREADPILOT_PAYMENT_REFERENCE_PREFIX: invoices are referenced <prefix>-<YYYYMM>-<follower>.",
+    )
+    request_statements: bool = Field(
+        default=True,
+        description="SPREADPILOT_REQUEST_STATEMENTS: the monthly rollup publishes one statement request per "
+        "follower to the statement-requests topic.",
+    )

@@ -1,0 +1,83 @@
+"""The Scheduler tick that starts a rollup, parsed at the edge.
+
+Payload (JSON, optional): ``{"job": "pnl-daily"|"pnl-monthly", "date"?: "YYYY-MM-DD", "month"?: "YYYY-MM"}``.
+Without ``job`` the topic it came from decides (``tick-pnl-daily`` / ``tick-pnl-monthly``, read from the CloudEvent
+source). An explicit ``date``/``month`` re-runs that day or month (an operator's correction); without one the
+daily job rolls up today (New York) and the monthly job closes the month before today.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+from enum import StrEnum
+
+from pydantic import Field, ValidationError
+
+from pnl.daily import DailyRun, run_daily
+from pnl.monthly import MonthlyRun, previous_month, run_monthly
+from pnl.records import PnLRecords
+from pnl.settings import PnLSettings
+from spreadpilot.clock import new_york
+from spreadpilot.errors import Rejected
+from spreadpilot.market_calendar import is_trading_day
+from spreadpilot.models import Frozen
+from spreadpilot.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+
+class Job(StrEnum):
+    DAILY = "pnl-daily"
+    MONTHLY = "pnl-monthly"
+
+
+TOPIC_JOBS = {"tick-pnl-daily": Job.DAILY, "tick-pnl-monthly": Job.MONTHLY}
+
+
+class Tick(Frozen):
+    job: Job
+    date: dt.date | None = None
+    month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_tick(source: str, data: object) -> Tick:
+    """The tick from a CloudEvent's ``source`` and ``data`` (a Pub/Sub push body); malformed → ``Rejected``."""
+    payload: dict[str, object] = {}
+    message = data.get("message") if isinstance(data, dict) else None
+    raw = message.get("data") if isinstance(message, dict) else None
+    if raw:
+        try:
+            decoded = json.loads(base64.b64decode(str(raw), validate=True) or b"{}")
+        except (binascii.Error, ValueError) as exc:
+            raise Rejected(f"tick payload is not base64 JSON ({exc})", where="tick") from exc
+        if not isinstance(decoded, dict):
+            raise Rejected("tick payload must be a JSON object", where="tick")
+        payload = decoded
+    if "job" not in payload:
+        topic = source.rstrip("/").rsplit("/", 1)[-1]
+        if topic not in TOPIC_JOBS:
+            raise Rejected(f"no 'job' in the payload and {source!r} is not a P&L tick topic", where="tick")
+        payload["job"] = TOPIC_JOBS[topic]
+    try:
+        return Tick.model_validate(payload)
+    except ValidationError as exc:
+        raise Rejected(str(exc).replace("\n", " "), where="tick") from exc
+
+
+def run_tick(
+    tick: Tick, records: PnLRecords, publisher: Publisher, settings: PnLSettings, now: dt.datetime
+) -> DailyRun | MonthlyRun | None:
+    """Run the job the tick names; a scheduled daily tick on a market holiday does nothing."""
+    today = new_york(now).date()
+    if tick.job is Job.DAILY:
+        day = tick.date or today
+        if tick.date is None and not is_trading_day(day):
+            log.info("no daily rollup: the market is closed", extra={"date": day.isoformat()})
+            return None
+        return run_daily(records, publisher, day, now)
+    month = tick.month or (f"{tick.date:%Y-%m}" if tick.date else previous_month(today))
+    return run_monthly(records, publisher, settings, month, now)
