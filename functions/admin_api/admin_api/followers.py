@@ -1,0 +1,195 @@
+"""Followers: list, read, create, edit, enable/disable. Credentials go to Secret Manager, never to Firestore.
+
+A response never carries a secret or a full IBAN (``iban_masked`` instead); logs and the audit log carry field names,
+never values of credentials or IBANs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from admin_api.deps import Deps, Route
+from admin_api.http import ApiError, ApiResponse, Call, not_found
+from spreadpilot.models import Follower, mask_iban
+from spreadpilot.store import CONTROLS
+
+log = logging.getLogger("admin_api.followers")
+
+_FOLLOWER_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_SENSITIVE = {"iban", "ibkr_password", "ibkr_username"}
+
+
+class FollowerCreate(BaseModel):
+    """A new follower; ``ibkr_username``/``ibkr_password`` are stored in Secret Manager only."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(pattern=_FOLLOWER_ID, description="follower id (letters, digits, _ and -)")
+    name: str
+    email: str
+    iban: str
+    commission_pct: Decimal
+    gateway_id: str
+    ibkr_account: str
+    multiplier: Decimal = Decimal(1)
+    max_contracts: int = 10
+    daily_loss_limit: Decimal = Decimal(2000)
+    enabled: bool = True
+    ibkr_username: str | None = Field(default=None, min_length=1, max_length=200)
+    ibkr_password: SecretStr | None = Field(default=None, min_length=1, max_length=500)
+
+
+class FollowerUpdate(BaseModel):
+    """Fields to change; absent fields stay as they are. A new password adds a secret version."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = None
+    email: str | None = None
+    iban: str | None = None
+    commission_pct: Decimal | None = None
+    gateway_id: str | None = None
+    ibkr_account: str | None = None
+    multiplier: Decimal | None = None
+    max_contracts: int | None = None
+    daily_loss_limit: Decimal | None = None
+    enabled: bool | None = None
+    ibkr_username: str | None = Field(default=None, min_length=1, max_length=200)
+    ibkr_password: SecretStr | None = Field(default=None, min_length=1, max_length=500)
+
+
+def secret_name_for(follower_id: str) -> str:
+    """The Secret Manager secret holding a follower's IBKR login."""
+    return f"ibkr-{follower_id}"
+
+
+def follower_view(follower: Follower, control: dict[str, Any] | None = None) -> dict[str, object]:
+    """What the API shows of a follower: no IBAN in full, no secret (only whether one is stored)."""
+    doc = follower.to_doc()
+    doc.pop("iban", None)
+    doc["iban_masked"] = mask_iban(follower.iban)
+    doc["has_ibkr_credentials"] = follower.ibkr_secret_name is not None
+    doc["entries_paused"] = bool((control or {}).get("entries_paused", False))
+    return doc
+
+
+def _validated(data: dict[str, Any]) -> Follower:
+    try:
+        return Follower.model_validate(data)
+    except ValidationError as exc:
+        problems = [{"where": "body." + ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+                    for err in exc.errors(include_input=False, include_url=False)]
+        summary = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
+        raise ApiError(400, f"invalid follower: {summary}", where="body", problems=problems) from exc
+
+
+def _controls(deps: Deps, ids: list[str]) -> dict[str, dict[str, Any]]:
+    refs = [deps.store.db.collection(CONTROLS).document(i) for i in ids]
+    return {snap.id: snap.to_dict() or {} for snap in deps.store.db.get_all(refs) if snap.exists} if refs else {}
+
+
+def _store_credentials(deps: Deps, follower_id: str, username: str | None, password: SecretStr | None) -> str:
+    value = json.dumps({"username": username or "", "password": password.get_secret_value() if password else ""})
+    name = secret_name_for(follower_id)
+    deps.secrets.write(name, value)
+    return name
+
+
+def list_followers(deps: Deps, call: Call) -> object:
+    followers = sorted(deps.store.followers.all(), key=lambda f: f.id)
+    controls = _controls(deps, [f.id for f in followers])
+    return {"followers": [follower_view(f, controls.get(f.id)) for f in followers]}
+
+
+def get_follower(deps: Deps, call: Call) -> object:
+    follower_id = call.param("follower_id")
+    follower = deps.store.followers.get(follower_id)
+    if follower is None:
+        raise not_found("follower", follower_id)
+    return follower_view(follower, _controls(deps, [follower_id]).get(follower_id))
+
+
+def create_follower(deps: Deps, call: Call) -> object:
+    body = call.body(FollowerCreate)
+    if (body.ibkr_password is None) != (body.ibkr_username is None):
+        raise ApiError(400, "give both ibkr_username and ibkr_password, or neither", where="body.ibkr_password")
+    fields = body.model_dump(exclude={"ibkr_username", "ibkr_password"})
+    follower = _validated({**fields, "created_at": call.now})
+    if deps.store.followers.get(follower.id) is not None:
+        raise ApiError(409, f"follower {follower.id!r} already exists", where="body.id")
+    if body.ibkr_password is not None:
+        # Secret first: a follower document never points at a secret that does not exist.
+        name = _store_credentials(deps, follower.id, body.ibkr_username, body.ibkr_password)
+        follower = follower.model_copy(update={"ibkr_secret_name": name})
+    if not deps.store.followers.create(follower):
+        raise ApiError(409, f"follower {follower.id!r} already exists", where="body.id")
+    deps.store.audit("follower.create", actor=call.principal.actor, source="web", at=call.now.isoformat(),
+                     follower_id=follower.id, fields=sorted(fields), credentials=follower.ibkr_secret_name is not None)
+    log.info("follower created", extra={"follower_id": follower.id, "actor": call.principal.actor})
+    return ApiResponse(201, follower_view(follower))
+
+
+def update_follower(deps: Deps, call: Call) -> object:
+    follower_id = call.param("follower_id")
+    body = call.body(FollowerUpdate)
+    current = deps.store.followers.get(follower_id)
+    if current is None:
+        raise not_found("follower", follower_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"ibkr_username", "ibkr_password"})
+    nulls = sorted(k for k, v in changes.items() if v is None)
+    if nulls:
+        raise ApiError(400, f"fields cannot be set to null: {', '.join(nulls)}", where="body")
+    updated = _validated({**current.to_doc(), **changes})
+    if body.ibkr_password is not None or body.ibkr_username is not None:
+        if body.ibkr_password is None or body.ibkr_username is None:
+            raise ApiError(400, "give both ibkr_username and ibkr_password to change credentials",
+                           where="body.ibkr_password")
+        name = _store_credentials(deps, follower_id, body.ibkr_username, body.ibkr_password)
+        updated = updated.model_copy(update={"ibkr_secret_name": name})
+        changes["credentials"] = True
+    deps.store.followers.put(updated)
+    deps.store.audit("follower.update", actor=call.principal.actor, source="web", at=call.now.isoformat(),
+                     follower_id=follower_id, fields=sorted(changes),
+                     values={k: str(v) for k, v in changes.items() if k not in _SENSITIVE and k != "credentials"})
+    log.info("follower updated", extra={"follower_id": follower_id, "fields": sorted(changes),
+                                        "actor": call.principal.actor})
+    return follower_view(updated, _controls(deps, [follower_id]).get(follower_id))
+
+
+def _set_enabled(deps: Deps, call: Call, enabled: bool) -> object:
+    follower_id = call.param("follower_id")
+    current = deps.store.followers.get(follower_id)
+    if current is None:
+        raise not_found("follower", follower_id)
+    updated = current.model_copy(update={"enabled": enabled})
+    deps.store.followers.put(updated)
+    action = "follower.enable" if enabled else "follower.disable"
+    deps.store.audit(action, actor=call.principal.actor, source="web", at=call.now.isoformat(),
+                     follower_id=follower_id)
+    log.info(action, extra={"follower_id": follower_id, "actor": call.principal.actor})
+    return follower_view(updated, _controls(deps, [follower_id]).get(follower_id))
+
+
+def enable_follower(deps: Deps, call: Call) -> object:
+    return _set_enabled(deps, call, True)
+
+
+def disable_follower(deps: Deps, call: Call) -> object:
+    return _set_enabled(deps, call, False)
+
+
+ROUTES = [
+    Route("GET", "/followers", list_followers, "List followers (IBAN masked, entries_paused from controls)"),
+    Route("POST", "/followers", create_follower, "Create a follower; IBKR credentials go to Secret Manager",
+          changes=True, body="FollowerCreate"),
+    Route("GET", "/followers/{follower_id}", get_follower, "Read one follower"),
+    Route("PATCH", "/followers/{follower_id}", update_follower, "Edit sizing, risk limits, commission, IBAN, "
+          "gateway/account or credentials", changes=True, body="FollowerUpdate"),
+    Route("POST", "/followers/{follower_id}/enable", enable_follower, "Enable a follower", changes=True),
+    Route("POST", "/followers/{follower_id}/disable", disable_follower, "Disable a follower", changes=True),
+]

@@ -1,0 +1,54 @@
+"""The admin API's settings (environment variables ``SPREADPILOT_*``), read once in ``main.py``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field
+
+from spreadpilot.settings import CommonSettings
+
+GOOGLE_CERT_URL = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+
+
+class AdminSettings(CommonSettings):
+    """Where ID tokens are checked against, who may call from a browser, and how statements are linked."""
+
+    auth_cert_url: str = Field(
+        default=GOOGLE_CERT_URL,
+        description="URL of the token issuer's public x509 certificates (JSON {kid: PEM}); the local issuer's "
+        "on the local stack",
+    )
+    auth_issuer: str = Field(
+        default="", description="expected 'iss' of ID tokens; empty = https://securetoken.google.com/<project>"
+    )
+    auth_audience: str = Field(default="", description="expected 'aud' of ID tokens; empty = the project id")
+    cors_origin: str = Field(
+        default="", description="the one browser origin allowed to call the API; empty = origin of web_base_url"
+    )
+    flatten_confirm_ttl_s: int = Field(
+        default=120, ge=10, le=3600, description="seconds a flatten confirmation code stays valid"
+    )
+    statements_root: str = Field(
+        default="out",
+        description="folder that local statement files (non gs:// paths) must lie under to be downloadable",
+    )
+    signed_url_ttl_s: int = Field(
+        default=300, ge=30, le=86400, description="lifetime of a signed download URL for a gs:// statement"
+    )
+
+    @property
+    def issuer(self) -> str:
+        """The expected token issuer."""
+        return self.auth_issuer or f"https://securetoken.google.com/{self.project}"
+
+    @property
+    def audience(self) -> str:
+        """The expected token audience."""
+        return self.auth_audience or self.project
+
+    @property
+    def allowed_origin(self) -> str:
+        """The browser origin CORS allows (scheme://host[:port])."""
+        url = urlsplit(self.cors_origin or self.web_base_url)
+        return f"{url.scheme}://{url.netloc}"
