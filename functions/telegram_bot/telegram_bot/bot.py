@@ -1,0 +1,149 @@
+"""The operator bot's use case: authorise, parse, answer or publish a command, audit, reply."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from datetime import datetime, time, timedelta
+
+from spreadpilot.clock import NEW_YORK, new_york
+from spreadpilot.envelopes import CommandMessage
+from spreadpilot.models import Command, CommandKind
+from spreadpilot.publisher import Publisher
+from spreadpilot.resources import COMMANDS
+from telegram_bot.commands import HELP, Invalid, Parsed, parse_command
+from telegram_bot.ports import BotStore, PendingConfirmation, Replier
+from telegram_bot.settings import TelegramBotSettings
+from telegram_bot.update import TgMessage, Update
+from telegram_bot.views import pnl_text, positions_text, status_text
+
+log = logging.getLogger(__name__)
+
+REFUSAL = "Not authorised."
+
+
+def confirm_code(key: str, update_id: int) -> str:
+    """A 6-character code, unguessable without ``key`` and the same on a redelivered update."""
+    digest = hmac.new(key.encode(), f"flatten:{update_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:6]
+
+
+def command_id_for(update_id: int) -> str:
+    """The command id of a Telegram update (a redelivered webhook publishes the same command once)."""
+    return f"tg-{update_id}"
+
+
+class OperatorBot:
+    """Handles one webhook update at a time; built once per process in the entry point."""
+
+    def __init__(
+        self,
+        settings: TelegramBotSettings,
+        store: BotStore,
+        publisher: Publisher,
+        replier: Replier,
+        bot_username: str = "",
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.publisher = publisher
+        self.replier = replier
+        self.bot_username = bot_username
+
+    def handle(self, update: Update, now: datetime) -> str | None:
+        """Answer ``update``; the reply sent, or None when there was nothing to answer."""
+        message = update.message
+        if message is None or message.text is None or message.sender is None:
+            return None
+        actor = f"telegram:{message.sender.id}"
+        details: dict[str, object] = {"update_id": update.update_id, "chat_id": message.chat.id,
+                                      "text": message.text[:200]}
+        if message.chat.id not in self.settings.allowed_chats or message.sender.id not in self.settings.allowed_users:
+            log.warning("telegram update refused", extra=details)
+            self.store.audit("telegram.refused", actor, now, outcome="unauthorised", **details)
+            return self._reply(message, REFUSAL)
+        parsed = parse_command(message.text, self.bot_username)
+        if isinstance(parsed, Invalid):
+            self.store.audit("telegram.invalid", actor, now, outcome="refused", reason=parsed.reason, **details)
+            return self._reply(message, parsed.reason)
+        reply, outcome = self._dispatch(parsed, update.update_id, message, actor, now)
+        self.store.audit(f"telegram.{parsed.name}", actor, now, outcome=outcome, arg=parsed.arg, **details)
+        return self._reply(message, reply)
+
+    def _dispatch(
+        self, parsed: Parsed, update_id: int, message: TgMessage, actor: str, now: datetime
+    ) -> tuple[str, str]:
+        day = new_york(now).date()
+        if parsed.name == "help":
+            return HELP, "answered"
+        if parsed.name == "status":
+            signals = self.store.signals_on(day)
+            orders = {s.signal_id: self.store.orders_for(s.signal_id) for s in signals}
+            heartbeat = self.store.heartbeat()
+            return status_text(now, heartbeat, self.settings.bot_heartbeat_max_age_s, day, signals, orders), "answered"
+        if parsed.name == "positions":
+            return positions_text(self.store.open_positions()), "answered"
+        if parsed.name == "pnl":
+            since = datetime.combine(day, time(0), NEW_YORK)
+            snapshots = self.store.latest_pnl(parsed.arg, since)
+            return pnl_text(snapshots, self.store.daily_pnl(day, parsed.arg), parsed.arg), "answered"
+        if parsed.name == "ack":
+            assert parsed.arg is not None  # the parser requires it
+            if not self.store.acknowledge(parsed.arg, actor, now):
+                return f"No alert {parsed.arg}.", "unknown_alert"
+            return f"Alert {parsed.arg} acknowledged.", "acknowledged"
+        if parsed.name == "confirm":
+            return self._confirm(parsed, update_id, actor, now)
+        scope = parsed.arg or "all"
+        kind = {"pause": CommandKind.PAUSE, "resume": CommandKind.RESUME,
+                "flatten": CommandKind.FLATTEN_REQUEST}[parsed.name]
+        code = confirm_code(self.settings.telegram_webhook_secret.get_secret_value(), update_id)
+        flatten = kind is CommandKind.FLATTEN_REQUEST
+        command = self._command(kind, scope, update_id, actor, now, code if flatten else None)
+        if flatten:
+            ttl = timedelta(seconds=self.settings.bot_confirm_ttl_s)
+            self.store.save_confirmation(PendingConfirmation(
+                code=code, scope=scope, requested_by=actor, chat_id=message.chat.id,
+                command_id=command.command_id, expires_at=now + ttl))
+            self._publish(command)
+            minutes = self.settings.bot_confirm_ttl_s / 60
+            return (f"Flatten {scope} requested. Send /confirm {code} within {minutes:g} minutes to proceed.",
+                    "confirmation_requested")
+        self._publish(command)
+        return f"{parsed.name.capitalize()} {scope}: sent (command {command.command_id}).", "published"
+
+    def _confirm(self, parsed: Parsed, update_id: int, actor: str, now: datetime) -> tuple[str, str]:
+        code = parsed.arg or ""
+        pending = self.store.get_confirmation(code)
+        if pending is None:
+            return "Unknown confirmation code.", "unknown_code"
+        if pending.requested_by != actor:
+            return "Only the operator who asked for the flatten can confirm it.", "wrong_user"
+        if now >= pending.expires_at:
+            return f"Code {code} expired. Send /flatten {pending.scope} again.", "expired"
+        command = self._command(CommandKind.FLATTEN_CONFIRM, pending.scope, update_id, actor, now, code)
+        if not self.store.use_confirmation(code, command.command_id):
+            return f"Code {code} was already confirmed.", "already_confirmed"
+        self._publish(command)
+        return f"Flatten {pending.scope} confirmed (command {command.command_id}).", "published"
+
+    def _command(
+        self, kind: CommandKind, scope: str, update_id: int, actor: str, now: datetime, code: str | None
+    ) -> Command:
+        return Command(command_id=command_id_for(update_id), kind=kind, scope=scope, issued_by=actor, issued_at=now,
+                       source="telegram", reason=f"/{kind} {scope} via Telegram", confirm_code=code)
+
+    def _publish(self, command: Command) -> None:
+        if not self.store.record_command(command):
+            log.info("command already published", extra={"command_id": command.command_id})
+            return
+        message_id = self.publisher.publish(COMMANDS, CommandMessage(command=command))
+        self.store.mark_published(command.command_id, message_id)
+        log.info("command published", extra={"command_id": command.command_id, "kind": str(command.kind),
+                                             "scope": command.scope, "message_id": message_id})
+
+    def _reply(self, message: TgMessage, text: str) -> str:
+        self.replier.send_message(str(message.chat.id), text)
+        return text

@@ -1,0 +1,98 @@
+"""What the operator bot reads and writes, as small Protocols (Firestore adapter in ``firestore_store``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class GatewayStatus(_Doc):
+    connected: bool
+    since: AwareDatetime | None = None
+
+
+class Heartbeat(_Doc):
+    """``heartbeats/executor`` as the executor writes it."""
+
+    at: AwareDatetime
+    gateways: dict[str, GatewayStatus] = {}
+
+
+class PendingConfirmation(_Doc):
+    """``pending_confirmations/{code}``: a flatten waiting for ``/confirm CODE``."""
+
+    code: str
+    kind: str = "flatten"
+    scope: str
+    requested_by: str
+    chat_id: int
+    command_id: str
+    expires_at: AwareDatetime
+
+
+class Replier(Protocol):
+    def send_message(self, chat_id: str, text: str) -> str:
+        """Send ``text`` to ``chat_id``; the Telegram message id."""
+        ...
+
+
+class BotStore(Protocol):
+    def heartbeat(self) -> Heartbeat | None:
+        """The executor's last heartbeat."""
+        ...
+
+    def signals_on(self, day: date) -> list[Signal]:
+        """Signals of one New York trading day."""
+        ...
+
+    def orders_for(self, signal_id: str) -> list[OrderIntent]:
+        """Order intents of one signal."""
+        ...
+
+    def open_positions(self) -> list[Position]:
+        """Positions with at least one non-zero leg."""
+        ...
+
+    def latest_pnl(self, follower_id: str | None, since: datetime) -> list[PnLSnapshot]:
+        """The newest snapshot since ``since`` of one follower, or of every follower."""
+        ...
+
+    def daily_pnl(self, day: date, follower_id: str | None) -> list[DailyPnL]:
+        """Daily P&L of ``day`` (one follower or all)."""
+        ...
+
+    def record_command(self, command: Command) -> bool:
+        """Store the command; False if it is stored and published already (a redelivered update)."""
+        ...
+
+    def mark_published(self, command_id: str, message_id: str) -> None:
+        """Remember that the command reached Pub/Sub."""
+        ...
+
+    def save_confirmation(self, pending: PendingConfirmation) -> None:
+        """Store a pending flatten confirmation."""
+        ...
+
+    def get_confirmation(self, code: str) -> PendingConfirmation | None:
+        """The pending confirmation of ``code``."""
+        ...
+
+    def use_confirmation(self, code: str, command_id: str) -> bool:
+        """Spend ``code`` on ``command_id``; False if another command spent it already."""
+        ...
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> bool:
+        """Mark an alert acknowledged; False if there is no such alert."""
+        ...
+
+    def audit(self, action: str, actor: str, at: datetime, **details: object) -> None:
+        """Append an audit record."""
+        ...

@@ -1,0 +1,96 @@
+"""What ``/status``, ``/positions`` and ``/pnl`` answer, as plain text."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+
+from spreadpilot.clock import new_york
+from spreadpilot.models import DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
+from telegram_bot.ports import Heartbeat
+
+MAX_LINES = 40
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> str:
+    """Signed dollars, rounded once here where they are shown."""
+    return f"{value.quantize(CENT):+,}"
+
+
+def _age(now: datetime, then: datetime) -> str:
+    seconds = int((now - then).total_seconds())
+    return f"{seconds} s" if abs(seconds) < 120 else f"{seconds // 60} min"
+
+
+def _capped(lines: list[str]) -> list[str]:
+    return lines if len(lines) <= MAX_LINES else [*lines[:MAX_LINES], f"… and {len(lines) - MAX_LINES} more"]
+
+
+def status_text(
+    now: datetime,
+    heartbeat: Heartbeat | None,
+    max_age_s: int,
+    day: date,
+    signals: list[Signal],
+    orders: dict[str, list[OrderIntent]],
+) -> str:
+    """Executor heartbeat, gateways, today's signal and an orders summary."""
+    if heartbeat is None:
+        lines = ["Executor: no heartbeat"]
+    else:
+        stale = (now - heartbeat.at).total_seconds() > max_age_s
+        lines = [f"Executor: {'STALE' if stale else 'alive'} (heartbeat {_age(now, heartbeat.at)} ago)"]
+        for gateway_id, gateway in sorted(heartbeat.gateways.items()):
+            state = "connected" if gateway.connected else "DISCONNECTED"
+            since = f" since {new_york(gateway.since):%H:%M:%S} ET" if gateway.since else ""
+            lines.append(f"Gateway {gateway_id}: {state}{since}")
+    if not signals:
+        lines.append(f"Signal {day}: none yet")
+    for signal in signals:
+        spread = signal.spread
+        lines.append(
+            f"Signal {day}: {signal.signal_id} {spread.strategy} {spread.short_strike}/{spread.long_strike}"
+            f" ×{signal.qty_per_leg}"
+        )
+        intents = orders.get(signal.signal_id, [])
+        counts = Counter(str(intent.state) for intent in intents)
+        summary = " · ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+        lines.append(f"Orders: {len(intents)} total" + (f" · {summary}" if summary else ""))
+    return "\n".join(lines)
+
+
+def positions_text(positions: list[Position]) -> str:
+    """One line per open position."""
+    if not positions:
+        return "No open positions."
+    lines = []
+    for position in sorted(positions, key=lambda p: (p.follower_id, p.signal_id or "")):
+        legs = ", ".join(
+            f"{leg.qty:+d} {leg.symbol}{' ' + str(leg.right) + str(leg.strike) if leg.strike else ''}"
+            for leg in position.legs
+            if leg.qty
+        )
+        flag = f" ({position.assignment})" if position.assignment != "NONE" else ""
+        lines.append(f"{position.follower_id} {position.account}: {legs}{flag}")
+    return "\n".join(_capped(lines))
+
+
+def pnl_text(snapshots: list[PnLSnapshot], dailies: list[DailyPnL], follower_id: str | None) -> str:
+    """Latest mark-to-market per follower (and the closing daily P&L once computed)."""
+    if not snapshots and not dailies:
+        return f"No P&L yet today{' for ' + follower_id if follower_id else ''}."
+    lines = []
+    for snap in sorted(snapshots, key=lambda s: s.follower_id):
+        lines.append(
+            f"{snap.follower_id}: day {money(snap.daily_pnl)} (unrealised {money(snap.unrealized_pnl)},"
+            f" realised {money(snap.realized_pnl)}) at {new_york(snap.at):%H:%M:%S} ET"
+        )
+    lines = _capped(lines)
+    if len(snapshots) > 1:
+        lines.append(f"Total: day {money(sum((s.daily_pnl for s in snapshots), Decimal(0)))}")
+    for daily in sorted(dailies, key=lambda d: d.follower_id)[:MAX_LINES]:
+        lines.append(f"{daily.follower_id} {daily.date} closed: realised {money(daily.realized_pnl)},"
+                     f" {daily.trades} trade(s)")
+    return "\n".join(lines)
