@@ -185,6 +185,7 @@ class Broker:
         live.limit = new.limit
         live.order_type = new.order_type
         live.order_ref = new.order_ref or live.order_ref
+        live.stalled = False
         self._open_and_status(live)
         self._schedule_fill(live)
 
@@ -240,40 +241,53 @@ class Broker:
 
     # --- filling ------------------------------------------------------------------------------------------------
     def _schedule_fill(self, order: SimOrder) -> None:
+        """Fill now (immediate mode, or an armed partial fill) or after the configured delay."""
         mode = self.config.fill_mode
-        if mode is FillMode.NEVER:
+        if mode is FillMode.NEVER or order.stalled or order.scheduled or order.is_done:
             return
-        if mode is FillMode.IMMEDIATE and not order.partial_once:
+        if mode is FillMode.IMMEDIATE or order.partial_once:
             self._fill_now(order)
             return
+        if self._marketable(order) is None:
+            return  # the sweep schedules it once the market comes to it
+        order.scheduled = True
         delay = self.config.fill_delay_s / max(self.speed, 1e-9)
-        asyncio.get_running_loop().call_later(delay, self._fill_now, order)
+        asyncio.get_running_loop().call_later(delay, self._scheduled_fill, order)
+
+    def _scheduled_fill(self, order: SimOrder) -> None:
+        order.scheduled = False
+        if self._fill_now(order) is False:
+            return
 
     def sweep(self) -> None:
         """Re-check resting orders against moved prices (called on every market tick)."""
-        if self.config.fill_mode is FillMode.NEVER:
-            return
         for order in list(self.orders.values()):
-            if not order.is_done:
-                self._fill_now(order)
+            self._schedule_fill(order)
+
+    def _marketable(self, order: SimOrder) -> Decimal | None:
+        return fill_price(order.action, order.order_type, order.limit, self.order_quote(order), self.config.slippage)
 
     def _fill_now(self, order: SimOrder, announce: bool = True) -> bool:
         if order.is_done:
             return False
-        price = fill_price(order.action, order.order_type, order.limit, self.order_quote(order), self.config.slippage)
+        price = self._marketable(order)
         if price is None:
             return False
         qty = order.remaining
         if order.partial_once:
-            qty = max(1, order.qty // 2) if order.filled == 0 else qty
-            order.partial_once = order.filled == 0 and qty < order.remaining
+            # The armed partial fill: half now, and the rest stalls until the order is modified.
+            qty = max(1, qty // 2)
+            order.partial_once = False
+            order.stalled = qty < order.remaining
         elif self.config.fill_mode is FillMode.PARTIAL:
             qty = 1
         self._execute(order, qty, price)
         if announce:
-            self._open_and_status(order) if order.is_done else self._status(order)
-        paced = self.config.fill_mode in (FillMode.PARTIAL, FillMode.DELAYED)
-        if not order.is_done and paced and not order.partial_once:
+            if order.is_done:
+                self._open_and_status(order)
+            else:
+                self._status(order)
+        if self.config.fill_mode in (FillMode.PARTIAL, FillMode.DELAYED):
             self._schedule_fill(order)
         return True
 

@@ -60,6 +60,8 @@ class SimOrder:
     # Fault hooks armed when the order arrived: fill only part, or omit orderStatus messages.
     partial_once: bool = False
     hide_status: bool = False
+    stalled: bool = False  # a partial fill left the rest unfillable until a modify
+    scheduled: bool = False  # a delayed fill is pending
 
     @property
     def is_combo(self) -> bool:
