@@ -125,6 +125,10 @@ class SheetsHandler(JsonHandler):
             self._log(method, path, error.status)
             self.send_json(error.status, _error_body(error.status, str(error), error.reason))
             return
+        except (ValueError, KeyError, TypeError) as bad:
+            self._log(method, path, 400)
+            self.send_json(400, _error_body(400, f"Invalid request: {bad!r}"))
+            return
         self._log(method, path, 200)
         self.send_json(200, payload)
 
@@ -143,23 +147,7 @@ class SheetsHandler(JsonHandler):
             if method == "GET" and not action:
                 return sheet.metadata()
             if method == "POST" and action == "batchUpdate":
-                replies = []
-                for request in body.get("requests", []):
-                    if "addSheet" not in request:
-                        raise SheetsError(
-                            400, f"The Sheets fake supports only addSheet, got {list(request)}", "INVALID_ARGUMENT"
-                        )
-                    tab = sheet.add_tab(
-                        request["addSheet"].get("properties", {}).get("title", f"Sheet{len(sheet.tabs) + 1}")
-                    )
-                    replies.append(
-                        {
-                            "addSheet": {
-                                "properties": sheet.metadata()["sheets"][-1]["properties"] | {"sheetId": tab.sheet_id}
-                            }
-                        }
-                    )
-                return {"spreadsheetId": sheet.spreadsheet_id, "replies": replies}
+                return sheet.batch_update(body.get("requests", []))
             raise SheetsError(400, f"Unsupported {method} {rest}", "INVALID_ARGUMENT")
         sheet = self.state.store.get(unquote(head))
         render = first.get("valueRenderOption", "FORMATTED_VALUE")

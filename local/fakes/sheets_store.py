@@ -139,6 +139,19 @@ class Spreadsheet:
         self.tabs.append(tab)
         return tab
 
+    def batch_update(self, requests: list[dict[str, Any]]) -> dict[str, Any]:
+        """The ``spreadsheets.batchUpdate`` body; only ``addSheet`` requests are supported."""
+        replies: list[dict[str, Any]] = []
+        for request in requests:
+            if "addSheet" not in request:
+                raise SheetsError(
+                    400, f"The Sheets fake supports only addSheet, got {list(request)}", "INVALID_ARGUMENT"
+                )
+            title = request["addSheet"].get("properties", {}).get("title", f"Sheet{len(self.tabs) + 1}")
+            self.add_tab(title)
+            replies.append({"addSheet": {"properties": self.metadata()["sheets"][-1]["properties"]}})
+        return {"spreadsheetId": self.spreadsheet_id, "replies": replies}
+
     def metadata(self) -> dict[str, Any]:
         """The ``GET spreadsheets/{id}`` body."""
         return {

@@ -131,7 +131,7 @@ class SinkHandler(JsonHandler):
             self.send_json(fault.status, {"errors": [{"message": message, "field": None, "help": None}]})
             return
         missing = [name for name in ("personalizations", "from") if not fields.get(name)]
-        if missing or not (fields.get("subject") or fields.get("template_id") or fields.get("personalizations")):
+        if missing:
             self.state.record(entry | {"status": 400})
             self.send_json(400, {"errors": [{"message": f"missing {name}", "field": name} for name in missing]})
             return
@@ -147,7 +147,7 @@ class SinkHandler(JsonHandler):
             "token": token,
             "at": time.time(),
             "payload": fields,
-            "files": [{k: v for k, v in f.items()} for f in files],
+            "files": files,
             "summary": {
                 "chat_id": fields.get("chat_id"),
                 "text": fields.get("text") or fields.get("caption"),

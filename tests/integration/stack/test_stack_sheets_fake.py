@@ -84,3 +84,12 @@ def test_read_quota_answers_429_above_the_rate(clean_stack: LocalStack, sheets: 
 def test_unknown_spreadsheet_is_not_found(clean_stack: LocalStack) -> None:
     with pytest.raises(gspread.exceptions.SpreadsheetNotFound):
         sheets_client().open_by_key("no-such-sheet")
+
+
+def test_gspread_adds_a_worksheet_and_writes_to_it(clean_stack: LocalStack, sheets: SheetsControl) -> None:
+    key = sheets.create_spreadsheet({"Sheet1": []})
+
+    added = sheets_client().open_by_key(key).add_worksheet("Archive", rows=10, cols=5)
+    added.update([["kept"]], "A1")
+
+    assert sheets.tab_values(key, "Archive") == [["kept"]]
