@@ -23,10 +23,10 @@ MAX_QTY = 1000
 MAX_STRIKE = Decimal(100_000)
 _SHEETS_EPOCH = date(1899, 12, 30)  # day 0 of Google Sheets (and Excel) serial dates
 _MAX_SERIAL = (date(9999, 12, 31) - _SHEETS_EPOCH).days
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")
-_SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$")
-_NUMBER = re.compile(r"^\d{1,7}(?:[.,]\d{1,8})?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$", re.ASCII)
+_SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$", re.ASCII)
+_NUMBER = re.compile(r"^\d{1,7}(?:[.,]\d{1,8})?$", re.ASCII)
 _STRATEGIES = {"long": Strategy.BULL_PUT, "short": Strategy.BEAR_CALL}
 _LEGS = {
     Strategy.BULL_PUT: (Column.SELL_PUT, Column.BUY_PUT),
