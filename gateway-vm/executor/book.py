@@ -1,0 +1,148 @@
+"""The intents this process is responsible for, kept in memory and written through to the store.
+
+Every change of an intent goes through ``IntentBook`` under that intent's lock, so the ladder, broker events and
+reconciliation never overwrite each other. Executions are the truth for fills: each one is recorded as a ``Fill``
+and the intent's filled quantity and average credit are recomputed from all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from executor.broker import Execution, OrderUpdate
+from executor.intents import ExecutorStore
+from executor.pricing import to_cents
+from spreadpilot.clock import Clock
+from spreadpilot.models import Fill, IntentState, OrderIntent
+
+
+@dataclass
+class Tracked:
+    """One intent and what the broker said about it."""
+
+    intent: OrderIntent
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    last_update: OrderUpdate | None = None
+    executions: dict[str, Execution] = field(default_factory=dict)
+    task_running: bool = False
+
+
+def filled_spreads(executions: list[Execution]) -> tuple[int, Decimal | None]:
+    """Spreads filled and the average credit per spread, from per-leg executions (BAG-level reports ignored)."""
+    legs = [e for e in executions if e.sec_type != "BAG"]
+    if not legs:
+        return 0, None
+    per_leg: dict[int, int] = defaultdict(int)
+    cash = Decimal(0)
+    for e in legs:
+        per_leg[e.con_id] += e.qty
+        cash += e.price * e.qty * (1 if e.side == "SLD" else -1)
+    filled = min(per_leg.values()) if len(per_leg) >= 2 else 0
+    if filled == 0:
+        return 0, None
+    return filled, to_cents(cash / filled)
+
+
+class IntentBook:
+    """In-memory intents with write-through to the store."""
+
+    def __init__(self, store: ExecutorStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.tracked: dict[str, Tracked] = {}
+
+    def track(self, intent: OrderIntent) -> Tracked:
+        """Start tracking ``intent`` (idempotent: an already tracked intent is kept as it is)."""
+        return self.tracked.setdefault(intent.intent_id, Tracked(intent))
+
+    def get(self, intent_id: str) -> OrderIntent:
+        """The current intent."""
+        return self.tracked[intent_id].intent
+
+    def open_on(self, gateway_id: str) -> list[OrderIntent]:
+        """Tracked intents on ``gateway_id`` that are not final."""
+        return [t.intent for t in self.tracked.values()
+                if t.intent.gateway_id == gateway_id and not t.intent.state.final]
+
+    def in_flight(self) -> int:
+        """Intents not in a final state."""
+        return sum(1 for t in self.tracked.values() if not t.intent.state.final)
+
+    async def move(self, intent_id: str, state: IntentState, note: str = "", **changes: object) -> OrderIntent:
+        """Move the intent to ``state`` (timestamped) and write it through."""
+        t = self.tracked[intent_id]
+        async with t.lock:
+            t.intent = t.intent.moved_to(state, self.clock.now(), note, **changes)
+            await self.store.save_intent(t.intent)
+            t.changed.set()
+            return t.intent
+
+    async def update(self, intent_id: str, **changes: object) -> OrderIntent:
+        """Change fields other than the state and write it through."""
+        t = self.tracked[intent_id]
+        async with t.lock:
+            t.intent = t.intent.model_copy(update={"updated_at": self.clock.now(), **changes})
+            await self.store.save_intent(t.intent)
+            return t.intent
+
+    def on_order(self, update: OrderUpdate) -> None:
+        """Remember the latest status of one of our orders and wake its ladder."""
+        t = self.tracked.get(update.order_ref)
+        if t is None:
+            return
+        t.last_update = update
+        t.changed.set()
+
+    async def on_execution(self, execution: Execution) -> bool:
+        """Record one execution as a ``Fill`` and recompute the intent's fills; False if it is not ours."""
+        t = self.tracked.get(execution.order_ref)
+        if t is None:
+            return False
+        if execution.sec_type != "BAG":
+            await self.store.record_fill(to_fill(t.intent, execution))
+        async with t.lock:
+            t.executions[execution.exec_id] = execution
+            filled, avg = filled_spreads(list(t.executions.values()))
+            if filled != t.intent.filled_qty or avg != t.intent.avg_price:
+                t.intent = t.intent.model_copy(
+                    update={"filled_qty": filled, "avg_price": avg, "updated_at": self.clock.now(),
+                            "perm_id": t.intent.perm_id or execution.perm_id or None}
+                )
+                await self.store.save_intent(t.intent)
+            t.changed.set()
+        return True
+
+    def last_update(self, intent_id: str) -> OrderUpdate | None:
+        """The broker's latest status of the intent's order."""
+        return self.tracked[intent_id].last_update
+
+    def forget_update(self, intent_id: str) -> None:
+        """Drop the remembered status (a reconnect replaces it with broker truth)."""
+        self.tracked[intent_id].last_update = None
+
+    async def wait_changed(self, intent_id: str, seconds: float, stop: asyncio.Event) -> None:
+        """Wait up to ``seconds`` of business time for news about the intent (or a stop request)."""
+        t = self.tracked[intent_id]
+        waits = [asyncio.ensure_future(t.changed.wait()), asyncio.ensure_future(stop.wait()),
+                 asyncio.ensure_future(self.clock.sleep(seconds))]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        t.changed.clear()
+
+
+def to_fill(intent: OrderIntent, execution: Execution) -> Fill:
+    """The ``fills/{exec_id}`` document of one leg execution."""
+    return Fill(
+        exec_id=execution.exec_id, intent_id=intent.intent_id, follower_id=intent.follower_id,
+        account=execution.account, perm_id=execution.perm_id or None, con_id=execution.con_id,
+        sec_type=execution.sec_type, right=execution.right, strike=execution.strike, expiry=execution.expiry,
+        side=execution.side, qty=execution.qty, price=execution.price, commission=execution.commission,
+        at=execution.at,
+    )

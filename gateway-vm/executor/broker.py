@@ -1,0 +1,221 @@
+"""The broker as the executor sees it: one connection to one IB Gateway, behind a small Protocol.
+
+``ib_adapter.IBBroker`` is the real one (the only module that imports ``ib_async``); the unit tests use an in-memory
+fake. Prices here are what IB calls them: a combo's ``limit`` is signed (see ``pricing``).
+
+Errors:
+    BrokerDisconnected (Retryable)  the connection is down; nothing was or will be sent on it
+    OrderRejected (Rejected)        the broker refused the order (error 201 and friends)
+    AckTimeout (Retryable)          sent, but no acknowledgement in time: the order's outcome is unknown
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from spreadpilot.errors import Rejected, Retryable
+from spreadpilot.models import Right
+
+
+class BrokerDisconnected(Retryable):
+    """The gateway connection is down."""
+
+
+class OrderRejected(Rejected):
+    """The broker refused an order."""
+
+
+class AckTimeout(Retryable):
+    """An order message got no acknowledgement in time; whether it reached the broker is unknown."""
+
+
+@dataclass(frozen=True)
+class ComboLegSpec:
+    """One qualified leg of a combo."""
+
+    con_id: int
+    action: str  # BUY | SELL
+    right: Right
+    strike: Decimal
+    expiry: date
+    ratio: int = 1
+
+
+@dataclass(frozen=True)
+class Combo:
+    """A qualified BAG: the legs IB will trade together."""
+
+    symbol: str
+    legs: tuple[ComboLegSpec, ...]
+
+
+@dataclass(frozen=True)
+class ComboQuote:
+    """Bid, ask and mid of BUYing one combo unit (negative for a credit spread)."""
+
+    bid: Decimal
+    ask: Decimal
+    mid: Decimal
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """One combo limit order for one account."""
+
+    order_ref: str
+    account: str
+    combo: Combo
+    action: str
+    qty: int
+    limit: Decimal
+
+
+@dataclass(frozen=True)
+class Margin:
+    """What-if result: the account's initial margin and equity after the order."""
+
+    init_margin_change: Decimal
+    init_margin_after: Decimal
+    equity_with_loan_after: Decimal
+
+
+@dataclass(frozen=True)
+class OrderAck:
+    """The broker's identifiers of an accepted order."""
+
+    order_ref: str
+    order_id: int
+    perm_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    """An order status as the broker reports it."""
+
+    order_ref: str
+    account: str
+    order_id: int
+    perm_id: int
+    status: str  # IB status: PendingSubmit, PreSubmitted, Submitted, Filled, Cancelled, ApiCancelled, Inactive
+    filled: int
+    remaining: int
+    limit: Decimal | None = None
+    message: str = ""
+
+    @property
+    def done(self) -> bool:
+        """No further fills can come."""
+        return self.status in DONE_STATUSES
+
+
+DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+ACK_STATUSES = frozenset({"PreSubmitted", "Submitted", "Filled"})
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One execution of one leg; the truth for fills."""
+
+    exec_id: str
+    order_ref: str
+    account: str
+    order_id: int
+    perm_id: int
+    con_id: int
+    sec_type: str
+    right: Right | None
+    strike: Decimal | None
+    expiry: date | None
+    side: str  # BOT | SLD
+    qty: int
+    price: Decimal
+    at: datetime
+    commission: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class HeldPosition:
+    """One position line of one account."""
+
+    account: str
+    con_id: int
+    qty: int
+    sec_type: str = "OPT"
+    right: Right | None = None
+    strike: Decimal | None = None
+    expiry: date | None = None
+
+
+@dataclass(frozen=True)
+class BrokerTruth:
+    """Everything the broker knows that reconciliation needs, fetched after a (re)connect."""
+
+    open_orders: tuple[OrderUpdate, ...] = ()
+    completed_orders: tuple[OrderUpdate, ...] = ()
+    executions: tuple[Execution, ...] = ()
+    positions: tuple[HeldPosition, ...] = ()
+    max_order_id: int = 0
+
+
+@dataclass
+class BrokerListener:
+    """Callbacks a broker invokes on the event loop (set once by the gateway pool)."""
+
+    on_order: Callable[[OrderUpdate], None] = lambda update: None
+    on_execution: Callable[[Execution], None] = lambda execution: None
+    on_connection: Callable[[int, str], None] = lambda code, message: None  # 1100/1101/1102
+    on_disconnected: Callable[[], None] = lambda: None
+
+
+class Broker(Protocol):
+    """One connection to one IB Gateway (advisor or single account)."""
+
+    def set_listener(self, listener: BrokerListener) -> None:
+        """Where order updates, executions and connection events go."""
+        ...
+
+    def is_connected(self) -> bool:
+        """True while the API session is up."""
+        ...
+
+    async def connect(self) -> list[str]:
+        """Open the session; the managed accounts. Raises ``BrokerDisconnected`` on failure."""
+        ...
+
+    async def disconnect(self) -> None:
+        """Close the session (orders stay at the broker)."""
+        ...
+
+    async def truth(self) -> BrokerTruth:
+        """Open orders, completed orders, executions and positions, and raise the next order id above all seen."""
+        ...
+
+    async def qualify(self, symbol: str, expiry: date, right: Right, short_strike: Decimal,
+                      long_strike: Decimal) -> Combo:
+        """The combo that sells ``short_strike`` and buys ``long_strike``; ``Rejected`` if a leg is not listed."""
+        ...
+
+    async def quote(self, combo: Combo) -> ComboQuote | None:
+        """The combo's live quote from its legs, or None if a leg has no quote."""
+        ...
+
+    async def what_if(self, request: OrderRequest) -> Margin:
+        """The margin the order would need."""
+        ...
+
+    async def place(self, request: OrderRequest) -> OrderAck:
+        """Send a new order and wait for its acknowledgement."""
+        ...
+
+    async def modify(self, order_ref: str, limit: Decimal) -> OrderAck:
+        """Send a new limit for a working order (same order id) and wait for the acknowledgement."""
+        ...
+
+    async def cancel(self, order_ref: str) -> None:
+        """Ask the broker to cancel a working order (the outcome arrives as an ``OrderUpdate``)."""
+        ...

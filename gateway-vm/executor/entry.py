@@ -1,0 +1,227 @@
+"""One follower's entry, from a planned intent to a final state: checks → order → limit ladder → outcome.
+
+``EntryRunner.run`` is the only code that sends orders for an intent, and at most one run per intent is active.
+It sends only through a gateway that is ``ready`` (connected and reconciled), and after any doubt (disconnect,
+lost acknowledgement) it lets reconciliation decide from broker truth before doing anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from executor.alerts import Alerts
+from executor.book import IntentBook
+from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboQuote, OrderRejected, OrderRequest
+from executor.checks import credit_reason, entry_window_reason, kill_switch_reason, margin_decision, stale_reason
+from executor.gateways import GatewayLink
+from executor.intents import ExecutorStore
+from executor.ladder import ladder_exhausted, next_limit
+from executor.outcome import settle
+from executor.pricing import combo_limit, credit_of, to_cents
+from executor.settings import ExecutorSettings
+from spreadpilot.clock import Clock
+from spreadpilot.models import IntentState, OrderIntent, Severity
+
+log = logging.getLogger(__name__)
+ACTION = "BUY"  # a credit spread is bought as a BAG at a negative price (see pricing)
+
+
+@dataclass(frozen=True)
+class Market:
+    """The qualified combo and its quote on one gateway for one signal."""
+
+    combo: Combo
+    quote: ComboQuote | None
+
+
+class MarketCache:
+    """Qualify the legs and quote the combo once per gateway and signal, however many followers ask."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[tuple[str, str], asyncio.Task[Market]] = {}
+
+    async def get(self, link: GatewayLink, intent: OrderIntent) -> Market:
+        """The market of ``intent``'s spread on ``link`` (a failed lookup is retried by the next caller)."""
+        key = (link.gateway_id, intent.signal_id)
+        task = self._tasks.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = asyncio.ensure_future(_market(link, intent))
+            self._tasks[key] = task
+        return await asyncio.shield(task)
+
+
+async def _market(link: GatewayLink, intent: OrderIntent) -> Market:
+    spread = intent.spread
+    combo = await link.broker.qualify("QQQ", intent.expiry, spread.right, spread.short_strike, spread.long_strike)
+    return Market(combo, await link.broker.quote(combo))
+
+
+class EntryRunner:
+    """Drives intents to a final state."""
+
+    def __init__(self, book: IntentBook, store: ExecutorStore, links: dict[str, GatewayLink], alerts: Alerts,
+                 settings: ExecutorSettings, clock: Clock, stop: asyncio.Event) -> None:
+        self.book = book
+        self.store = store
+        self.links = links
+        self.alerts = alerts
+        self.settings = settings
+        self.clock = clock
+        self.stop = stop
+        self.markets = MarketCache()
+        self.prechecked: set[str] = set()  # kill switches already read for these intents at planning
+
+    async def run(self, intent_id: str) -> None:
+        """Drive one intent until it is final, unknown, or the service stops (its order then rests at the broker)."""
+        tracked = self.book.tracked[intent_id]
+        if tracked.task_running:
+            return
+        tracked.task_running = True
+        try:
+            await self._drive(intent_id)
+        finally:
+            tracked.task_running = False
+
+    async def _drive(self, intent_id: str) -> None:
+        while not self.stop.is_set():
+            link = self.links[self.book.get(intent_id).gateway_id]
+            if not await self._until_ready(link):
+                return
+            intent = self.book.get(intent_id)  # as the last reconciliation left it
+            if intent.state.final or intent.state is IntentState.UNKNOWN:
+                return
+            try:
+                if intent.state is IntentState.PLANNED:
+                    await self._submit(intent, link)
+                elif intent.state is IntentState.WORKING:
+                    await self._ladder(intent_id, link)
+                else:  # submitted by an attempt whose outcome nobody saw: broker truth decides
+                    await link.resync(f"outcome of {intent_id} unknown")
+            except BrokerDisconnected:
+                log.warning("disconnected mid-entry; waiting for reconciliation", extra={"order_ref": intent_id})
+            except AckTimeout as exc:
+                await self.book.move(intent_id, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
+                await link.resync(f"no acknowledgement for {intent_id}")
+            except OrderRejected as exc:
+                await self._reject(intent_id, exc.reason)
+                return
+
+    async def _until_ready(self, link: GatewayLink) -> bool:
+        if link.ready.is_set():
+            return True
+        waits = [asyncio.ensure_future(link.ready.wait()), asyncio.ensure_future(self.stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return link.ready.is_set() and not self.stop.is_set()
+
+    async def _submit(self, intent: OrderIntent, link: GatewayLink) -> None:
+        """Checks, then the first order of the ladder; the intent is SUBMITTED before anything is sent."""
+        ref = intent.intent_id
+        reason = stale_reason(intent.expiry, self.clock.now()) or entry_window_reason(
+            self.clock.now(), self.settings.entry_start, self.settings.entry_end)
+        if reason is None and ref not in self.prechecked:
+            global_controls, per_follower = await self.store.controls([intent.follower_id])
+            reason = kill_switch_reason(global_controls, per_follower[intent.follower_id])
+        self.prechecked.discard(ref)
+        market = await self.markets.get(link, intent)
+        mid_credit = to_cents(credit_of(ACTION, market.quote.mid)) if market.quote else None
+        reason = reason or credit_reason(mid_credit, self.settings.min_credit)
+        if reason is not None or mid_credit is None:
+            await self.book.move(ref, IntentState.SKIPPED, reason or "no quote", reason=reason or "no quote")
+            return
+        contracts = intent.contracts
+        request = OrderRequest(ref, intent.account, market.combo, ACTION, contracts, combo_limit(ACTION, mid_credit))
+        if self.settings.what_if:
+            decision = margin_decision(contracts, await link.broker.what_if(request), self.settings.margin_mode)
+            if decision.contracts == 0:
+                await self.book.move(ref, IntentState.SKIPPED, decision.reason, reason=decision.reason)
+                await self.alerts.send("order.margin_skip", Severity.WARNING, decision.reason,
+                                       follower_id=intent.follower_id, signal_id=intent.signal_id, order_ref=ref)
+                return
+            if decision.contracts != contracts:
+                contracts = decision.contracts
+                request = OrderRequest(ref, intent.account, market.combo, ACTION, contracts, request.limit)
+                await self.alerts.send("order.margin_reduced", Severity.WARNING, decision.reason,
+                                       follower_id=intent.follower_id, signal_id=intent.signal_id, order_ref=ref)
+        await self.book.move(ref, IntentState.SUBMITTED, f"sending at {request.limit}", contracts=contracts,
+                             limit=request.limit, ladder_step=0)
+        if not link.ready.is_set():
+            raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
+        ack = await link.broker.place(request)
+        if self.book.get(ref).state is IntentState.SUBMITTED:
+            await self.book.move(ref, IntentState.WORKING, f"acknowledged ({ack.status})", order_id=ack.order_id,
+                                 perm_id=ack.perm_id or None)
+
+    async def _ladder(self, ref: str, link: GatewayLink) -> None:
+        """Concede a tick every step until filled, done at the broker, or the ladder is exhausted."""
+        step_s = self.settings.ladder_step_s
+        next_step_at = self.clock.now().timestamp() + step_s
+        while True:
+            intent = self.book.get(ref)
+            if intent.state.final:
+                return
+            update = self.book.last_update(ref)
+            if intent.filled_qty >= intent.contracts > 0:
+                await self.book.move(ref, IntentState.FILLED, "all spreads filled")
+                return
+            if update is not None and update.done:
+                await settle(self.book, self.alerts, update)
+                return
+            remaining = next_step_at - self.clock.now().timestamp()
+            if remaining > 0:
+                await self.book.wait_changed(ref, remaining, self.stop)
+                if self.stop.is_set():
+                    return  # parked: the order rests at the broker at its last limit; a restart resumes it
+                continue
+            next_step_at += step_s
+            await self._concede(intent, link)
+
+    async def _concede(self, intent: OrderIntent, link: GatewayLink) -> None:
+        step = intent.ladder_step + 1
+        if ladder_exhausted(step, self.settings.ladder_max_steps):
+            await self._cancel_remainder(intent, link)
+            return
+        current = credit_of(ACTION, intent.limit or Decimal(0))
+        mid = current + self.settings.ladder_tick * intent.ladder_step
+        credit = next_limit(step, mid, self.settings.min_credit, self.settings.ladder_tick)
+        if credit == current:
+            await self.book.update(intent.intent_id, ladder_step=step)
+            return
+        if not link.ready.is_set():
+            raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
+        ack = await link.broker.modify(intent.intent_id, combo_limit(ACTION, credit))
+        await self.book.update(intent.intent_id, ladder_step=step, limit=combo_limit(ACTION, credit),
+                               order_id=ack.order_id)
+
+    async def _cancel_remainder(self, intent: OrderIntent, link: GatewayLink) -> None:
+        ref = intent.intent_id
+        if not link.ready.is_set():
+            raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
+        await link.broker.cancel(ref)
+        deadline = asyncio.get_running_loop().time() + self.settings.ack_timeout_s
+        while not ((u := self.book.last_update(ref)) is not None and u.done):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AckTimeout(f"no cancel confirmation for {ref}")
+            t = self.book.tracked[ref]
+            t.changed.clear()
+            try:
+                await asyncio.wait_for(t.changed.wait(), timeout=left)
+            except TimeoutError:
+                continue
+        note = f"ladder exhausted after {self.settings.ladder_max_steps} steps; remainder cancelled"
+        final = await settle(self.book, self.alerts, u, note)
+        await self.alerts.send("order.ladder_exhausted", Severity.WARNING,
+                               f"{note}: filled {final.filled_qty}/{final.contracts}", follower_id=final.follower_id,
+                               signal_id=final.signal_id, order_ref=ref)
+
+    async def _reject(self, ref: str, reason: str) -> None:
+        intent = await self.book.move(ref, IntentState.REJECTED, reason, reason=reason)
+        await self.alerts.send("order.rejected", Severity.WARNING, f"order rejected: {reason}",
+                               follower_id=intent.follower_id, signal_id=intent.signal_id, order_ref=ref)

@@ -1,0 +1,124 @@
+"""Reconciliation: after every (re)connect, before any new order, the broker's truth decides each open intent.
+
+Orders are matched by ``orderRef`` (= intent id), never by order id alone (ids roll back after a gateway restart).
+An intent the broker has never seen is sent again only if the last attempt can no longer be in flight (a fresh
+truth fetch on a live session came after it) and at most ``MAX_RESENDS`` times; an intent the broker acknowledged
+but no longer knows, or whose legs the account holds without any matching order, becomes ``unknown`` and is never
+resent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from executor.alerts import Alerts
+from executor.book import IntentBook
+from executor.broker import BrokerTruth, Execution, OrderUpdate
+from executor.outcome import settle
+from spreadpilot.models import IntentState, OrderIntent, Severity
+
+log = logging.getLogger(__name__)
+MAX_RESENDS = 2
+RESEND_NOTE = "resend:"
+
+
+class Found(StrEnum):
+    WORKING = "working"  # an open order carries the intent's orderRef
+    DONE = "done"  # a completed order carries it
+    FILLED_NO_ORDER = "filled_no_order"  # executions carry it, no order does
+    HELD = "held"  # no order, no execution, but the account holds the spread's legs
+    ABSENT = "absent"  # the broker has never seen it
+
+
+@dataclass(frozen=True)
+class Resolution:
+    found: Found
+    order: OrderUpdate | None = None
+    executions: tuple[Execution, ...] = ()
+    duplicates: int = 0
+
+
+def resolve(intent: OrderIntent, truth: BrokerTruth) -> Resolution:
+    """What the broker knows about ``intent``."""
+    ref = intent.intent_id
+    opened = [o for o in truth.open_orders if o.order_ref == ref]
+    completed = [o for o in truth.completed_orders if o.order_ref == ref]
+    executions = tuple(e for e in truth.executions if e.order_ref == ref)
+    perm_ids = {o.perm_id for o in (*opened, *completed) if o.perm_id} or {o.order_id for o in (*opened, *completed)}
+    duplicates = max(0, len(perm_ids) - 1)
+    if opened:
+        return Resolution(Found.WORKING, opened[0], executions, duplicates)
+    if completed:
+        best = max(completed, key=lambda o: (o.status == "Filled", o.filled))
+        return Resolution(Found.DONE, best, executions, duplicates)
+    if executions:
+        return Resolution(Found.FILLED_NO_ORDER, None, executions)
+    if _holds_legs(intent, truth):
+        return Resolution(Found.HELD)
+    return Resolution(Found.ABSENT)
+
+
+def _holds_legs(intent: OrderIntent, truth: BrokerTruth) -> bool:
+    strikes = {intent.spread.short_strike, intent.spread.long_strike}
+    return any(
+        p.account == intent.account and p.qty != 0 and p.right == intent.spread.right and p.expiry == intent.expiry
+        and p.strike in strikes
+        for p in truth.positions
+    )
+
+
+def resends(intent: OrderIntent) -> int:
+    """How many times the intent was sent again after the broker proved not to have it."""
+    return sum(1 for change in intent.history if change.note.startswith(RESEND_NOTE))
+
+
+async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: BrokerTruth) -> None:
+    """Bring every open intent on ``gateway_id`` in line with the broker's truth."""
+    for intent in book.open_on(gateway_id):
+        resolution = resolve(intent, truth)
+        for execution in resolution.executions:
+            await book.on_execution(execution)
+        book.forget_update(intent.intent_id)
+        await _apply(book, alerts, book.get(intent.intent_id), resolution)
+        log.info("reconciled", extra={"order_ref": intent.intent_id, "found": str(resolution.found),
+                                      "state": str(book.get(intent.intent_id).state), "gateway_id": gateway_id})
+
+
+async def _apply(book: IntentBook, alerts: Alerts, intent: OrderIntent, r: Resolution) -> None:
+    ref = intent.intent_id
+    if r.duplicates:
+        await alerts.send("order.duplicate_at_broker", Severity.CRITICAL,
+                          f"{r.duplicates + 1} broker orders carry orderRef {ref}", follower_id=intent.follower_id,
+                          signal_id=intent.signal_id, order_ref=ref)
+    if r.found is Found.WORKING and r.order is not None:
+        if intent.state is not IntentState.WORKING or intent.order_id != r.order.order_id:
+            await book.move(ref, IntentState.WORKING, "reconciled: open at the broker", order_id=r.order.order_id,
+                            perm_id=r.order.perm_id or intent.perm_id,
+                            limit=r.order.limit if r.order.limit is not None else intent.limit)
+        book.on_order(r.order)
+    elif r.found is Found.DONE and r.order is not None:
+        await settle(book, alerts, r.order, f"reconciled: {r.order.status} at the broker")
+    elif r.found is Found.FILLED_NO_ORDER:
+        intent = book.get(ref)
+        state = IntentState.FILLED if intent.filled_qty >= intent.contracts else IntentState.UNKNOWN
+        await book.move(ref, state, "reconciled: executions found without their order")
+        if state is IntentState.UNKNOWN:
+            await _alert_unknown(alerts, intent, "executions found but no order; check the account")
+    elif r.found is Found.HELD:
+        if intent.state is not IntentState.PLANNED:
+            await book.move(ref, IntentState.UNKNOWN, "reconciled: legs held without a matching order")
+            await _alert_unknown(alerts, intent, "the account holds the spread's legs but no order matches")
+    elif intent.state in (IntentState.SUBMITTED, IntentState.UNKNOWN) and resends(intent) < MAX_RESENDS:
+        await book.move(ref, IntentState.PLANNED, f"{RESEND_NOTE} not at the broker after reconciliation")
+    elif intent.state is not IntentState.PLANNED and intent.state is not IntentState.UNKNOWN:
+        await book.move(ref, IntentState.UNKNOWN, "reconciled: the broker does not know this order")
+        await _alert_unknown(alerts, intent, "the broker does not know an order it acknowledged; not resent")
+    elif intent.state is IntentState.UNKNOWN:
+        await _alert_unknown(alerts, intent, "still not at the broker after resends; not resent again")
+
+
+async def _alert_unknown(alerts: Alerts, intent: OrderIntent, message: str) -> None:
+    await alerts.send("order.unknown", Severity.CRITICAL, message, follower_id=intent.follower_id,
+                      signal_id=intent.signal_id, order_ref=intent.intent_id)

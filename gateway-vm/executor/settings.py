@@ -1,0 +1,50 @@
+"""The executor's settings, read once from ``SPREADPILOT_*`` environment variables in the entry point.
+
+Every business number of the entry (window, minimum credit, ladder) is a setting with DESIGN.md's default.
+Durations named ``*_s`` are business seconds (they shrink with a simulated clock) unless they say "real seconds".
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from spreadpilot.settings import CommonSettings
+
+
+class MarginMode(StrEnum):
+    """What to do when the what-if margin of an order does not fit the account."""
+
+    SKIP = "skip"
+    REDUCE = "reduce"
+
+
+class ExecutorSettings(CommonSettings):
+    """Settings of ``python -m executor`` (env prefix ``SPREADPILOT_``)."""
+
+    signals_subscription: str = Field(
+        default="executor-signals", description="Pub/Sub pull subscription of the signals topic"
+    )
+    alerts_topic: str = Field(default="alerts", description="topic the executor publishes AlertMessage to")
+    entry_start: time = Field(default=time(9, 30), description="first New York time a new entry may be placed")
+    entry_end: time = Field(default=time(10, 30), description="last New York time a new entry may be placed")
+    min_credit: Decimal = Field(default=Decimal("0.70"), description="minimum spread mid credit; also the ladder floor")
+    ladder_step_s: float = Field(default=5.0, gt=0, description="business seconds between two ladder concessions")
+    ladder_tick: Decimal = Field(default=Decimal("0.01"), gt=0, description="credit conceded at each ladder step")
+    ladder_max_steps: int = Field(default=10, ge=0, description="concessions before the remainder is cancelled")
+    margin_mode: MarginMode = Field(
+        default=MarginMode.SKIP, description="'skip' or 'reduce' an order whose what-if margin does not fit"
+    )
+    what_if: bool = Field(default=True, description="ask the broker for what-if margin before each entry")
+    ack_timeout_s: float = Field(default=10.0, gt=0, description="real seconds to wait for an order acknowledgement")
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="real seconds for one connection attempt")
+    reconnect_min_s: float = Field(default=0.5, gt=0, description="first reconnect backoff, real seconds")
+    reconnect_max_s: float = Field(default=15.0, gt=0, description="longest reconnect backoff, real seconds")
+    down_alert_s: float = Field(default=30.0, gt=0, description="business seconds a gateway is down before an alert")
+    heartbeat_s: float = Field(default=15.0, gt=0, description="business seconds between heartbeat writes")
+    io_threads: int = Field(default=64, ge=4, le=512, description="thread pool for Firestore/Pub/Sub calls")
+    max_signal_messages: int = Field(default=4, ge=1, description="signal messages handled at once")
+    version: str = Field(default="0.1.0", description="reported in the heartbeat")

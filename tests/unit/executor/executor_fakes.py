@@ -1,0 +1,279 @@
+"""In-memory stand-ins for the executor's ports: a broker with a journal, a store, a publisher.
+
+Fakes record what happened (``FakeBroker.journal`` is the broker-side truth, like the simulator's JSONL journal);
+tests assert on outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from executor.broker import (
+    AckTimeout,
+    BrokerDisconnected,
+    BrokerListener,
+    BrokerTruth,
+    Combo,
+    ComboLegSpec,
+    ComboQuote,
+    Execution,
+    HeldPosition,
+    Margin,
+    OrderAck,
+    OrderRejected,
+    OrderRequest,
+    OrderUpdate,
+)
+from executor.checks import Controls
+from spreadpilot.envelopes import AlertMessage, Message
+from spreadpilot.models import Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent, Right
+
+
+@dataclass
+class SimOrder:
+    request: OrderRequest
+    order_id: int
+    perm_id: int
+    limit: Decimal
+    status: str = "Submitted"
+    filled: int = 0
+
+
+@dataclass
+class FakeBroker:
+    """One gateway: fills a BUY credit combo when its credit is at most ``fill_credit[account]``."""
+
+    accounts: list[str]
+    mid_credit: Decimal = Decimal("1.00")
+    fill_credit: dict[str, Decimal] = field(default_factory=dict)
+    default_fill_credit: Decimal = Decimal("1.00")
+    funds: dict[str, Decimal] = field(default_factory=dict)
+    partial: set[str] = field(default_factory=set)  # accounts that fill one spread per marketable message
+    reject: set[str] = field(default_factory=set)
+    journal: list[dict[str, object]] = field(default_factory=list)
+    orders: dict[int, SimOrder] = field(default_factory=dict)
+    executions: list[Execution] = field(default_factory=list)
+    connected: bool = False
+    connect_failures: int = 0
+    swallow_next_place: bool = False  # the next order silently vanishes: no ack, nothing at the broker
+    lose_next_ack: bool = False  # the next order reaches the broker but its ack is lost
+    exec_before_ack: bool = False
+    next_order_id: int = 1
+    listener: BrokerListener = field(default_factory=BrokerListener)
+    _perm: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _exec: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def set_listener(self, listener: BrokerListener) -> None:
+        self.listener = listener
+
+    def is_connected(self) -> bool:
+        return self.connected
+
+    async def connect(self) -> list[str]:
+        await asyncio.sleep(0)
+        if self.connect_failures > 0:
+            self.connect_failures -= 1
+            raise BrokerDisconnected("connection refused")
+        self.connected = True
+        return list(self.accounts)
+
+    async def disconnect(self) -> None:
+        self.connected = False
+
+    def drop_connection(self, next_order_id: int | None = None) -> None:
+        """The socket closes; optionally the next order id rolls back (gateway restart)."""
+        self.connected = False
+        if next_order_id is not None:
+            self.next_order_id = next_order_id
+        self.listener.on_disconnected()
+
+    def _require(self) -> None:
+        if not self.connected:
+            raise BrokerDisconnected("not connected")
+
+    async def truth(self) -> BrokerTruth:
+        self._require()
+        await asyncio.sleep(0)
+        opened = tuple(self._update(o) for o in self.orders.values() if o.status == "Submitted")
+        done = tuple(self._update(o) for o in self.orders.values() if o.status != "Submitted")
+        self.next_order_id = max([self.next_order_id, *(o.order_id + 1 for o in self.orders.values())])
+        positions: dict[tuple[str, int], int] = {}
+        for e in self.executions:
+            key = (e.account, e.con_id)
+            positions[key] = positions.get(key, 0) + (e.qty if e.side == "BOT" else -e.qty)
+        return BrokerTruth(open_orders=opened, completed_orders=done, executions=tuple(self.executions),
+                           positions=tuple(HeldPosition(a, c, q) for (a, c), q in positions.items()),
+                           max_order_id=self.next_order_id - 1)
+
+    async def qualify(self, symbol: str, expiry: date, right: Right, short_strike: Decimal,
+                      long_strike: Decimal) -> Combo:
+        self._require()
+        legs = (ComboLegSpec(_con_id(short_strike, right), "SELL", right, short_strike, expiry),
+                ComboLegSpec(_con_id(long_strike, right), "BUY", right, long_strike, expiry))
+        return Combo(symbol, legs)
+
+    async def quote(self, combo: Combo) -> ComboQuote | None:
+        self._require()
+        mid = -self.mid_credit
+        return ComboQuote(bid=mid - Decimal("0.05"), ask=mid + Decimal("0.05"), mid=mid)
+
+    async def what_if(self, request: OrderRequest) -> Margin:
+        self._require()
+        width = abs(request.combo.legs[0].strike - request.combo.legs[1].strike)
+        change = width * 100 * request.qty
+        equity = self.funds.get(request.account, Decimal(100000))
+        return Margin(init_margin_change=change, init_margin_after=change, equity_with_loan_after=equity)
+
+    async def place(self, request: OrderRequest) -> OrderAck:
+        self._require()
+        self.journal.append({"event": "order", "order_ref": request.order_ref, "account": request.account,
+                             "action": request.action, "qty": request.qty, "limit": request.limit,
+                             "legs": [(leg.action, leg.strike, leg.right) for leg in request.combo.legs]})
+        if self.swallow_next_place:
+            self.swallow_next_place = False
+            self.journal.pop()
+            raise AckTimeout("no acknowledgement")
+        if request.account in self.reject:
+            self.journal[-1]["event"] = "rejected"
+            raise OrderRejected("201: order rejected - insufficient permissions")
+        order = SimOrder(request, self.next_order_id, next(self._perm), request.limit)
+        self.next_order_id += 1
+        self.orders[order.order_id] = order
+        if self.lose_next_ack:
+            self.lose_next_ack = False
+            raise AckTimeout("no acknowledgement")
+        if self.exec_before_ack:
+            self._match(order)
+            await asyncio.sleep(0)
+            return OrderAck(request.order_ref, order.order_id, order.perm_id, order.status)
+        ack = OrderAck(request.order_ref, order.order_id, order.perm_id, "Submitted")
+        asyncio.get_running_loop().call_soon(self._match, order)
+        return ack
+
+    def _by_ref(self, order_ref: str) -> SimOrder:
+        live = [o for o in self.orders.values() if o.request.order_ref == order_ref and o.status == "Submitted"]
+        if not live:
+            raise OrderRejected(f"no working order {order_ref}")
+        return live[0]
+
+    async def modify(self, order_ref: str, limit: Decimal) -> OrderAck:
+        self._require()
+        order = self._by_ref(order_ref)
+        order.limit = limit
+        self.journal.append({"event": "modify", "order_ref": order_ref, "limit": limit})
+        asyncio.get_running_loop().call_soon(self._match, order)
+        return OrderAck(order_ref, order.order_id, order.perm_id, "Submitted")
+
+    async def cancel(self, order_ref: str) -> None:
+        self._require()
+        order = self._by_ref(order_ref)
+        self.journal.append({"event": "cancel", "order_ref": order_ref})
+        order.status = "Cancelled"
+        asyncio.get_running_loop().call_soon(self.listener.on_order, self._update(order))
+
+    def _update(self, order: SimOrder) -> OrderUpdate:
+        return OrderUpdate(order.request.order_ref, order.request.account, order.order_id, order.perm_id,
+                           order.status, order.filled, order.request.qty - order.filled, order.limit)
+
+    def _match(self, order: SimOrder) -> None:
+        if order.status != "Submitted" or not self.connected:
+            return
+        credit = -order.limit
+        if credit > self.fill_credit.get(order.request.account, self.default_fill_credit):
+            self.listener.on_order(self._update(order))
+            return
+        qty = 1 if order.request.account in self.partial else order.request.qty - order.filled
+        for leg in order.request.combo.legs:
+            price = Decimal("1.50") + credit if leg.action == "SELL" else Decimal("1.50")
+            execution = Execution(
+                exec_id=f"x{next(self._exec)}", order_ref=order.request.order_ref, account=order.request.account,
+                order_id=order.order_id, perm_id=order.perm_id, con_id=leg.con_id, sec_type="OPT", right=leg.right,
+                strike=leg.strike, expiry=leg.expiry, side="SLD" if leg.action == "SELL" else "BOT", qty=qty,
+                price=price, at=datetime(2026, 3, 17, 14, 0, tzinfo=UTC))
+            self.executions.append(execution)
+            self.journal.append({"event": "fill", "order_ref": order.request.order_ref, "exec_id": execution.exec_id,
+                                 "qty": qty})
+            self.listener.on_execution(execution)
+        order.filled += qty
+        if order.filled >= order.request.qty:
+            order.status = "Filled"
+        self.listener.on_order(self._update(order))
+
+    def orders_for(self, order_ref: str) -> list[dict[str, object]]:
+        """New orders the broker received for one orderRef (modifies excluded)."""
+        return [e for e in self.journal if e["event"] == "order" and e["order_ref"] == order_ref]
+
+
+def _con_id(strike: Decimal, right: Right) -> int:
+    return int(strike * 10) * 10 + (1 if right is Right.PUT else 2)
+
+
+class MemoryStore:
+    """``ExecutorStore`` in memory; ``create_intent`` is atomic like Firestore's ``create()``."""
+
+    def __init__(self, followers: Iterable[Follower], gateways: Iterable[Gateway]) -> None:
+        self.followers = {f.id: f for f in followers}
+        self.gateway_docs = {g.id: g for g in gateways}
+        self.intents: dict[str, OrderIntent] = {}
+        self.fills: dict[str, Fill] = {}
+        self.control_docs: dict[str, dict[str, object]] = {}
+        self.heartbeats: list[dict[str, object]] = []
+
+    async def enabled_followers(self) -> list[Follower]:
+        await asyncio.sleep(0)
+        return [f for f in self.followers.values() if f.enabled and f.state is FollowerState.ACTIVE]
+
+    async def gateways(self) -> dict[str, Gateway]:
+        return dict(self.gateway_docs)
+
+    async def controls(self, follower_ids: Iterable[str]) -> tuple[Controls, dict[str, Controls]]:
+        await asyncio.sleep(0)
+        return (Controls.from_doc(self.control_docs.get("global")),
+                {fid: Controls.from_doc(self.control_docs.get(fid)) for fid in follower_ids})
+
+    async def get_intents(self, intent_ids: Iterable[str]) -> dict[str, OrderIntent]:
+        await asyncio.sleep(0)
+        return {i: self.intents[i] for i in intent_ids if i in self.intents}
+
+    async def create_intent(self, intent: OrderIntent) -> bool:
+        await asyncio.sleep(0)
+        if intent.intent_id in self.intents:
+            return False
+        self.intents[intent.intent_id] = intent
+        return True
+
+    async def save_intent(self, intent: OrderIntent) -> None:
+        await asyncio.sleep(0)
+        self.intents[intent.intent_id] = intent
+
+    async def open_intents(self) -> list[OrderIntent]:
+        return [i for i in self.intents.values() if not i.state.final]
+
+    async def record_fill(self, fill: Fill) -> bool:
+        await asyncio.sleep(0)
+        return self.fills.setdefault(fill.exec_id, fill) is fill
+
+    async def write_heartbeat(self, doc: dict[str, object]) -> None:
+        self.heartbeats.append(doc)
+
+    def states(self) -> dict[str, IntentState]:
+        return {i.follower_id: i.state for i in self.intents.values()}
+
+
+class RecordingPublisher:
+    """``Publisher`` that keeps what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, Message]] = []
+
+    def publish(self, topic: str, message: Message, *, ordering_key: str = "") -> str:
+        self.published.append((topic, message))
+        return str(len(self.published))
+
+    def alert_types(self) -> list[str]:
+        return [m.alert.type for _, m in self.published if isinstance(m, AlertMessage)]

@@ -1,0 +1,195 @@
+"""Signals fanned out to followers over fake gateways: exactly one order each, duplicates harmless."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from executor_fakes import FakeBroker
+from executor_world import World, follower, run, signal, started, world
+
+from spreadpilot.models import IntentState, make_intent_id
+
+
+def test_every_enabled_follower_gets_one_filled_combo_and_disabled_ones_none() -> None:
+    followers = [follower(1, multiplier="1.5"), follower(2, max_contracts=1), follower(3, enabled=False),
+                 follower(4, multiplier="0.4")]
+    w = world(followers)
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal(qty=2))
+        await engine.idle()
+        await engine.shutdown()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.FILLED, "f02": IntentState.FILLED, "f04": IntentState.SKIPPED}
+    by_account = {o["account"]: o for o in w.orders()}
+    assert set(by_account) == {"DU001", "DU002"}
+    assert by_account["DU001"]["qty"] == 3
+    assert by_account["DU002"]["qty"] == 1
+    assert all(o["action"] == "BUY" and Decimal(str(o["limit"])) < 0 for o in w.orders())
+    assert by_account["DU001"]["legs"] == [("SELL", Decimal(485), "P"), ("BUY", Decimal(480), "P")]
+    f01 = w.store.intents[make_intent_id(signal(qty=2).signal_id, "f01")]
+    assert f01.filled_qty == 3
+    assert f01.avg_price == Decimal("1.00")
+    assert len([f for f in w.store.fills.values() if f.follower_id == "f01"]) == 2
+    assert "sized to 0" in w.store.intents[make_intent_id(signal(qty=2).signal_id, "f04")].reason
+
+
+def test_the_follower_short_of_margin_is_skipped_with_an_alert() -> None:
+    w = world([follower(1), follower(2)])
+    w.broker.funds["DU002"] = Decimal(100)
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.FILLED, "f02": IntentState.SKIPPED}
+    assert [o["account"] for o in w.orders()] == ["DU001"]
+    assert "order.margin_skip" in w.publisher.alert_types()
+
+
+def test_margin_reduce_mode_sends_what_fits() -> None:
+    w = world([follower(1)], margin_mode="reduce")
+    w.broker.funds["DU001"] = Decimal(1200)  # 500 of margin per spread
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal(qty=4))
+        await engine.idle()
+
+    run(scenario)
+    assert [o["qty"] for o in w.orders()] == [2]
+    assert "order.margin_reduced" in w.publisher.alert_types()
+
+
+def test_duplicate_signal_delivery_places_no_second_order() -> None:
+    w = world([follower(n) for n in range(1, 6)])
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await asyncio.gather(*(engine.handle_signal(signal()) for _ in range(3)))
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    refs = [o["order_ref"] for o in w.orders()]
+    assert sorted(refs) == sorted(set(refs))
+    assert len(refs) == 5
+
+
+def test_duplicate_delivery_to_two_executor_processes_places_one_order_per_follower() -> None:
+    w = world([follower(n) for n in range(1, 4)])
+    other = World(w.store, {"gw-advisor": FakeBroker(accounts=w.broker.accounts)}, w.publisher, w.clock, w.settings)
+
+    async def scenario() -> None:
+        first, second = await started(w), await started(other)
+        await asyncio.gather(first.handle_signal(signal()), second.handle_signal(signal()))
+        await asyncio.gather(first.idle(), second.idle())
+
+    run(scenario)
+    assert len(w.orders()) + len(other.orders()) == 3
+
+
+def test_followers_on_separate_gateways_each_trade_on_their_own_gateway() -> None:
+    w = world([follower(1, "gw-a"), follower(2, "gw-b"), follower(3, "gw-b")])
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert [o["account"] for o in w.brokers["gw-a"].journal if o["event"] == "order"] == ["DU001"]
+    assert sorted(str(o["account"]) for o in w.brokers["gw-b"].journal if o["event"] == "order") == ["DU002", "DU003"]
+
+
+def test_global_kill_switch_skips_every_entry() -> None:
+    w = world([follower(1), follower(2)])
+    w.store.control_docs["global"] = {"entries_paused": True, "updated_by": "ops"}
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert set(w.store.states().values()) == {IntentState.SKIPPED}
+    assert w.orders() == []
+
+
+def test_follower_kill_switch_skips_only_that_follower() -> None:
+    w = world([follower(1), follower(2)])
+    w.store.control_docs["f02"] = {"entries_paused": True}
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.FILLED, "f02": IntentState.SKIPPED}
+
+
+def test_a_signal_outside_the_entry_window_is_skipped_with_an_alert() -> None:
+    from executor_world import sim_clock
+
+    w = world([follower(1)], clock=sim_clock(11, 0))
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.SKIPPED}
+    assert "signal.outside_window" in w.publisher.alert_types()
+
+
+def test_credit_below_minimum_skips_without_an_order() -> None:
+    w = world([follower(1)])
+    w.broker.mid_credit = Decimal("0.65")
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.SKIPPED}
+    assert w.orders() == []
+
+
+def test_a_rejected_order_is_recorded_and_alerted_and_others_still_fill() -> None:
+    w = world([follower(1), follower(2)])
+    w.broker.reject.add("DU001")
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.REJECTED, "f02": IntentState.FILLED}
+    assert "order.rejected" in w.publisher.alert_types()
+
+
+def test_one_followers_unexpected_failure_is_isolated_and_alerted() -> None:
+    w = world([follower(1, "gw-a"), follower(2, "gw-b")])
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("adapter bug")
+
+    w.brokers["gw-a"].what_if = broken  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states()["f02"] is IntentState.FILLED
+    assert "executor.entry_failed" in w.publisher.alert_types()
