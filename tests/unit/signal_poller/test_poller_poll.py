@@ -33,7 +33,7 @@ def test_published_signal_leaves_its_claim_message_id_and_timeline() -> None:
     assert claim.row == {"Data": "2026-03-17", "Ticker": "QQQ", "Strategia": "Long", "Quantità per Leg": 2,
                          "Buy Put": 480, "Sell Put": 485, "Sell Call": None, "Buy Call": None}
     doc = world.ledger.signals[claim.signal.signal_id]
-    assert [event for event, _ in doc["timeline"]] == ["detected", "claimed", "published"]  # type: ignore[union-attr]
+    assert [event for event, _ in doc["timeline"]] == ["detected", "claimed", "published"]
     assert doc["status"] == "published"
     assert world.ledger.poll_days[claim.signal.date]["status"] == "published"
 
@@ -93,7 +93,8 @@ def test_failed_publish_raises_for_a_retry_and_the_retry_publishes_the_claimed_s
     with pytest.raises(Retryable):
         world.tick()
     claimed = world.ledger.day_claim(et("09:28").date())
-    assert claimed is not None and claimed.message_id is None
+    assert claimed is not None
+    assert claimed.message_id is None
     world.sheet.rows = [HEADER, long_row(qty=9)]  # edited before the retry: the claim wins, the edit alerts
     world.tick(et("09:29"))
     [signal] = world.publisher.signals()

@@ -89,7 +89,8 @@ def test_a_tick_over_any_sheet_returns_normally_and_publishes_at_most_one_signal
     for rejection in world.ledger.rejections.values():
         assert rejection.reason
     for alert in world.publisher.alerts():
-        assert alert.message and alert.alert_id
+        assert alert.message
+        assert alert.alert_id
 
 
 @settings(max_examples=60, deadline=None)

@@ -31,7 +31,8 @@ def test_italian_header_is_found_below_a_title_row() -> None:
 
 
 def test_english_headers_with_odd_case_spaces_and_accents_are_recognised() -> None:
-    header = find_header([["  DATE ", "ticker", "STRATEGY", "qty per leg", "buy put", "SELL PUT", "Sell  Call", "buycall"]])
+    english = ["  DATE ", "ticker", "STRATEGY", "qty per leg", "buy put", "SELL PUT", "Sell  Call", "buycall"]
+    header = find_header([english])
     assert header is not None
     assert len(header.positions) == 8
 
@@ -75,7 +76,8 @@ def test_short_row_is_a_bear_call_credit_spread() -> None:
 def test_values_are_trimmed_and_compared_without_case() -> None:
     messy = parse([" 2026-03-17 ", " qqq ", " long ", " 2 ", "480", " 485 "]).signal
     clean = parse(long_row()).signal
-    assert messy is not None and clean is not None
+    assert messy is not None
+    assert clean is not None
     assert messy.signal_id == clean.signal_id
 
 
@@ -100,7 +102,8 @@ def test_decimal_comma_strikes_are_read_like_decimal_points() -> None:
 def test_same_trade_written_differently_gets_the_same_signal_id() -> None:
     one = parse(long_row(buy_put=480, sell_put=485, qty=2)).signal
     two = parse(long_row(day="17/03/2026", buy_put="480.00", sell_put=485.0, qty="2")).signal
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert one.signal_id == two.signal_id
 
 
