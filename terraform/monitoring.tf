@@ -1,7 +1,8 @@
 # Monitoring: log-based metrics, alert policies, a dashboard and e-mail notification channels.
 #
 # Log contracts (structured JSON from spreadpilot.logs, shipped by Cloud Run and by the VM's Ops Agent):
-#   executor heartbeat   jsonPayload.component="executor" AND jsonPayload.message="heartbeat"
+#   executor heartbeat   jsonPayload.component="executor-watchdog" AND jsonPayload.message="heartbeat" (logged by
+#                        gateway-vm/deploy/executor_watchdog.py each time Firestore heartbeats/executor is fresh)
 #   gateway health       jsonPayload.component="healthprobe", jsonPayload.healthy (bool), jsonPayload.gateway
 #   function errors      any Cloud Run (functions 2nd gen) entry with severity >= ERROR
 
@@ -20,7 +21,7 @@ resource "google_monitoring_notification_channel" "email" {
 
 resource "google_logging_metric" "executor_heartbeat" {
   name   = "spreadpilot/executor_heartbeat"
-  filter = "jsonPayload.component=\"executor\" AND jsonPayload.message=\"heartbeat\""
+  filter = "jsonPayload.component=\"executor-watchdog\" AND jsonPayload.message=\"heartbeat\""
   metric_descriptor {
     metric_kind = "DELTA"
     value_type  = "INT64"
