@@ -1,0 +1,122 @@
+"""In-memory stand-ins for the operator bot's ports."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from telegram_bot.ports import Heartbeat, PendingConfirmation
+from telegram_bot.settings import TelegramBotSettings
+from telegram_bot.update import Update
+
+from spreadpilot.envelopes import Message
+from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
+
+NOW = datetime(2026, 3, 17, 14, 40, tzinfo=UTC)  # 10:40 New York
+OPERATOR = 111
+CHAT = -1001
+
+
+def make_settings(**overrides: object) -> TelegramBotSettings:
+    values: dict[str, object] = {
+        "GOOGLE_CLOUD_PROJECT": "test",
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
+        "bot_allowed_chat_ids": f"{CHAT}",
+        "bot_allowed_user_ids": f"{OPERATOR}, 222",
+    }
+    values.update(overrides)
+    return TelegramBotSettings.model_validate(values)
+
+
+def update(text: str, update_id: int = 1, user: int = OPERATOR, chat: int = CHAT) -> Update:
+    return Update.model_validate({
+        "update_id": update_id,
+        "message": {"message_id": update_id, "date": 0, "chat": {"id": chat, "type": "group"},
+                    "from": {"id": user, "is_bot": False, "first_name": "Op"}, "text": text},
+    })
+
+
+class MemoryBotStore:
+    def __init__(self) -> None:
+        self.beat: Heartbeat | None = None
+        self.signals: list[Signal] = []
+        self.orders: list[OrderIntent] = []
+        self.positions: list[Position] = []
+        self.snapshots: list[PnLSnapshot] = []
+        self.dailies: list[DailyPnL] = []
+        self.commands: dict[str, dict[str, Any]] = {}
+        self.confirmations: dict[str, PendingConfirmation] = {}
+        self.spent: dict[str, str] = {}
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.audits: list[dict[str, Any]] = []
+
+    def heartbeat(self) -> Heartbeat | None:
+        return self.beat
+
+    def signals_on(self, day: date) -> list[Signal]:
+        return [s for s in self.signals if s.date == day]
+
+    def orders_for(self, signal_id: str) -> list[OrderIntent]:
+        return [o for o in self.orders if o.signal_id == signal_id]
+
+    def open_positions(self) -> list[Position]:
+        return [p for p in self.positions if any(leg.qty for leg in p.legs)]
+
+    def latest_pnl(self, follower_id: str | None, since: datetime) -> list[PnLSnapshot]:
+        latest: dict[str, PnLSnapshot] = {}
+        for snap in sorted(self.snapshots, key=lambda s: s.at):
+            if snap.at >= since and follower_id in (None, snap.follower_id):
+                latest[snap.follower_id] = snap
+        return list(latest.values())
+
+    def daily_pnl(self, day: date, follower_id: str | None) -> list[DailyPnL]:
+        return [d for d in self.dailies if d.date == day and follower_id in (None, d.follower_id)]
+
+    def record_command(self, command: Command) -> bool:
+        if command.command_id in self.commands:
+            return self.commands[command.command_id]["published"] is None
+        self.commands[command.command_id] = {"command": command, "published": None}
+        return True
+
+    def mark_published(self, command_id: str, message_id: str) -> None:
+        self.commands[command_id]["published"] = message_id
+
+    def save_confirmation(self, pending: PendingConfirmation) -> None:
+        self.confirmations.setdefault(pending.code, pending)
+
+    def get_confirmation(self, code: str) -> PendingConfirmation | None:
+        return self.confirmations.get(code)
+
+    def use_confirmation(self, code: str, command_id: str) -> bool:
+        return self.spent.setdefault(code, command_id) == command_id
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> bool:
+        if alert_id not in self.alerts:
+            return False
+        self.alerts[alert_id].update(acknowledged_by=by, acknowledged_at=at)
+        return True
+
+    def audit(self, action: str, actor: str, at: datetime, **details: object) -> None:
+        self.audits.append({"action": action, "actor": actor, "at": at, **details})
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, Message]] = []
+
+    def publish(self, topic: str, message: Message, *, ordering_key: str = "") -> str:
+        self.published.append((topic, message))
+        return str(len(self.published))
+
+    def commands(self) -> list[Command]:
+        return [m.command for _, m in self.published if hasattr(m, "command")]
+
+
+class RecordingReplier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send_message(self, chat_id: str, text: str) -> str:
+        self.sent.append((chat_id, text))
+        return str(len(self.sent))
