@@ -25,4 +25,4 @@ OUTBOX = PubSubAlertOutbox(STORE, PubSubPublisher(SETTINGS.project))
 @functions_framework.cloud_event
 def on_tick(cloud_event: CloudEvent) -> None:
     """The tick's payload carries nothing: check at the clock's now; an exception → 500 → Pub/Sub redelivers."""
-    run_tick(CLOCK.now(), READER, OUTBOX, SETTINGS)
+    run_tick(CLOCK.now(), READER, OUTBOX, READER, SETTINGS)

@@ -1,12 +1,13 @@
 """The watchdog's Firestore reads and its once-only alert outbox.
 
 Reads ``heartbeats/executor``, ``signals`` (by ``date``) and ``orders`` (by ``signal_id``); writes
-``claims/watchdog-alert:{alert_id}`` {claimed_at, alert_id, message_id} so that each alert is published once.
+``heartbeats/watchdog`` {at, raised} on every tick and ``claims/watchdog-alert:{alert_id}``
+{claimed_at, alert_id, message_id} so that each alert is published once.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from deadman.ports import Heartbeat
 from spreadpilot.envelopes import AlertMessage
@@ -16,6 +17,7 @@ from spreadpilot.resources import ALERTS
 from spreadpilot.store import HEARTBEATS, Store
 
 EXECUTOR_HEARTBEAT = "executor"
+WATCHDOG_HEARTBEAT = "watchdog"
 
 
 class FirestoreWatchdogReader:
@@ -36,6 +38,10 @@ class FirestoreWatchdogReader:
     def orders_for(self, signal_id: str) -> list[OrderIntent]:
         """Intents of one signal."""
         return self.store.orders.where("signal_id", "==", signal_id)
+
+    def record_tick(self, at: datetime, raised: list[str]) -> None:
+        """``heartbeats/watchdog`` = {at, raised}."""
+        self.store.db.collection(HEARTBEATS).document(WATCHDOG_HEARTBEAT).set({"at": at.isoformat(), "raised": raised})
 
 
 class PubSubAlertOutbox:

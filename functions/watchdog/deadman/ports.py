@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -37,6 +37,12 @@ class WatchdogReader(Protocol):
 
     def orders_for(self, signal_id: str) -> list[OrderIntent]:
         """Order intents of one signal."""
+        ...
+
+
+class TickLog(Protocol):
+    def record_tick(self, at: datetime, raised: list[str]) -> None:
+        """Remember the watchdog's last tick (who watches the watchdog: the web app shows it)."""
         ...
 
 

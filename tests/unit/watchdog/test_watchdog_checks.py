@@ -51,6 +51,7 @@ class World:
         self.beat = heartbeat
         self.signals = signals or []
         self.orders = orders or []
+        self.ticks: list[tuple[datetime, list[str]]] = []
 
     def heartbeat(self) -> Heartbeat | None:
         return self.beat
@@ -60,6 +61,9 @@ class World:
 
     def orders_for(self, signal_id: str) -> list[OrderIntent]:
         return [o for o in self.orders if o.signal_id == signal_id]
+
+    def record_tick(self, at: datetime, raised: list[str]) -> None:
+        self.ticks.append((at, raised))
 
 
 class Outbox:
@@ -74,7 +78,7 @@ class Outbox:
 
 
 def tick(now: datetime, world: World, outbox: Outbox | None = None) -> list[Alert]:
-    return run_tick(now, world, outbox or Outbox(), SETTINGS)
+    return run_tick(now, world, outbox or Outbox(), world, SETTINGS)
 
 
 def healthy(now: datetime) -> World:
@@ -158,3 +162,10 @@ def test_silent_on_weekends_holidays_and_outside_market_hours() -> None:
 
 def test_half_days_stop_watching_at_the_early_close() -> None:
     assert tick(ny("13:30", date(2026, 11, 27)), World(None)) == []
+
+
+def test_every_tick_is_recorded_with_what_it_raised() -> None:
+    world = World(None, [SIGNAL])
+    tick(ny("10:00"), world)
+    tick(ny("10:01"), world)
+    assert world.ticks == [(ny("10:00"), ["wd-20260317-executor-stale-missing"]), (ny("10:01"), [])]
