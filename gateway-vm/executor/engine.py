@@ -102,7 +102,13 @@ class Engine:
     def _on_execution(self, execution: Execution) -> None:
         task = asyncio.get_running_loop().create_task(self.book.on_execution(execution))
         self._fill_tasks.add(task)
-        task.add_done_callback(self._fill_tasks.discard)
+        task.add_done_callback(self._fill_done)
+
+    def _fill_done(self, task: asyncio.Task[bool]) -> None:
+        self._fill_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # the next reconciliation records it from broker truth
+            log.error("recording a fill failed", exc_info=task.exception())
 
     async def _reconcile(self, gateway_id: str, truth: BrokerTruth) -> None:
         await asyncio.gather(*self._fill_tasks, return_exceptions=True)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from executor.alerts import Alerts
-from executor.book import IntentBook
+from executor.book import IntentBook, to_fill
 from executor.broker import BrokerTruth, Execution, OrderUpdate
+from executor.intents import ExecutorStore
 from executor.outcome import settle
 from spreadpilot.models import IntentState, OrderIntent, Severity
 
@@ -74,8 +75,21 @@ def resends(intent: OrderIntent) -> int:
     return sum(1 for change in intent.history if change.note.startswith(RESEND_NOTE))
 
 
+async def record_missing_fills(store: ExecutorStore, book: IntentBook, truth: BrokerTruth) -> int:
+    """Record every execution of an intent this process does not track (e.g. one final before a crash)."""
+    executions = [e for e in truth.executions if e.order_ref not in book.tracked and e.sec_type != "BAG"]
+    intents = await store.get_intents({e.order_ref for e in executions if e.order_ref})
+    fresh = 0
+    for execution in executions:
+        intent = intents.get(execution.order_ref)
+        if intent is not None and await store.record_fill(to_fill(intent, execution)):
+            fresh += 1
+    return fresh
+
+
 async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: BrokerTruth) -> None:
-    """Bring every open intent on ``gateway_id`` in line with the broker's truth."""
+    """Bring every open intent on ``gateway_id`` in line with the broker's truth, and record every fill."""
+    await record_missing_fills(book.store, book, truth)
     for intent in book.open_on(gateway_id):
         resolution = resolve(intent, truth)
         for execution in resolution.executions:

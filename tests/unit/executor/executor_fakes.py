@@ -213,8 +213,15 @@ def _con_id(strike: Decimal, right: Right) -> int:
     return int(strike * 10) * 10 + (1 if right is Right.PUT else 2)
 
 
+class Killed(BaseException):
+    """The process died (SIGKILL): nothing after this point happens."""
+
+
 class MemoryStore:
-    """``ExecutorStore`` in memory; ``create_intent`` is atomic like Firestore's ``create()``."""
+    """``ExecutorStore`` in memory; ``create_intent`` is atomic like Firestore's ``create()``.
+
+    ``kill_at = n`` makes the n-th write and every later one die with ``Killed`` (as if the process were killed).
+    """
 
     def __init__(self, followers: Iterable[Follower], gateways: Iterable[Gateway]) -> None:
         self.followers = {f.id: f for f in followers}
@@ -223,6 +230,16 @@ class MemoryStore:
         self.fills: dict[str, Fill] = {}
         self.control_docs: dict[str, dict[str, object]] = {}
         self.heartbeats: list[dict[str, object]] = []
+        self.writes = 0
+        self.kill_at: int | None = None
+        self.dead = False
+
+    def _write(self) -> None:
+        self.writes += 1
+        if self.kill_at is not None and self.writes >= self.kill_at:
+            self.dead = True
+        if self.dead:
+            raise Killed
 
     async def enabled_followers(self) -> list[Follower]:
         await asyncio.sleep(0)
@@ -242,6 +259,7 @@ class MemoryStore:
 
     async def create_intent(self, intent: OrderIntent) -> bool:
         await asyncio.sleep(0)
+        self._write()
         if intent.intent_id in self.intents:
             return False
         self.intents[intent.intent_id] = intent
@@ -249,6 +267,7 @@ class MemoryStore:
 
     async def save_intent(self, intent: OrderIntent) -> None:
         await asyncio.sleep(0)
+        self._write()
         self.intents[intent.intent_id] = intent
 
     async def open_intents(self) -> list[OrderIntent]:
@@ -256,6 +275,7 @@ class MemoryStore:
 
     async def record_fill(self, fill: Fill) -> bool:
         await asyncio.sleep(0)
+        self._write()
         return self.fills.setdefault(fill.exec_id, fill) is fill
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
