@@ -165,7 +165,7 @@ def test_half_days_stop_watching_at_the_early_close() -> None:
 
 
 def test_every_tick_is_recorded_with_what_it_raised() -> None:
-    world = World(None, [SIGNAL])
-    tick(ny("10:00"), world)
-    tick(ny("10:01"), world)
+    world, outbox = World(None, [SIGNAL]), Outbox()
+    tick(ny("10:00"), world, outbox)
+    tick(ny("10:01"), world, outbox)
     assert world.ticks == [(ny("10:00"), ["wd-20260317-executor-stale-missing"]), (ny("10:01"), [])]
