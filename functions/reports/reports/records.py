@@ -1,0 +1,136 @@
+"""What the statements read and write in Firestore, behind a small Protocol.
+
+Reads: ``followers/``, ``monthly_pnl/{f}:{YYYY-MM}``, ``daily_pnl/{f}:{date}`` for each day of the month,
+``fills/`` of the follower in the month (query on ``follower_id`` == and an ``at`` range: composite index
+``fills(follower_id ASC, at ASC)``), ``invoices/{f}:{YYYY-MM}``.
+Writes: ``statements/{f}:{YYYY-MM}`` and the email's idempotency claim in ``claims/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from google.cloud import firestore
+
+from reports.data import InvoiceView
+from spreadpilot.clock import NEW_YORK, new_york
+from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement
+from spreadpilot.store import INVOICES, STATEMENTS, Store
+
+SENDING = "sending"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StatementInputs:
+    """The stored documents one statement is made of."""
+
+    follower: Follower
+    statement: MonthlyStatement
+    days: tuple[DailyPnL, ...]
+    trades: tuple[Fill, ...]
+    invoice: InvoiceView | None
+
+
+class StatementRecords(Protocol):
+    """Reads a statement's inputs and records what happened to it."""
+
+    def load(self, follower_id: str, month: str) -> StatementInputs | None:
+        """The month's inputs; None when the follower or the month's statement does not exist."""
+        ...
+
+    def record_files(self, follower_id: str, month: str, fields: dict[str, object]) -> None:
+        """Merge ``fields`` into ``statements/{follower_id}:{month}``."""
+        ...
+
+    def claim_send(self, key: str, at: datetime) -> bool:
+        """Take the right to send under ``key``: True the first time, or when the last attempt failed."""
+        ...
+
+    def release_send(self, key: str, reason: str) -> None:
+        """Give the key back after a failed send, so a retry may send."""
+        ...
+
+    def record_sent(self, follower_id: str, month: str, at: datetime, status: str) -> None:
+        """Note a send on the statement document (count, time, status)."""
+        ...
+
+
+def month_days(month: str) -> list[date]:
+    """Every calendar day of ``YYYY-MM``."""
+    first = date.fromisoformat(month + "-01")
+    days = []
+    day = first
+    while day.month == first.month:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+class FirestoreStatementRecords:
+    """``StatementRecords`` on Firestore."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def load(self, follower_id: str, month: str) -> StatementInputs | None:
+        """Read the follower, the month, its days, its fills and its invoice."""
+        follower = self.store.followers.get(follower_id)
+        statement = self.store.monthly_pnl.get(f"{follower_id}:{month}")
+        if follower is None or statement is None:
+            return None
+        calendar = month_days(month)
+        days = self.store.daily_pnl.get_many(f"{follower_id}:{d.isoformat()}" for d in calendar)
+        start = datetime.combine(calendar[0], time(0), NEW_YORK)
+        end = datetime.combine(calendar[-1] + timedelta(days=1), time(0), NEW_YORK)
+        query = (
+            self.db.collection(self.store.fills.collection)
+            .where(filter=firestore.FieldFilter("follower_id", "==", follower_id))
+            .where(filter=firestore.FieldFilter("at", ">=", (start - timedelta(days=1)).isoformat()))
+            .where(filter=firestore.FieldFilter("at", "<", (end + timedelta(days=1)).isoformat()))
+        )
+        fills = [self.store.fills._parse(snap.to_dict()) for snap in query.stream()]
+        trades = sorted((f for f in fills if start <= new_york(f.at) < end), key=lambda f: (f.at, f.exec_id))
+        invoice = self.db.collection(INVOICES).document(f"{follower_id}:{month}").get()
+        return StatementInputs(
+            follower=follower,
+            statement=statement,
+            days=tuple(sorted(days.values(), key=lambda d: d.date)),
+            trades=tuple(trades),
+            invoice=_invoice_view(invoice.to_dict()) if invoice.exists else None,
+        )
+
+    def record_files(self, follower_id: str, month: str, fields: dict[str, object]) -> None:
+        """Merge into the statement document."""
+        self.db.collection(STATEMENTS).document(f"{follower_id}:{month}").set(
+            {"follower_id": follower_id, "month": month, **fields}, merge=True
+        )
+
+    def claim_send(self, key: str, at: datetime) -> bool:
+        """Create-if-absent on the claim; a claim left ``failed`` may be taken again."""
+        if self.store.claim(key, status=SENDING, at=at.isoformat()):
+            return True
+        previous = self.store.claim_data(key) or {}
+        if previous.get("status") != FAILED:
+            return False
+        self.store.update_claim(key, status=SENDING, at=at.isoformat())
+        return True
+
+    def release_send(self, key: str, reason: str) -> None:
+        """Mark the claim failed."""
+        self.store.update_claim(key, status=FAILED, reason=reason[:500])
+
+    def record_sent(self, follower_id: str, month: str, at: datetime, status: str) -> None:
+        """Count the send."""
+        self.db.collection(STATEMENTS).document(f"{follower_id}:{month}").set(
+            {"emailed_at": at.isoformat(), "email_status": status, "sends": firestore.Increment(1)}, merge=True
+        )
+
+
+def _invoice_view(doc: dict[str, Any] | None) -> InvoiceView:
+    doc = doc or {}
+    return InvoiceView(amount=doc["amount"], currency=doc.get("currency", "USD"),
+                       payment_reference=doc["payment_reference"], status=doc.get("status", "unpaid"))

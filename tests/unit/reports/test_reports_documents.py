@@ -1,0 +1,77 @@
+"""The statement files: the PDF and the XLSX show the same figures, the IBAN only masked, every day and trade."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from reports.data import cents
+from reports.pdf import render_pdf
+from reports.xlsx import render_xlsx
+from reports_fixtures import IBAN, statement_data
+
+
+def pdf_text(content: bytes) -> str:
+    """The PDF's text with table cells and lines joined by single spaces."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).split())
+
+
+def shown(amount: Decimal) -> str:
+    return f"{cents(amount):,.2f}"
+
+
+def test_pdf_shows_the_month_summary_hwm_and_commission() -> None:
+    data = statement_data()
+    text = pdf_text(render_pdf(data))
+
+    s = data.statement
+    for label, value in [("Net P&L", s.net_pnl), ("High-water mark before", s.hwm_before),
+                         ("High-water mark after", s.hwm_after), ("Commission", s.commission),
+                         ("Max drawdown", s.max_drawdown), ("Best day", s.best_day), ("Worst day", s.worst_day)]:
+        assert f"{label} {shown(value)}" in text
+    assert "SP-202603-f01" in text
+
+
+def test_pdf_masks_the_iban_but_its_last_four() -> None:
+    text = pdf_text(render_pdf(statement_data()))
+
+    shown_iban = re.search(r"IBAN (\S*?)" + IBAN[-4:], text)
+    assert shown_iban is not None
+    assert not any(ch.isalnum() for ch in shown_iban.group(1))  # only mask characters before the last four
+    assert IBAN[:8] not in text
+
+
+def test_pdf_lists_every_day_and_every_trade() -> None:
+    data = statement_data()
+    text = pdf_text(render_pdf(data))
+
+    for day in data.days:
+        assert f"{day.date.isoformat()} {shown(day.realized_pnl)}" in text
+    assert text.count("2026-03-0") >= len(data.days) + len(data.trades)
+    for fill in data.trades:
+        assert f"{fill.at:%Y-%m-%d %H:%M:%S}" in text
+
+
+def test_xlsx_holds_numbers_with_formats_and_a_chart() -> None:
+    data = statement_data()
+    book = load_workbook(io.BytesIO(render_xlsx(data)))
+
+    summary = {row[0].value: row[1] for row in book["Summary"].iter_rows(min_row=2) if row[0].value}
+    assert summary["Net P&L"].value == float(cents(data.statement.net_pnl))
+    assert summary["Net P&L"].number_format.startswith("#,##0.00")
+    assert summary["Commission"].value == float(cents(data.statement.commission))
+    assert summary["IBAN"].value == "•" * (len(IBAN) - 4) + IBAN[-4:]
+    daily = book["Daily"]
+    values = [row[1].value for row in daily.iter_rows(min_row=2)]
+    assert values == [float(cents(d.realized_pnl)) for d in data.days]
+    assert all(isinstance(v, float | int) for v in values)
+    assert len(daily._charts) == 1
+    assert book["Trades"].max_row == len(data.trades) + 1
+
+
+def test_the_same_month_renders_the_same_bytes() -> None:
+    assert render_pdf(statement_data()) == render_pdf(statement_data())
+    assert render_xlsx(statement_data()) == render_xlsx(statement_data())
