@@ -307,19 +307,15 @@ class LocalStack:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
-    def reset_subscriptions(self) -> None:
-        """Recreate every declared subscription (dropping queued messages); push ones keep their endpoints."""
-        declared = resources()
-        for name, sub in declared.subscriptions.items():
-            if sub.type == "pull":
-                self.pubsub.delete_subscription(name)
-                self.pubsub.create_declared_subscription(declared, name)
-            elif name in self._push:
-                self.pubsub.create_declared_subscription(declared, name, push_endpoint=self._push[name])
+    def purge_subscriptions(self) -> None:
+        """Drop every queued message of the declared and push subscriptions (seek to now; streams stay open)."""
+        names = set(resources().subscriptions) | set(self._push)
+        for name in sorted(names):
+            self.pubsub.purge(name)
 
     def reset(self) -> None:
-        """Empty Firestore, the sink and the Sheets fake, and recreate the declared subscriptions."""
+        """Empty Firestore, the sink and the Sheets fake, and drop messages queued in the subscriptions."""
         self.wipe_firestore()
         self.sink.clear()
         self.sheets.reset()
-        self.reset_subscriptions()
+        self.purge_subscriptions()

@@ -13,8 +13,8 @@ Fixtures
       ``serve_source(name, source, target, signature_type)``, ``create_push_subscription(sub, topic, url)``,
       ``tap(topic)``, ``pubsub`` (``publish``, ``pull``), ``sheets``, ``sink``, ``wipe_firestore()``, ``reset()``.
   ``clean_stack`` (function) → ``LocalStack``
-      The same stack after ``reset()``: Firestore emptied, sink and Sheets fake cleared, declared subscriptions
-      recreated (queued messages dropped; push subscriptions keep their endpoints).
+      The same stack after ``reset()``: Firestore emptied, sink and Sheets fake cleared, messages queued in the
+      declared and push subscriptions dropped (a seek to now: subscriptions, endpoints and open streams stay).
   ``serve_function`` (session) → ``(name, env=None) -> url``
       Serves ``functions/<name>/main.py`` with functions-framework as declared in resources.yaml (once per session)
       and (re)creates its push subscriptions to it.
@@ -70,7 +70,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture
 def clean_stack(stack: LocalStack) -> LocalStack:
-    """The session's stack with Firestore, the fakes and the declared subscriptions emptied."""
+    """The session's stack with Firestore, the fakes and the subscriptions' queued messages emptied."""
     stack.reset()
     return stack
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.api_core.exceptions import AlreadyExists, NotFound
+from google.protobuf import timestamp_pb2
 from google.pubsub_v1 import PublisherClient, SubscriberClient
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
@@ -102,6 +103,13 @@ class PubSubAdmin:
             max_delivery_attempts=sub.max_delivery_attempts,
             replace=push_endpoint is not None,
         )
+
+    def purge(self, subscription: str) -> None:
+        """Acknowledge everything published to ``subscription`` until now (a seek; open streams are unaffected)."""
+        now = timestamp_pb2.Timestamp()
+        now.GetCurrentTime()
+        with contextlib.suppress(NotFound):
+            self.subscriber.seek(request={"subscription": self.subscription_path(subscription), "time": now})
 
     def pull(self, subscription: str, count: int, timeout_s: float) -> list[PulledMessage]:
         """Synchronously pull and ack up to ``count`` messages, waiting at most ``timeout_s`` for them."""

@@ -74,3 +74,12 @@ def test_tap_sees_messages_published_after_it_was_made(stack: LocalStack, tap: C
     [message] = signals.pull(1, timeout_s=10)
     assert message.data == b'{"v": 1}'
     assert message.attributes == {"schema": "1"}
+
+
+def test_reset_drops_messages_queued_in_declared_subscriptions(stack: LocalStack) -> None:
+    stack.pubsub.publish("signals", b"left over by an earlier test")
+
+    stack.reset()
+    stack.pubsub.publish("signals", b"fresh")
+
+    assert [m.data for m in stack.pubsub.pull("executor-signals", 2, timeout_s=2)] == [b"fresh"]
