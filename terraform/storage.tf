@@ -61,6 +61,7 @@ resource "google_storage_bucket" "statements" {
 resource "google_storage_bucket" "web" {
   #checkov:skip=CKV_GCP_62:Public static assets; request logs add cost without telling anything the admin API's logs do not.
   #checkov:skip=CKV_GCP_78:The site is rebuilt from the repository on every apply; the repository is its history.
+  #checkov:skip=CKV_GCP_114:Browsers must read the static app anonymously; it holds code only, no data (see web_public below).
   name                        = "${var.project_id}-admin-web"
   location                    = var.region
   uniform_bucket_level_access = true

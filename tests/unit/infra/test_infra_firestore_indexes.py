@@ -1,0 +1,136 @@
+"""Every Firestore query in the code that needs a composite index has one in terraform/firestore.indexes.json,
+and every declared index serves a query; the security rules deny clients by default."""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conftest import REPO, TERRAFORM
+
+SOURCES = [REPO / "functions", REPO / "gateway-vm" / "executor", REPO / "shared" / "spreadpilot" / "store.py"]
+EQUALITY = {"==", "in", "array_contains", "array-contains", "array_contains_any", "array-contains-any"}
+
+
+@dataclass
+class Query:
+    """One chain of .where()/.order_by() calls: field names (a literal, or the variable holding it)."""
+
+    location: str = ""
+    collection: str = ""
+    filters: list[tuple[str, str]] = field(default_factory=list)
+    orders: list[str] = field(default_factory=list)
+
+    def needs_composite(self) -> bool:
+        """Equality filters alone merge single-field indexes; a range or order on another field does not."""
+        fields = {f for f, _ in self.filters} | set(self.orders)
+        ranged = any(op not in EQUALITY for _, op in self.filters) or bool(self.orders)
+        return len(fields) >= 2 and ranged
+
+
+def _text(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return f"<{ast.unparse(node)}>"
+
+
+def _collection(node: ast.expr) -> str:
+    """A collection argument: a literal, a store constant (PNL_SNAPSHOTS), or ``store.<repo>.collection``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and node.id.isupper():
+        return node.id.lower()  # spreadpilot.store constants are the collection names upper-cased
+    if isinstance(node, ast.Attribute) and node.attr == "collection" and isinstance(node.value, ast.Attribute):
+        return node.value.attr  # Store's repositories are named after their collections
+    return f"<{ast.unparse(node)}>"
+
+
+def _filter_args(call: ast.Call) -> tuple[str, str] | None:
+    args = list(call.args)
+    for kw in call.keywords:
+        if kw.arg == "filter" and isinstance(kw.value, ast.Call):
+            args = list(kw.value.args)
+    if len(args) >= 2:
+        return _text(args[0]), _text(args[1])
+    return None
+
+
+def queries_in(path: Path) -> list[Query]:
+    """Maximal where/order_by chains in one file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inner: set[int] = set()
+    found: list[Query] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in ("where", "order_by") or id(node) in inner:
+            continue
+        query = Query(location=f"{path.relative_to(REPO)}:{node.lineno}")
+        current: ast.expr = node
+        while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            if current.func.attr == "where":
+                args = _filter_args(current)
+                if args:
+                    query.filters.append(args)
+            elif current.func.attr == "order_by" and current.args:
+                query.orders.append(_text(current.args[0]))
+            elif current.func.attr == "collection" and current.args:
+                query.collection = _collection(current.args[0])
+            inner.add(id(current))
+            current = current.func.value
+        if query.filters or query.orders:
+            found.append(query)
+    return found
+
+
+def all_queries() -> list[Query]:
+    """Every query chain of the production code."""
+    files = [p for root in SOURCES for p in ([root] if root.is_file() else root.rglob("*.py"))]
+    return [q for path in files if "__pycache__" not in path.parts for q in queries_in(path)]
+
+
+def declared_indexes() -> list[dict[str, object]]:
+    """terraform/firestore.indexes.json's composite indexes."""
+    return list(json.loads((TERRAFORM / "firestore.indexes.json").read_text(encoding="utf-8"))["indexes"])
+
+
+def index_serves(index: dict[str, object], query: Query) -> bool:
+    """The index's fields are the query's equality fields, then its range/order fields."""
+    fields = [str(f["fieldPath"]) for f in index["fields"]]  # type: ignore[attr-defined]
+    same_fields = set(fields) == {f for f, _ in query.filters} | set(query.orders)
+    return same_fields and index["collectionGroup"] == query.collection
+
+
+def test_the_code_runs_firestore_queries_the_scan_can_see() -> None:
+    assert any(q.filters for q in all_queries())
+
+
+def test_every_query_that_needs_a_composite_index_has_one_declared() -> None:
+    needing = [q for q in all_queries() if q.needs_composite()]
+    unresolved = [q.location for q in needing
+                  if q.collection.startswith("<") or any(f.startswith("<") for f, _ in q.filters)]
+    assert unresolved == [], "name the fields of multi-field queries literally so the index can be checked"
+    missing = [q.location for q in needing if not any(index_serves(i, q) for i in declared_indexes())]
+    assert missing == []
+
+
+def test_every_declared_index_serves_a_query_in_the_code() -> None:
+    queries = all_queries()
+    unused = [i for i in declared_indexes() if not any(index_serves(i, q) for q in queries)]
+    assert unused == []
+
+
+def test_a_query_mixing_equality_and_order_on_two_fields_needs_a_composite_index() -> None:
+    assert Query(filters=[("follower_id", "==")], orders=["at"]).needs_composite()
+    assert Query(filters=[("follower_id", "=="), ("date", ">=")]).needs_composite()
+    assert not Query(filters=[("date", ">="), ("date", "<")]).needs_composite()
+    assert not Query(filters=[("enabled", "=="), ("mode", "==")]).needs_composite()
+
+
+def test_firestore_rules_deny_every_client_read_and_write() -> None:
+    rules = (TERRAFORM / "firestore.rules").read_text(encoding="utf-8")
+    code = "\n".join(line for line in rules.splitlines() if not line.strip().startswith("//"))
+    assert "allow read, write: if false;" in code
+    assert code.count("allow ") == 1
