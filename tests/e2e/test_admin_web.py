@@ -1,0 +1,159 @@
+"""The admin web app end to end in headless Chromium (the system's), against the served API on the local stack.
+
+Sign in, add a follower, pause it (the pause CommandMessage is pulled from the real ``commands`` topic: what the
+executor receives), acknowledge an alert, open a statement, follow a deep link; screenshots go to ``out/e2e/``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from google.cloud import firestore
+from identity.server import LOCAL_PASSWORD
+from identity.testing import SessionServers
+from identity.webserve import WebConfig, WebServer
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from reportlab.pdfgen import canvas
+
+from spreadpilot.clock import new_york
+from spreadpilot.envelopes import CommandMessage, decode
+from spreadpilot.models import Alert, Severity, Signal, Spread, Strategy, make_signal_id
+from spreadpilot.store import Store
+from stack.local_stack import LocalStack
+from stack.topology import TopicTap
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "out" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def web_app(stack: LocalStack, serve_function: Callable[..., str]) -> Iterator[str]:
+    api_url = serve_function("admin_api", SessionServers.admin_api_env(stack.project))
+    issuer = SessionServers.issuer_for(stack.project)
+    port = int(SessionServers.web_origin().rsplit(":", 1)[1])
+    with WebServer(ROOT / "web", WebConfig(api_url, issuer.sign_in_url), port=port) as server:
+        yield server.base_url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _pdf() -> bytes:
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 760, "SpreadPilot statement e2e01 2026-02")
+    page.save()
+    return buffer.getvalue()
+
+
+def _seed(db: firestore.Client) -> Signal:
+    now = datetime.now(UTC)
+    today = new_york(now).date()
+    spread = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480))
+    signal = Signal(signal_id=make_signal_id(today, "QQQ", spread, 2), date=today, ticker="QQQ", spread=spread,
+                    qty_per_leg=2, detected_at=now)
+    store = Store(db)
+    store.signals.put(signal, timeline=[{"at": now.isoformat(), "event": "detected", "note": "sheet row 2"},
+                                        {"at": now.isoformat(), "event": "published"}])
+    store.alerts.put(Alert(alert_id="alert-e2e", type="gateway.disconnected", severity=Severity.CRITICAL,
+                           message="gw1 lost its connection", at=now, source="executor"))
+    db.collection("heartbeats").document("executor").set(
+        {"at": now.isoformat(), "gateways": {"gw1": {"connected": True, "since": now.isoformat()}}})
+    pdf = SessionServers.statements_dir() / "e2e01-2026-02.pdf"
+    pdf.write_bytes(_pdf())
+    db.collection("statements").document("e2e01:2026-02").set(
+        {"follower_id": "e2e01", "month": "2026-02", "pdf_path": str(pdf), "net_pnl": "812.50", "commission": "162.50"})
+    for day, value in (("2026-02-02", "120"), ("2026-02-03", "-45"), ("2026-02-04", "210")):
+        db.collection("daily_pnl").document(f"e2e01:{day}").set(
+            {"follower_id": "e2e01", "date": day, "realized_pnl": value, "commissions": "4", "trades": 1})
+    return signal
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_and_opens_a_statement(
+    clean_stack: LocalStack, web_app: str, browser: Browser, tap: Callable[[str], TopicTap],
+    firestore_db: firestore.Client,
+) -> None:
+    signal = _seed(firestore_db)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+    page.goto(web_app + "/")
+    expect(page.locator("h1")).to_have_text("Sign in")
+    page.fill("#email", "admin@spreadpilot.local")
+    page.fill("#password", LOCAL_PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    expect(page.locator("#heartbeat")).to_contain_text("alive")
+    expect(page.locator("#who")).to_contain_text("admin@spreadpilot.local · admin")
+    _shot(page, "01-dashboard")
+
+    page.click("a[href='/followers']")
+    page.click("a[href='/followers/new']")
+    for field, value in (("id", "e2e01"), ("name", "Elena Bianchi"), ("email", "elena@example.com"),
+                         ("iban", "IT60X0542811101000000123456"), ("commission_pct", "20"), ("gateway_id", "gw1"),
+                         ("ibkr_account", "DU001"), ("ibkr_username", "elena_api"), ("ibkr_password", "s3cret-e2e")):
+        page.fill(f"#f-{field}", value)
+    _shot(page, "02-add-follower")
+    page.click("#follower-form button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Elena Bianchi (e2e01)")
+    assert page.url == web_app + "/followers/e2e01"
+
+    commands = tap("commands")
+    page.click("a[href='/followers']")
+    page.click("button[data-action=pause][data-follower=e2e01]")
+    expect(page.locator("#flash")).to_contain_text("pause sent for e2e01")
+    _shot(page, "03-followers-paused")
+    [pulled] = commands.pull(1, timeout_s=10)
+    command = decode(pulled.data, CommandMessage).command
+    assert (command.kind, command.scope, command.source) == ("pause", "e2e01", "web")
+
+    page.click("a[href='/alerts']")
+    page.click("button[data-ack=alert-e2e]")
+    expect(page.locator("#view")).to_contain_text("ack admin@spreadpilot.local")
+    _shot(page, "04-alert-acknowledged")
+    assert firestore_db.collection("alerts").document("alert-e2e").get().to_dict()["acknowledged_by"] == (
+        "admin@spreadpilot.local")
+
+    page.click("a[href='/statements']")
+    with page.expect_response(lambda r: "/statements/e2e01:2026-02/files/pdf" in r.url) as opened:
+        page.click("button[data-statement='e2e01:2026-02'][data-kind=pdf]")
+    assert opened.value.status == 200
+    assert opened.value.headers["content-type"] == "application/pdf"
+    expect(page.locator("#statement-link")).to_be_visible()
+    _shot(page, "05-statement")
+
+    page.goto(web_app + f"/signals/{signal.signal_id}")
+    expect(page.locator("h1")).to_have_text(f"Signal {signal.signal_id}")
+    expect(page.locator("#timeline")).to_contain_text("published")
+    page.goto(web_app + "/positions")
+    expect(page.locator("svg.chart rect")).to_have_count(3)
+    _shot(page, "06-pnl-chart")
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(web_app + "/signin")
+    phone.fill("#email", "viewer@spreadpilot.local")
+    phone.fill("#password", LOCAL_PASSWORD)
+    phone.click("#signin-form button[type=submit]")
+    expect(phone.locator("h1")).to_have_text("Dashboard")
+    phone.goto(web_app + "/followers")
+    expect(phone.locator("button[data-action=pause][data-follower=e2e01]")).to_be_disabled()
+    _shot(phone, "07-phone-viewer-followers")

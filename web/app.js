@@ -1,0 +1,109 @@
+// The single-page app: a History-API router, the signed-in user, and flash messages.
+
+import { get, session, signIn, signOut } from './api.js';
+import { el } from './dom.js';
+import * as dashboard from './views/dashboard.js';
+import * as followers from './views/followers.js';
+import * as trading from './views/trading.js';
+import * as operations from './views/operations.js';
+
+const ROUTES = [
+  [/^\/$/, dashboard.render],
+  [/^\/followers$/, followers.list],
+  [/^\/followers\/new$/, followers.create],
+  [/^\/followers\/([^/]+)$/, followers.detail],
+  [/^\/signals$/, trading.signals],
+  [/^\/signals\/([^/]+)$/, trading.signal],
+  [/^\/orders\/([^/]+)$/, trading.order],
+  [/^\/positions$/, trading.positions],
+  [/^\/alerts$/, operations.alerts],
+  [/^\/controls$/, operations.controls],
+  [/^\/statements$/, operations.statements],
+  [/^\/audit$/, operations.audit],
+];
+
+const view = document.getElementById('view');
+let me = null;
+let timer = null;
+
+export function navigate(path) {
+  history.pushState({}, '', path);
+  route();
+}
+
+export function flash(message, kind = 'ok') {
+  const box = document.getElementById('flash');
+  box.replaceChildren(el('div', { class: `flash ${kind}` }, message));
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => box.replaceChildren(), 6000);
+}
+
+function signInView(next) {
+  const error = el('p', { class: 'error', id: 'signin-error' });
+  const email = el('input', { type: 'email', name: 'email', id: 'email', autocomplete: 'username', required: true });
+  const password = el('input', { type: 'password', name: 'password', id: 'password',
+    autocomplete: 'current-password', required: true });
+  const form = el('form', { class: 'card narrow', id: 'signin-form', onsubmit: async (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    try {
+      await signIn(email.value, password.value);
+      me = null;
+      navigate(next && next !== '/signin' ? next : '/');
+    } catch (e) {
+      error.textContent = `Sign-in failed: ${e.message}`;
+    }
+  } },
+  el('h1', {}, 'Sign in'),
+  el('label', {}, 'Email', email),
+  el('label', {}, 'Password', password),
+  el('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+  error);
+  return form;
+}
+
+function renderWho() {
+  const who = document.getElementById('who');
+  if (!me) { who.replaceChildren(); return; }
+  who.replaceChildren(el('span', { class: 'muted' }, `${me.email} · ${me.role}`), ' ',
+    el('button', { class: 'link', onclick: () => { signOut(); me = null; navigate('/signin'); } }, 'Sign out'));
+}
+
+async function route() {
+  clearInterval(timer);
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  document.querySelectorAll('#nav a').forEach((a) => {
+    const href = a.getAttribute('href');
+    a.classList.toggle('active', href === '/' ? path === '/' : path.startsWith(href));
+  });
+  if (path === '/signin' || !session()) {
+    me = null;
+    renderWho();
+    if (path !== '/signin') history.replaceState({}, '', `/signin?next=${encodeURIComponent(path)}`);
+    const next = new URLSearchParams(location.search).get('next') || '/';
+    view.replaceChildren(signInView(next));
+    return;
+  }
+  try {
+    if (!me) { me = await get('/me'); renderWho(); }
+    const found = ROUTES.map(([re, render]) => [path.match(re), render]).find(([m]) => m);
+    if (!found) { view.replaceChildren(el('p', {}, 'No such page.')); return; }
+    const [match, render] = found;
+    const params = match.slice(1).map(decodeURIComponent);
+    const ctx = { me, navigate, flash, rerender: route, every: (ms, fn) => { timer = setInterval(fn, ms); } };
+    view.replaceChildren(await render(ctx, ...params));
+  } catch (e) {
+    if (e.status === 401) return;
+    view.replaceChildren(el('div', { class: 'card' }, el('p', { class: 'error' }, e.message)));
+  }
+}
+
+document.addEventListener('click', (event) => {
+  const anchor = event.target.closest('a[data-link]');
+  if (!anchor || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  navigate(anchor.getAttribute('href'));
+});
+window.addEventListener('popstate', route);
+window.addEventListener('signed-out', () => { me = null; route(); });
+route();

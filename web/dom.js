@@ -1,0 +1,54 @@
+// Building DOM nodes without innerHTML: every value is set as text, so nothing from the API can inject markup.
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+    else if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (value === true) node.setAttribute(key, '');
+    else node.setAttribute(key, String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function link(href, ...children) {
+  return el('a', { href, 'data-link': true }, ...children);
+}
+
+export function table(headers, rows, empty = 'Nothing yet.') {
+  if (!rows.length) return el('p', { class: 'muted' }, empty);
+  return el('div', { class: 'table-wrap' },
+    el('table', {},
+      el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
+      el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c)))))));
+}
+
+export function section(title, ...children) {
+  return el('section', { class: 'card' }, el('h2', {}, title), ...children);
+}
+
+export function badge(text, kind = '') {
+  return el('span', { class: `badge ${kind}` }, text);
+}
+
+export function when(iso) {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+export function money(value) {
+  if (value === undefined || value === null || value === '') return '—';
+  const number = Number(value);
+  return Number.isFinite(number) ? number.toFixed(2) : String(value);
+}

@@ -1,0 +1,96 @@
+// Alerts, controls (with confirmation), statements, and the audit log.
+
+import { fileUrl, get, post } from '../api.js';
+import { badge, el, money, section, table, when } from '../dom.js';
+import { alertRows } from './dashboard.js';
+
+export async function alerts(ctx) {
+  const root = el('div', {});
+  const draw = async () => {
+    const data = await get('/alerts?limit=200');
+    root.replaceChildren(alertRows(data.alerts, ctx, draw));
+  };
+  await draw();
+  return el('div', {}, el('h1', {}, 'Alerts'), section('Latest alerts', root));
+}
+
+function switches(view) {
+  const rows = Object.entries(view.followers).map(([id, s]) => [id, s.entries_paused ? badge('paused', 'warn') : 'running',
+    s.flatten ? badge('flatten', 'bad') : '', when(s.updated_at || s.at)]);
+  return [el('p', { id: 'global-switch' }, 'Global entries: ',
+    view.global.entries_paused ? badge('paused', 'warn') : badge('running', 'good')),
+  table(['Follower', 'Entries', 'Flatten', 'Changed'], rows, 'No per-follower switch set.')];
+}
+
+export async function controls(ctx) {
+  const view = await get('/controls');
+  const readOnly = !ctx.me.can_change;
+  const send = (kind, body) => async () => {
+    try {
+      const result = await post(`/controls/${kind}`, body);
+      ctx.flash(`${kind} sent (command ${result.command_id})`);
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  };
+  const code = el('input', { id: 'confirm-code', name: 'confirm_code', placeholder: 'confirmation code',
+    autocomplete: 'off', pattern: '[A-Z0-9]{4,12}' });
+  const pendingBox = el('div', { id: 'flatten-pending' }, view.pending_flatten.filter((p) => p.confirm_code).map((p) =>
+    el('p', {}, `Pending flatten of ${p.scope}: code `, el('strong', {}, p.confirm_code), ` (expires ${when(p.expires_at)})`)));
+  const requestFlatten = async () => {
+    if (!window.confirm('Flatten ALL positions of ALL followers? You will be asked to confirm with a code.')) return;
+    try {
+      const result = await post('/controls/flatten', { scope: 'all', reason: 'requested from the web app' });
+      pendingBox.replaceChildren(el('p', {}, 'Flatten requested. Type this code to confirm: ',
+        el('strong', { id: 'flatten-code' }, result.confirm_code), ` (expires ${when(result.expires_at)})`));
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  };
+  const confirmFlatten = async (event) => {
+    event.preventDefault();
+    try {
+      const result = await post('/controls/flatten/confirm', { confirm_code: code.value.trim().toUpperCase() });
+      ctx.flash(`Flatten confirmed (command ${result.command_id})`, 'warn');
+      pendingBox.replaceChildren();
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  };
+  return el('div', {}, el('h1', {}, 'Controls'),
+    section('Kill switches', ...switches(view)),
+    section('Entries', el('div', { class: 'actions' },
+      el('button', { disabled: readOnly, id: 'pause-all', onclick: async () => {
+        if (window.confirm('Pause new entries for every follower?')) await send('pause', { scope: 'all' })();
+      } }, 'Pause all entries'),
+      el('button', { disabled: readOnly, id: 'resume-all', onclick: send('resume', { scope: 'all' }) }, 'Resume all entries'),
+      el('button', { disabled: readOnly, id: 'reconcile', onclick: send('reconcile', { scope: 'all' }) }, 'Reconcile now'))),
+    section('Flatten everything',
+      el('p', { class: 'muted' }, 'Two steps: request, then confirm with the code before it expires.'),
+      el('button', { class: 'danger', disabled: readOnly, id: 'flatten-request', onclick: requestFlatten }, 'Request flatten…'),
+      pendingBox,
+      el('form', { class: 'inline', onsubmit: confirmFlatten }, code,
+        el('button', { class: 'danger', type: 'submit', disabled: readOnly, id: 'flatten-confirm' }, 'Confirm flatten'))));
+}
+
+export async function statements(ctx) {
+  const { statements: rows } = await get('/statements');
+  const viewer = el('div', { id: 'statement-viewer' });
+  const open = (s, kind) => async () => {
+    try {
+      const url = await fileUrl(s.links[kind]);
+      viewer.replaceChildren(section(`${s.follower_id} ${s.month} (${kind})`,
+        el('p', {}, el('a', { href: url, target: '_blank', rel: 'noopener', id: 'statement-link',
+          download: kind === 'xlsx' ? `${s.follower_id}-${s.month}.xlsx` : undefined }, `Open ${kind.toUpperCase()} in a new tab`)),
+        kind === 'pdf' ? el('iframe', { src: url, class: 'pdf', title: `statement ${s.id}` }) : null));
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  };
+  return el('div', {}, el('h1', {}, 'Statements'),
+    section('Monthly statements', table(['Month', 'Follower', 'Net P&L', 'Commission', 'Sent', 'Files'], rows.map((s) => [
+      s.month, s.follower_id, money(s.net_pnl), money(s.commission), when(s.sent_at || s.emailed_at),
+      el('span', { class: 'actions' }, Object.keys(s.links).map((kind) => el('button', { class: 'small',
+        'data-statement': s.id, 'data-kind': kind, onclick: open(s, kind) }, kind.toUpperCase())))]))),
+    viewer);
+}
+
+export async function audit() {
+  const { entries } = await get('/audit?limit=200');
+  const detail = (e) => Object.entries(e).filter(([k]) => !['id', 'action', 'actor', 'source', 'at'].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+  return el('div', {}, el('h1', {}, 'Audit log'), section('Newest first', table(['When', 'Who', 'From', 'Action', 'Details'],
+    entries.map((e) => [when(e.at), e.actor, e.source, e.action, el('code', {}, detail(e))]))));
+}

@@ -1,0 +1,68 @@
+// Signals and their timelines, orders with fills, positions, and daily/monthly P&L with a chart.
+
+import { get } from '../api.js';
+import { dailyPoints, pnlChart } from '../chart.js';
+import { badge, el, link, money, section, table, when } from '../dom.js';
+import { fanOutBar, stateKind } from './dashboard.js';
+
+export async function signals() {
+  const { signals: rows } = await get('/signals');
+  return el('div', {}, el('h1', {}, 'Signals'), section('Recent signals', table(
+    ['Signal', 'Date', 'Strategy', 'Strikes', 'Qty', 'Detected'], rows.map((s) => [
+      link(`/signals/${encodeURIComponent(s.id)}`, s.id), s.date, s.spread?.strategy,
+      `${s.spread?.short_strike} / ${s.spread?.long_strike}`, s.qty_per_leg, when(s.detected_at)]))));
+}
+
+function timeline(entries) {
+  if (!entries || !entries.length) return el('p', { class: 'muted' }, 'No timeline recorded.');
+  return el('ol', { class: 'timeline', id: 'timeline' }, entries.map((t) => el('li', {},
+    el('time', {}, when(t.at)), ' ', el('strong', {}, t.event || t.stage || t.kind || ''),
+    ' ', t.note || t.detail || t.message || '',
+    t.follower_id ? [' ', link(`/followers/${encodeURIComponent(t.follower_id)}`, t.follower_id)] : null)));
+}
+
+export async function signal(ctx, id) {
+  const data = await get(`/signals/${encodeURIComponent(id)}`);
+  const s = data.signal;
+  return el('div', {}, el('h1', {}, `Signal ${s.id}`),
+    section('Signal', el('p', {}, `${s.date} · ${s.ticker} ${s.spread.strategy} · sell ${s.spread.short_strike} / buy `,
+      `${s.spread.long_strike} · ${s.qty_per_leg} per leg · detected ${when(s.detected_at)}`), fanOutBar(data.fan_out)),
+    section('Timeline', timeline(s.timeline)),
+    section('Orders per follower', table(['Follower', 'Intent', 'Contracts', 'State', 'Filled', 'Avg credit', 'Reason'],
+      data.orders.map((o) => [link(`/followers/${encodeURIComponent(o.follower_id)}`, o.follower_id),
+        link(`/orders/${encodeURIComponent(o.intent_id)}`, o.kind), o.contracts, badge(o.state, stateKind(o.state)),
+        o.filled_qty, money(o.avg_price), o.reason || '']))));
+}
+
+export async function order(ctx, id) {
+  const { order: o, fills } = await get(`/orders/${encodeURIComponent(id)}`);
+  return el('div', {}, el('h1', {}, `Order ${o.id}`),
+    section('Intent', table(['Field', 'Value'], [
+      ['Follower', link(`/followers/${encodeURIComponent(o.follower_id)}`, o.follower_id)],
+      ['Signal', link(`/signals/${encodeURIComponent(o.signal_id)}`, o.signal_id)],
+      ['Account / gateway', `${o.account} / ${o.gateway_id}`], ['State', badge(o.state, stateKind(o.state))],
+      ['Contracts', `${o.filled_qty} filled of ${o.contracts}`], ['Limit', money(o.limit)],
+      ['Average credit', money(o.avg_price)], ['Ladder step', o.ladder_step], ['Broker ids', `order ${o.order_id ?? '—'} · perm ${o.perm_id ?? '—'}`],
+      ['Reason', o.reason || '—']])),
+    section('History', table(['When', 'State', 'Note'], (o.history || []).map((h) => [when(h.at), h.state, h.note]))),
+    section('Fills', table(['Exec id', 'Leg', 'Side', 'Qty', 'Price', 'Commission', 'When'], fills.map((f) => [
+      f.exec_id, `${f.right || f.sec_type || ''} ${f.strike ?? ''}`, f.side, f.qty, money(f.price),
+      money(f.commission), when(f.at)]))));
+}
+
+export async function positions() {
+  const [pos, daily, monthly] = await Promise.all([get('/positions'), get('/pnl/daily'), get('/pnl/monthly')]);
+  const points = dailyPoints(daily.rows);
+  return el('div', {}, el('h1', {}, 'Positions & P&L'),
+    section('Daily P&L (all followers)', points.length ? pnlChart(points) : el('p', { class: 'muted' }, 'No P&L yet.')),
+    section('Open positions', table(['Follower', 'Signal', 'Legs', 'Assignment', 'Updated'], pos.positions.map((p) => [
+      link(`/followers/${encodeURIComponent(p.follower_id)}`, p.follower_id), p.signal_id || '—',
+      (p.legs || []).map((l) => `${l.qty} ${l.right || l.sec_type} ${l.strike ?? ''}`).join(', '),
+      badge(p.assignment, p.assignment === 'NONE' ? '' : 'bad'), when(p.updated_at)]))),
+    section('Daily P&L', table(['Date', 'Follower', 'Realized', 'Commissions', 'Closing MTM', 'Trades'],
+      daily.rows.slice().reverse().map((r) => [r.date, r.follower_id, money(r.realized_pnl), money(r.commissions),
+        money(r.closing_mtm), r.trades ?? '—']))),
+    section('Monthly', table(['Month', 'Follower', 'Net P&L', 'High-water mark', 'Commission'],
+      monthly.rows.slice().reverse().map((r) => [r.month, r.follower_id, money(r.net_pnl), money(r.hwm_after),
+        money(r.commission)]))));
+}
