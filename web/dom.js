@@ -30,7 +30,7 @@ export function table(headers, rows, empty = 'Nothing yet.') {
   return el('div', { class: 'table-wrap' },
     el('table', {},
       el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
-      el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c)))))));
+      el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c, i) => el('td', { 'data-label': headers[i] }, c)))))));
 }
 
 export function section(title, ...children) {

@@ -74,7 +74,7 @@ export async function render(ctx) {
   const draw = async () => {
     const data = await get('/dashboard');
     root.replaceChildren(heartbeat(data), signal(data), gateways(data.gateways),
-      section('Open alerts', alertRows(data.alerts, ctx, draw)));
+      el('div', { class: 'wide' }, section('Open alerts', alertRows(data.alerts, ctx, draw))));
   };
   await draw();
   ctx.every(5000, () => draw().catch(() => {}));
