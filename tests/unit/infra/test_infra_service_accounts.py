@@ -1,0 +1,70 @@
+"""One service account per function and one for the VM; every role each holds is listed with its reason, and the
+README's table shows exactly those grants."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conftest import TERRAFORM
+
+GRANT_MAPS = {
+    "project_roles": lambda role, why: (role, "project", why),
+    "topic_publishers": lambda topic, why: ("roles/pubsub.publisher", f"topic `{topic}`", why),
+    "subscription_subscribers": lambda sub, why: ("roles/pubsub.subscriber", f"subscription `{sub}`", why),
+    "secret_accessors": lambda secret, g: ("roles/secretmanager.secretAccessor", f"secret `{secret}`", g["why"]),
+    "statements_bucket_roles": lambda role, why: (role, "statements bucket", why),
+    "sources_bucket_roles": lambda role, why: (role, "function-sources bucket", why),
+}
+
+
+def grants(loc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(principal, role, on, why) for every grant of iam.tf's locals."""
+    return [(who, *make(key, value)) for name, make in GRANT_MAPS.items()
+            for who, entries in loc[name].items() for key, value in entries.items()]
+
+
+def readme_rows() -> set[tuple[str, str, str]]:
+    """(principal, role, on) rows of the README's table."""
+    text = (TERRAFORM / "README.md").read_text(encoding="utf-8")
+    return {(m[0], m[1], m[2]) for m in re.findall(r"^\| (\w+) \| `([^`]+)` \| ([^|]+?) \|", text, re.MULTILINE)}
+
+
+def test_each_function_and_the_vm_has_its_own_service_account(tf: dict[str, Any], declared: dict[str, Any]) -> None:
+    accounts = tf["resources"]["google_service_account"]
+    assert accounts["function"]["for_each"] == "${local.functions}"
+    assert accounts["vm"]["account_id"] == "gateway-vm"
+    assert tf["resources"]["google_compute_instance"]["gateway"]["service_account"][0]["email"] == (
+        "${google_service_account.vm.email}"
+    )
+    assert tf["resources"]["google_cloudfunctions2_function"]["function"]["service_config"][0][
+        "service_account_email"] == "${google_service_account.function[each.key].email}"
+
+
+def test_every_grant_carries_a_reason(tf: dict[str, Any]) -> None:
+    listed = grants(tf["locals"])
+    assert len(listed) > 20
+    assert [(who, role, on) for who, role, on, why in listed if len(why.strip()) < 15] == []
+
+
+def test_no_service_account_holds_an_owner_editor_or_admin_role(tf: dict[str, Any]) -> None:
+    roles = {role for _, role, _, _ in grants(tf["locals"])}
+    assert [r for r in roles if r in ("roles/owner", "roles/editor") or r.endswith(".admin")] == []
+
+
+def test_every_function_with_a_role_is_listed_and_every_function_has_firestore_access(
+    tf: dict[str, Any], declared: dict[str, Any]
+) -> None:
+    assert set(tf["locals"]["project_roles"]) == set(declared["functions"]) | {"executor"}
+
+
+def test_readme_role_table_lists_exactly_the_grants_of_iam_tf(tf: dict[str, Any]) -> None:
+    in_terraform = {(who, role, on) for who, role, on, _ in grants(tf["locals"])}
+    in_readme = readme_rows() - {("executor", "roles/secretmanager.secretAccessor", "secrets `ibkr-<gateway>-*`")}
+    assert in_readme == in_terraform
+
+
+def test_gateway_logins_are_readable_by_the_vm_account_only(tf: dict[str, Any]) -> None:
+    grant = tf["resources"]["google_secret_manager_secret_iam_member"]["gateway_vm"]
+    assert grant["member"] == "serviceAccount:${google_service_account.vm.email}"
+    assert grant["for_each"] == "${local.gateway_secrets}"
