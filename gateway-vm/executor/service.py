@@ -1,0 +1,62 @@
+"""The executor process: real adapters in, SIGTERM out.
+
+Start-up: settings → Firestore gateways → one ``IBBroker`` per gateway → ``Engine.start`` (loads unfinished
+intents, connects, reconciles before any order) → heartbeat → the signals subscription.
+SIGTERM/SIGINT: stop the subscription (no new work), let entries reach a safe point (a working order rests at the
+broker at its last limit and its intent stays ``working``; a restart reconciles and resumes it), write the last
+heartbeat, disconnect, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import cast
+
+from executor.engine import Engine
+from executor.heartbeat import beat
+from executor.ib_adapter import IBBroker
+from executor.intents import FirestoreExecutorStore
+from executor.settings import ExecutorSettings
+from executor.subscriber import SignalSubscriber
+from spreadpilot.clock import Clock
+from spreadpilot.publisher import PubSubPublisher
+from spreadpilot.store import Store, firestore_client
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_S = 20.0
+
+
+async def serve(settings: ExecutorSettings) -> int:
+    """Run until SIGTERM/SIGINT; the exit code."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # RealClock/SimClock are frozen dataclasses, which mypy does not match to the Protocol's settable ``speed``
+    clock = cast("Clock", settings.make_clock())
+    pool = ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="io")
+    store = FirestoreExecutorStore(Store(firestore_client(settings.project)), pool)
+    gateways = await store.gateways()
+    if not gateways:
+        log.warning("no gateways configured in Firestore; signals will be recorded as skipped")
+    brokers = {g.id: IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
+                              ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
+    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool)
+    await engine.start()
+    heartbeat = loop.create_task(beat(store, engine.heartbeat, clock, settings.heartbeat_s, engine.stop))
+    subscriber = SignalSubscriber(settings.project, settings.signals_subscription, engine.handle_signal, loop,
+                                  engine.alerts, settings.max_signal_messages)
+    subscriber.start()
+    log.info("executor running", extra={"gateways": sorted(brokers), "subscription": subscriber.path})
+    await stop.wait()
+    log.info("stopping: no new work")
+    await subscriber.stop()
+    await engine.shutdown(SHUTDOWN_GRACE_S)
+    await heartbeat
+    await store.write_heartbeat(engine.heartbeat())
+    pool.shutdown(wait=True)
+    log.info("executor stopped", extra={"in_flight": engine.book.in_flight()})
+    return 0
