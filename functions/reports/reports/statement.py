@@ -85,7 +85,7 @@ def deliver_statement(
         "net_pnl": str(s.net_pnl), "commission": str(s.commission), "commission_pct": str(s.commission_pct),
         "hwm_before": str(s.hwm_before), "hwm_after": str(s.hwm_after),
         "payment_reference": data.invoice.payment_reference if data.invoice else None,
-        "requested_by": request.requested_by,
+        "requested_by": request.requested_by, "last_request_id": delivery_id,
     })
     key = send_key(request, delivery_id)
     if not records.claim_send(key, now):

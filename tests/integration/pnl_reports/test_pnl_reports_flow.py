@@ -1,0 +1,153 @@
+"""Daily and monthly rollups and statements as deployed: functions-framework servers triggered by real Pub/Sub
+pushes from the emulator, Firestore on the emulator, the real SendGrid client posting to the sink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from google.cloud import firestore
+from pnl_reports_harness import (
+    ADMIN,
+    DAYS,
+    IBANS,
+    MONTH,
+    attachment,
+    cents,
+    docs,
+    late_fill,
+    pdf_text,
+    push_again,
+    seed_month,
+    serve,
+    statements_dir,
+    tick,
+    wait_for,
+    xlsx_values,
+)
+
+from spreadpilot.envelopes import StatementRequest, decode, encode
+from spreadpilot.store import Store
+from stack import LocalStack
+from stack.topology import TopicTap
+
+
+def handled(db: firestore.Client, fid: str, message_id: str) -> bool:
+    """The reports function has finished with this request message."""
+    return bool(docs(db, "statements").get(f"{fid}:{MONTH}", {}).get("last_request_id") == message_id)
+
+
+def roll_up_days(stack: LocalStack, db: firestore.Client) -> dict[str, dict[str, object]]:
+    for day in DAYS:
+        tick(stack, "tick-pnl-daily", {"job": "pnl-daily", "date": day.isoformat()})
+    return wait_for("six daily documents", lambda: (found := docs(db, "daily_pnl")) and len(found) == 6 and found)
+
+
+def test_month_end_emails_each_follower_one_statement_whose_files_match_firestore(
+    clean_stack: LocalStack, tap: Callable[[str], TopicTap], firestore_db: firestore.Client
+) -> None:
+    serve(clean_stack)
+    seed_month(firestore_db)
+    requests_tap = tap("statement-requests")
+    daily = roll_up_days(clean_stack, firestore_db)
+
+    tick(clean_stack, "tick-pnl-monthly", {"month": MONTH})  # no job: the topic says which rollup
+
+    emails = wait_for("three statement emails", lambda: (m := clean_stack.sink.emails()) and len(m) >= 3 and m)
+    statements = wait_for("three statements recorded as sent", lambda: (s := docs(firestore_db, "statements"))
+                          and all(d.get("sends") == 1 for d in s.values()) and len(s) == 3 and s)
+    monthly = docs(firestore_db, "monthly_pnl")
+    invoices = docs(firestore_db, "invoices")
+    assert len(requests_tap.pull(3, timeout_s=10)) == 3
+    assert sorted(e["summary"]["to"][0] for e in emails) == ["f01@example.com", "f02@example.com", "f03@example.com"]
+    assert len(emails) == 3
+    for email in emails:
+        fid = email["summary"]["to"][0].split("@")[0]
+        m = monthly[f"{fid}:{MONTH}"]
+        days = sorted((d for d in daily.values() if d["follower_id"] == fid), key=lambda d: str(d["date"]))
+        assert email["summary"]["to"] == [f"{fid}@example.com", ADMIN]
+        assert Decimal(str(m["net_pnl"])) == sum(Decimal(str(d["realized_pnl"])) for d in days)
+
+        text = pdf_text(attachment(email, ".pdf"))
+        for label in ("net_pnl", "hwm_before", "hwm_after", "commission", "max_drawdown"):
+            shown = f"{cents(m[label]):,.2f}"
+            assert shown in text, (fid, label, shown)
+        assert f"Net P&L {cents(m['net_pnl']):,.2f}" in text
+        assert f"Commission {cents(m['commission']):,.2f}" in text
+        for d in days:
+            assert f"{d['date']} {cents(d['realized_pnl']):,.2f}" in text
+        assert IBANS[fid] not in text
+        assert IBANS[fid][-4:] in text
+
+        summary, rows = xlsx_values(attachment(email, ".xlsx"))
+        assert summary["Net P&L"] == float(cents(m["net_pnl"]))
+        assert summary["Commission"] == float(cents(m["commission"]))
+        assert summary["High-water mark after"] == float(cents(m["hwm_after"]))
+        assert [r[1] for r in rows] == [float(cents(d["realized_pnl"])) for d in days]
+
+        stored = statements[f"{fid}:{MONTH}"]
+        assert stored["email_status"] == "sent"
+        assert (statements_dir(clean_stack) / MONTH / f"statement-{fid}-{MONTH}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert stored["pdf_path"].endswith(f"statement-{fid}-{MONTH}.pdf")
+        if Decimal(str(m["commission"])) > 0:
+            invoice = invoices[f"{fid}:{MONTH}"]
+            assert (invoice["iban"], invoice["status"]) == (IBANS[fid], "unpaid")
+            assert Decimal(str(invoice["amount"])) == Decimal(str(m["commission"]))
+            assert invoice["payment_reference"] == f"SP-{MONTH.replace('-', '')}-{fid}"
+            assert invoice["payment_reference"] in text
+    # f02 started March 100 under water: only the gain above its mark is billed.
+    f02 = monthly[f"f02:{MONTH}"]
+    billable = Decimal(str(f02["net_pnl"])) - 100
+    assert Decimal(str(f02["commission"])) == cents(billable * Decimal("0.25"))
+
+
+def test_redelivered_or_repeated_requests_send_no_second_email_but_an_explicit_resend_does(
+    clean_stack: LocalStack, tap: Callable[[str], TopicTap], firestore_db: firestore.Client
+) -> None:
+    _, reports_url = serve(clean_stack)
+    seed_month(firestore_db)
+    requests_tap = tap("statement-requests")
+    roll_up_days(clean_stack, firestore_db)
+    tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})
+    wait_for("three statement emails", lambda: len(clean_stack.sink.emails()) >= 3)
+    first = requests_tap.pull(3, timeout_s=10)
+
+    for pulled in first:  # Pub/Sub redelivers the very same messages (each POST returns once handled)
+        assert push_again(clean_stack, reports_url, "statement-requests", pulled.data, pulled.message_id) == 200
+    data, _ = encode(StatementRequest(follower_id="f01", month=MONTH, requested_by="admin"))
+    asked = clean_stack.pubsub.publish("statement-requests", data)  # someone asks again without resend
+    wait_for("the repeated request handled", lambda: handled(firestore_db, "f01", asked))
+    tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})  # the month is re-run
+    for pulled in requests_tap.pull(4, timeout_s=20):
+        if pulled.message_id != asked:
+            fid, mid = decode(pulled.data, StatementRequest).follower_id, pulled.message_id
+            wait_for("the re-run's request handled", lambda f=fid, m=mid: handled(firestore_db, f, m))
+    assert len(clean_stack.sink.emails()) == 3
+
+    resend, _ = encode(StatementRequest(follower_id="f01", month=MONTH, resend=True, requested_by="admin"))
+    message_id = clean_stack.pubsub.publish("statement-requests", resend)
+    wait_for("the resent email", lambda: len(clean_stack.sink.emails()) == 4)
+    assert push_again(clean_stack, reports_url, "statement-requests", resend, message_id) == 200
+    emails = clean_stack.sink.emails()
+    assert len(emails) == 4
+    assert [e["summary"]["to"][0] for e in emails].count("f01@example.com") == 2
+    assert docs(firestore_db, "statements")[f"f01:{MONTH}"]["sends"] == 2
+
+
+def test_rerunning_a_day_rewrites_only_what_changed(clean_stack: LocalStack, firestore_db: firestore.Client) -> None:
+    serve(clean_stack)
+    seed_month(firestore_db)
+    first = roll_up_days(clean_stack, firestore_db)
+    assert Decimal(str(first[f"f01:{DAYS[0]}"]["realized_pnl"])) == Decimal("72.90")  # (1.20-0.45)x1x100 - 2x1.05
+    assert Decimal(str(first[f"f03:{DAYS[1]}"]["realized_pnl"])) == Decimal("-1292.10")  # -(5-0.70)x3x100 - 2x1.05
+    untouched = firestore_db.document(f"daily_pnl/f01:{DAYS[0]}").get().update_time
+    late = late_fill("f02", DAYS[0])  # a late execution report for f02 reaches Firestore after the rollup
+    Store(firestore_db).fills.create(late)
+
+    tick(clean_stack, "tick-pnl-daily", {"job": "pnl-daily", "date": DAYS[0].isoformat()})
+
+    corrected = wait_for("f02's corrected day", lambda: (d := docs(firestore_db, "daily_pnl")[f"f02:{DAYS[0]}"])
+                         and d != first[f"f02:{DAYS[0]}"] and d)
+    assert Decimal(str(corrected["commissions"])) == Decimal(str(first[f"f02:{DAYS[0]}"]["commissions"])) + 1
+    assert firestore_db.document(f"daily_pnl/f01:{DAYS[0]}").get().update_time == untouched
+    assert docs(firestore_db, "daily_pnl")[f"f01:{DAYS[0]}"] == first[f"f01:{DAYS[0]}"]
