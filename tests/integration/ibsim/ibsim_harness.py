@@ -59,7 +59,8 @@ def run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
 async def wait_until(predicate: Callable[[], bool], guard_s: float = GUARD_S) -> None:
     """Poll until ``predicate`` holds (the guard only stops a broken test from hanging)."""
     async def poll() -> None:
-        while not predicate():
+        # The conditions are client-side state fed by socket callbacks: polling is the only hook available.
+        while not predicate():  # noqa: ASYNC110 - no event exists for an arbitrary predicate
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(poll(), guard_s)
@@ -101,5 +102,6 @@ def combo_mid(sim: Simulator, short: Option, long_: Option) -> Decimal:
     chain = sim.broker.chain
     s = chain.by_con_id(short.conId)
     lg = chain.by_con_id(long_.conId)
-    assert s is not None and lg is not None
+    assert s is not None
+    assert lg is not None
     return Decimal(str(round(sim.broker.mark(s) - sim.broker.mark(lg), 2)))

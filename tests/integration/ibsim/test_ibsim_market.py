@@ -67,7 +67,8 @@ def test_snapshot_quotes_are_two_sided_around_the_model() -> None:
             tickers = await ib.reqTickersAsync(short, long_)
             for t in tickers:
                 assert 0 <= t.bid < t.ask
-                assert t.modelGreeks is not None and t.modelGreeks.undPrice == 480.0
+                assert t.modelGreeks is not None
+                assert t.modelGreeks.undPrice == 480.0
             assert tickers[0].bid > tickers[1].bid  # the higher put is worth more
 
     run(body)

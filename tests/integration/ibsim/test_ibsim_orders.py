@@ -35,7 +35,9 @@ def test_what_if_of_a_credit_spread_reports_width_times_100_times_qty_less_the_c
             assert Decimal(state.initMarginBefore) == 0
             assert sim.broker.orders == {}  # a what-if leaves nothing behind
             [line] = sim.journal.events
-            assert line["event"] == "order" and line["what_if"] is True and line["order_ref"] == "wi-1"
+            assert line["event"] == "order"
+            assert line["what_if"] is True
+            assert line["order_ref"] == "wi-1"
 
     run(body)
 

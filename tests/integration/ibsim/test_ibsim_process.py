@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from ib_async import IB
 from ibsim_harness import DAY, LONG_STRIKE, SHORT_STRIKE, START, wait_until
 
@@ -15,7 +16,8 @@ from ibsim.testing import running_simulator
 def test_cli_serves_a_counted_account_list_and_answers_control_requests(tmp_path: Path) -> None:
     journal = tmp_path / "j.jsonl"
     with running_simulator("DU%03d:300", start=START, journal_path=journal) as sim:
-        assert len(sim.accounts) == 300 and sim.accounts[-1] == "DU300"
+        assert len(sim.accounts) == 300
+        assert sim.accounts[-1] == "DU300"
 
         async def body() -> None:
             ib = IB()
@@ -40,13 +42,10 @@ def test_an_unknown_control_request_is_a_400_with_a_reason() -> None:
     import urllib.error
 
     with running_simulator(["DU001"], start=START) as sim:
-        try:
+        with pytest.raises(urllib.error.HTTPError) as raised:
             sim.control("/fault", {"kind": "meteor"})
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 400
-            assert "unknown fault kind" in json.loads(exc.read())["error"]
-        else:
-            raise AssertionError("expected HTTP 400")
+        assert raised.value.code == 400
+        assert "unknown fault kind" in json.loads(raised.value.read())["error"]
 
 
 def test_ib_insync_0_9_86_connects_and_places_one_combo_order() -> None:

@@ -79,7 +79,8 @@ def test_at_1600_in_the_money_options_settle_into_stock_and_the_rest_expire() ->
             sim.advance(6 * 3600)  # 10:00 → 16:00
             await wait_until(lambda: _positions(ib) == {STOCK_CON_ID: 100.0})
             lines = {e["con_id"]: e for e in sim.journal.events if e["event"] == "expiry"}
-            assert lines[short.conId]["in_the_money"] is True and lines[short.conId]["shares"] == 100
+            assert lines[short.conId]["in_the_money"] is True
+            assert lines[short.conId]["shares"] == 100
             assert lines[long_.conId]["in_the_money"] is False
             account = sim.state()["accounts"]["DU001"]
             assert [p["con_id"] for p in account["positions"]] == [STOCK_CON_ID]
