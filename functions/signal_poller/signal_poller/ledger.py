@@ -2,18 +2,20 @@
 
 Firestore documents (the demo summary and the admin app read them):
     signal_days/{YYYY-MM-DD}     the day's claim: {date, signal_id, signal, row, row_number, claimed_at,
-                                 message_id, published_at}; created once, so a day never gets a second signal
+                                 message_id, published_at, publish_failed}; created once, so a day never gets a
+                                 second signal
     signals/{signal_id}          Signal fields + {timeline: [{event, at, detail}], row, row_number, message_id,
                                  status: claimed|published}
     rejected_rows/{date}:{key}   {date, row_number, column, value, reason, row, first_seen_at}
-    poll_days/{YYYY-MM-DD}       {date, last_poll_at, polls, status: waiting|published|no_trade|rejected,
-                                 alerts_sent: [alert_id]}
-    claims/alert-{alert_id}      an alert's once-only claim: {alert_id, message_id once published}
+    poll_days/{YYYY-MM-DD}       {date, last_poll_at, polls (sheet reads), ticks (invocations that read),
+                                 status: waiting|published|no_trade|rejected|sheet_unreadable, alerts_sent}
+    claims/alert-{alert_id}      an alert's once-only claim: {alert_id, claimed_at, message_id once published};
+                                 deleted again if its publish fails, so the next poll retries it
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from google.api_core.exceptions import AlreadyExists
@@ -36,7 +38,15 @@ class DayClaim(BaseModel):
     signal: Signal
     row_number: int
     row: dict[str, Cell]
+    claimed_at: datetime | None = None
     message_id: str | None = None
+    publish_failed: bool = False
+
+    def needs_publish(self, now: datetime, stale_after: timedelta) -> bool:
+        """Unconfirmed and either failed or abandoned (an invocation still publishing it is left alone)."""
+        if self.message_id:
+            return False
+        return self.publish_failed or self.claimed_at is None or now - self.claimed_at >= stale_after
 
 
 class Rejection(BaseModel):
@@ -72,12 +82,20 @@ class PollLedger(Protocol):
         """Remember that the claimed signal was published with ``message_id``."""
         ...
 
+    def record_publish_failed(self, claim: DayClaim) -> None:
+        """Remember that publishing the claimed signal failed, so the retry publishes it at once."""
+        ...
+
     def record_rejection(self, rejection: Rejection, at: datetime) -> bool:
         """Store a rejected row; False if this row and reason were stored before."""
         ...
 
-    def claim_alert(self, alert_id: str) -> bool:
-        """True if the alert must be published now (first time, or an earlier publish was not confirmed)."""
+    def claim_alert(self, alert_id: str, at: datetime) -> bool:
+        """True if the alert must be published now (the first claim of its id)."""
+        ...
+
+    def release_alert(self, alert_id: str) -> None:
+        """Give up an alert's claim after its publish failed, so a later poll claims and publishes it again."""
         ...
 
     def record_alert_sent(self, day: date, alert_id: str, message_id: str) -> None:
@@ -85,7 +103,7 @@ class PollLedger(Protocol):
         ...
 
     def record_poll(self, day: date, at: datetime, polls: int, status: str) -> None:
-        """Update the day's poll status (``polls`` is added to the count)."""
+        """Update the day's poll status at the end of a tick (``polls`` is added to the count of reads)."""
         ...
 
 
@@ -111,7 +129,9 @@ class FirestoreLedger:
             signal=Signal.from_doc(doc["signal"]),
             row_number=int(doc.get("row_number") or 1),
             row=dict(doc.get("row") or {}),
+            claimed_at=doc.get("claimed_at") or None,
             message_id=doc.get("message_id") or None,
+            publish_failed=bool(doc.get("publish_failed")),
         )
 
     def claim_day(self, claim: DayClaim, at: datetime) -> bool:
@@ -161,8 +181,11 @@ class FirestoreLedger:
             merge=True,
         )
         self._doc(SIGNAL_DAYS, signal.date.isoformat()).set(
-            {"message_id": message_id, "published_at": at.isoformat()}, merge=True
+            {"message_id": message_id, "published_at": at.isoformat(), "publish_failed": False}, merge=True
         )
+
+    def record_publish_failed(self, claim: DayClaim) -> None:
+        self._doc(SIGNAL_DAYS, claim.signal.date.isoformat()).set({"publish_failed": True}, merge=True)
 
     def record_rejection(self, rejection: Rejection, at: datetime) -> bool:
         try:
@@ -173,14 +196,15 @@ class FirestoreLedger:
             return False
         return True
 
-    def claim_alert(self, alert_id: str) -> bool:
-        ref = self._doc(CLAIMS, f"alert-{alert_id}")
+    def claim_alert(self, alert_id: str, at: datetime) -> bool:
         try:
-            ref.create({"alert_id": alert_id, "claimed_at": firestore.SERVER_TIMESTAMP})
+            self._doc(CLAIMS, f"alert-{alert_id}").create({"alert_id": alert_id, "claimed_at": at.isoformat()})
         except AlreadyExists:
-            snap = ref.get()
-            return not (snap.to_dict() or {}).get("message_id")
+            return False
         return True
+
+    def release_alert(self, alert_id: str) -> None:
+        self._doc(CLAIMS, f"alert-{alert_id}").delete()
 
     def record_alert_sent(self, day: date, alert_id: str, message_id: str) -> None:
         self._doc(CLAIMS, f"alert-{alert_id}").set({"message_id": message_id}, merge=True)
@@ -194,6 +218,7 @@ class FirestoreLedger:
                 "date": day.isoformat(),
                 "last_poll_at": at.isoformat(),
                 "polls": firestore.Increment(polls),
+                "ticks": firestore.Increment(1),
                 "status": status,
             },
             merge=True,

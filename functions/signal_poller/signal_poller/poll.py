@@ -29,11 +29,15 @@ from signal_poller.sheet_reader import (
 from signal_poller.sheet_rows import RowOutcome, RowStatus, parse_signal_row
 from spreadpilot.clock import Clock, new_york
 from spreadpilot.envelopes import AlertMessage, SignalMessage
+from spreadpilot.errors import Retryable
 from spreadpilot.models import Alert
 from spreadpilot.publisher import Publisher
 from spreadpilot.resources import ALERTS, SIGNALS
 
 log = logging.getLogger(__name__)
+
+# An unconfirmed claim younger than this is another invocation's publish in progress; older, it was abandoned.
+CLAIM_STALE_AFTER = timedelta(seconds=120)
 
 
 class TickResult(BaseModel):
@@ -112,7 +116,7 @@ class Poller:
                 return TickResult(status="sheet_unreadable", day=today, polls=self.polls)
             todays = read.todays(today)
             status = "rejected" if todays and all(o.status is RowStatus.REJECTED for o in todays) else "waiting"
-            if new_york(now).time() >= self.settings.alert_if_none_at:
+            if read.wait_s is None and new_york(now).time() >= self.settings.alert_if_none_at:
                 self._alert(today, alerts.none_yet(today, f"{self.settings.alert_if_none_at:%H:%M}", now))
             wait = read.wait_s if read.wait_s is not None else self.settings.poll_interval_s
             if self.clock.now() + timedelta(seconds=wait) >= deadline:
@@ -176,25 +180,35 @@ class Poller:
     def _claim_and_publish(self, today: date, found: RowOutcome, read: _Read) -> TickResult:
         assert found.signal is not None  # first_valid only returns outcomes with a signal
         now = self.clock.now()
-        claim = DayClaim(signal=found.signal, row_number=found.row_number, row=found.cells)
-        if self.ledger.claim_day(claim, now):
+        claim = DayClaim(signal=found.signal, row_number=found.row_number, row=found.cells, claimed_at=now)
+        ours = self.ledger.claim_day(claim, now)
+        if ours:
             log.info("signal claimed", extra={"signal_id": claim.signal.signal_id, "row_number": claim.row_number})
         else:
             # Another invocation claimed the day between our check and now: follow its claim.
             existing = self.ledger.day_claim(today)
             claim = existing if existing is not None else claim
-        message_id = self._ensure_published(claim)
+        message_id = self._ensure_published(claim, ours=ours)
         self._check_edits(today, claim, read, now)
-        self.ledger.record_poll(today, self.clock.now(), 0, "published")
         return TickResult(
             status="published", day=today, polls=self.polls, signal_id=claim.signal.signal_id, message_id=message_id
         )
 
-    def _ensure_published(self, claim: DayClaim) -> str:
-        """Publish the claimed signal unless its publish was confirmed; a failure is Retryable (the tick retries)."""
+    def _ensure_published(self, claim: DayClaim, *, ours: bool = False) -> str | None:
+        """Publish the claimed signal unless confirmed or still being published by another invocation.
+
+        A failed publish is recorded and raised as Retryable (the tick is retried and publishes at once).
+        """
         if claim.message_id:
             return str(claim.message_id)
-        message_id = str(self.publisher.publish(SIGNALS, SignalMessage(signal=claim.signal)))
+        if not ours and not claim.needs_publish(self.clock.now(), CLAIM_STALE_AFTER):
+            log.info("signal claim being published by another invocation", extra={"signal_id": claim.signal.signal_id})
+            return None
+        try:
+            message_id = str(self.publisher.publish(SIGNALS, SignalMessage(signal=claim.signal)))
+        except Retryable:
+            self.ledger.record_publish_failed(claim)
+            raise
         self.ledger.record_published(claim, message_id, self.clock.now())
         log.info("signal published", extra={"signal_id": claim.signal.signal_id, "message_id": message_id})
         return message_id
@@ -249,10 +263,14 @@ class Poller:
         return TickResult(status="no_trade", day=today, polls=self.polls, detail=detail)
 
     def _alert(self, today: date, alert: Alert) -> None:
-        """Publish ``alert`` unless it was published before (its id is claimed first)."""
-        if not self.ledger.claim_alert(alert.alert_id):
+        """Publish ``alert`` unless its id was claimed before; a failed publish releases the claim and raises."""
+        if not self.ledger.claim_alert(alert.alert_id, self.clock.now()):
             return
-        message_id = self.publisher.publish(ALERTS, AlertMessage(alert=alert))
+        try:
+            message_id = self.publisher.publish(ALERTS, AlertMessage(alert=alert))
+        except Retryable:
+            self.ledger.release_alert(alert.alert_id)
+            raise
         self.ledger.record_alert_sent(today, alert.alert_id, message_id)
         log.warning("alert published", extra={"alert_id": alert.alert_id, "severity": str(alert.severity)})
 

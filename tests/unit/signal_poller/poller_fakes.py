@@ -107,12 +107,15 @@ class MemoryLedger:
         return True
 
     def record_published(self, claim: DayClaim, message_id: str, at: datetime) -> None:
-        self.days[claim.signal.date] = claim.model_copy(update={"message_id": message_id})
+        self.days[claim.signal.date] = claim.model_copy(update={"message_id": message_id, "publish_failed": False})
         doc = self.signals[claim.signal.signal_id]
         doc.update(status="published", message_id=message_id)
         timeline = doc["timeline"]
         assert isinstance(timeline, list)
         timeline.append(("published", at))
+
+    def record_publish_failed(self, claim: DayClaim) -> None:
+        self.days[claim.signal.date] = self.days[claim.signal.date].model_copy(update={"publish_failed": True})
 
     def record_rejection(self, rejection: Rejection, at: datetime) -> bool:
         if rejection.doc_id in self.rejections:
@@ -120,20 +123,24 @@ class MemoryLedger:
         self.rejections[rejection.doc_id] = rejection
         return True
 
-    def claim_alert(self, alert_id: str) -> bool:
+    def claim_alert(self, alert_id: str, at: datetime) -> bool:
         if alert_id in self.alert_claims:
-            return self.alert_claims[alert_id] is None
+            return False
         self.alert_claims[alert_id] = None
         return True
+
+    def release_alert(self, alert_id: str) -> None:
+        del self.alert_claims[alert_id]
 
     def record_alert_sent(self, day: date, alert_id: str, message_id: str) -> None:
         self.alert_claims[alert_id] = message_id
 
     def record_poll(self, day: date, at: datetime, polls: int, status: str) -> None:
-        doc = self.poll_days.setdefault(day, {"polls": 0})
-        polls_so_far = doc["polls"]
+        doc = self.poll_days.setdefault(day, {"polls": 0, "ticks": 0})
+        polls_so_far, ticks = doc["polls"], doc["ticks"]
         assert isinstance(polls_so_far, int)
-        doc.update(last_poll_at=at, polls=polls_so_far + polls, status=status)
+        assert isinstance(ticks, int)
+        doc.update(last_poll_at=at, polls=polls_so_far + polls, ticks=ticks + 1, status=status)
 
 
 @dataclass

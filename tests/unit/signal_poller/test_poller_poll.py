@@ -233,3 +233,26 @@ def test_quota_backoff_is_capped() -> None:
     world.sheet.errors = [SheetQuotaExceeded("429")] * 10
     world.tick()
     assert world.clock.slept[:4] == [5.0, 8.0, 8.0, 8.0]
+
+
+def test_a_claim_another_invocation_is_still_publishing_is_left_alone_until_it_is_stale() -> None:
+    world = World.at(et("09:28"), ROWS)
+    world.publisher.fail_next = 1
+    with pytest.raises(Retryable):
+        world.tick()
+    day = et("09:28").date()
+    claim = world.ledger.days[day]
+    world.ledger.days[day] = claim.model_copy(update={"publish_failed": False})  # as if the publisher crashed
+    world.tick(et("09:29"))
+    assert world.publisher.signals() == []
+    world.tick(et("09:30:01"))
+    assert len(world.publisher.signals()) == 1
+
+
+def test_a_failed_alert_publish_is_retried_by_a_later_poll() -> None:
+    world = World.at(et("09:28"), [HEADER, long_row(sell_put=470)])
+    world.publisher.fail_next = 1
+    with pytest.raises(Retryable):
+        world.tick()
+    world.tick(et("09:29"))
+    assert world.publisher.alert_types() == ["signal.row_rejected"]
