@@ -80,4 +80,4 @@ class SessionServers:
         """The admin API's settings for tests: the local issuer's certificates, the web origin, statements."""
         return {"SPREADPILOT_AUTH_CERT_URL": cls.issuer_for(project).cert_url,
                 "SPREADPILOT_WEB_BASE_URL": cls.web_origin(),
-                "SPREADPILOT_STATEMENTS_ROOT": str(cls.statements_dir())}
+                "SPREADPILOT_STATEMENTS_DIR": str(cls.statements_dir())}

@@ -29,9 +29,10 @@ class AdminSettings(CommonSettings):
     flatten_confirm_ttl_s: int = Field(
         default=120, ge=10, le=3600, description="seconds a flatten confirmation code stays valid"
     )
-    statements_root: str = Field(
-        default="out",
-        description="folder that local statement files (non gs:// paths) must lie under to be downloadable",
+    statements_dir: str = Field(
+        default="out/statements",
+        description="local statements folder (the reports function's SPREADPILOT_STATEMENTS_DIR): a statement "
+        "file that is not gs:// is served only from under it",
     )
     signed_url_ttl_s: int = Field(
         default=300, ge=30, le=86400, description="lifetime of a signed download URL for a gs:// statement"

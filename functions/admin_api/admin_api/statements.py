@@ -1,7 +1,7 @@
 """Statements: the list per follower and month, and download links.
 
 A ``gs://bucket/object`` path becomes a short-lived V4 signed URL (production); any other path is served by the
-authenticated file route ``/statements/{id}/files/{kind}``, only from under ``statements_root`` (local stack).
+authenticated file route ``/statements/{id}/files/{kind}``, only from under ``statements_dir`` (local stack).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def statement_file(deps: Deps, call: Call) -> object:
     path = str(_statement(deps, statement_id).get(KINDS[kind]) or "")
     if not path or path.startswith("gs://"):
         raise ApiError(404, f"statement {statement_id!r} has no local {kind} file", where="path")
-    root = Path(deps.settings.statements_root).resolve()
+    root = Path(deps.settings.statements_dir).resolve()
     file = Path(path).resolve()
     if not file.is_relative_to(root):
         raise ApiError(403, f"statement {kind} file lies outside the statements folder", where="path")
