@@ -122,10 +122,11 @@ async def _first_order_latency(sim: SimulatorProcess) -> list[dict[str, Any]]:
     bag = await _bag(ib)
     samples = []
     for n in range(20):
+        filled = asyncio.Event()
         started = time.perf_counter()
         trade = ib.placeOrder(bag, LimitOrder("BUY", 1, -0.01, account=sim.accounts[0], orderRef=f"lat-{n}"))
-        while not trade.isDone():
-            await asyncio.sleep(0.0005)
+        trade.filledEvent += lambda _t, filled=filled: filled.set()
+        await asyncio.wait_for(filled.wait(), 30)
         samples.append(time.perf_counter() - started)
     ib.disconnect()
     return [_row("ibsim.unthrottled_order_ack_fill_p50", statistics.median(samples) * 1000, "ms",
