@@ -1,0 +1,155 @@
+"""Run the real executor (``python -m executor``) against ibsim and the emulators, and read the outcome.
+
+Everything is real: the executor process with ib_async, the simulator process speaking the TWS protocol, the
+Firestore and Pub/Sub emulators. The broker-side truth is the simulator's JSONL journal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from google.cloud import firestore
+
+from ibsim.testing import SimulatorProcess
+from spreadpilot.clock import SimClock
+from spreadpilot.envelopes import SignalMessage
+from spreadpilot.models import (
+    Follower,
+    Gateway,
+    IntentState,
+    OrderIntent,
+    Signal,
+    Spread,
+    Strategy,
+    make_intent_id,
+    make_signal_id,
+)
+from spreadpilot.publisher import PubSubPublisher
+from spreadpilot.store import Store
+
+DAY = date(2026, 3, 17)
+START = "2026-03-17T09:40:00-04:00"
+SPEED = 20.0
+
+
+def follower(n: int, *, multiplier: str = "1", max_contracts: int = 10, enabled: bool = True,
+             gateway_id: str = "gw-advisor") -> Follower:
+    return Follower(id=f"f{n:02d}", name=f"Follower {n}", email=f"f{n}@example.com", iban="DE89370400440532013000",
+                    commission_pct=Decimal(20), gateway_id=gateway_id, ibkr_account=f"DU{n:03d}",
+                    multiplier=Decimal(multiplier), max_contracts=max_contracts, enabled=enabled)
+
+
+def make_signal(qty: int = 2, short: int = 485, long_: int = 480) -> Signal:
+    spread = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(short), long_strike=Decimal(long_))
+    return Signal(signal_id=make_signal_id(DAY, "QQQ", spread, qty), date=DAY, ticker="QQQ", spread=spread,
+                  qty_per_leg=qty, detected_at=datetime(2026, 3, 17, 13, 31, tzinfo=UTC))
+
+
+def seed(db: firestore.Client, followers: Iterable[Follower], gateways: Iterable[Gateway]) -> None:
+    store = Store(db)
+    for f in followers:
+        store.followers.put(f)
+    for g in gateways:
+        store.gateways.put(g)
+
+
+def publish(project: str, sig: Signal) -> str:
+    return PubSubPublisher(project).publish("signals", SignalMessage(signal=sig))
+
+
+class Executor:
+    """``python -m executor`` as a child process."""
+
+    def __init__(self, subscription: str, clock: SimClock, log_path: Path, **settings: object) -> None:
+        env = dict(os.environ)
+        env.update({"SPREADPILOT_CLOCK": clock.spec(), "SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription,
+                    "SPREADPILOT_RECONNECT_MIN_S": "0.2", "SPREADPILOT_RECONNECT_MAX_S": "1",
+                    "SPREADPILOT_LOG_LEVEL": "INFO"})
+        env.update({f"SPREADPILOT_{k.upper()}": str(v) for k, v in settings.items()})
+        self.log_path = log_path
+        self._log = log_path.open("a", encoding="utf-8")
+        self.process = subprocess.Popen([sys.executable, "-m", "executor"], env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+    def terminate(self, timeout_s: float = 30.0) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout_s)
+        self._log.close()
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8")
+
+
+def intents(db: firestore.Client, sig: Signal) -> dict[str, OrderIntent]:
+    return {i.follower_id: i for i in Store(db).orders.all() if i.signal_id == sig.signal_id}
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def settled(db: firestore.Client, sig: Signal, followers: Iterable[Follower]) -> Callable[[], bool]:
+    expected = {f.id for f in followers if f.enabled}
+
+    def check() -> bool:
+        found = intents(db, sig)
+        return set(found) >= expected and all(found[fid].state.final for fid in expected)
+
+    return check
+
+
+def broker_orders(sim: SimulatorProcess) -> dict[str, set[int]]:
+    """Distinct broker orders (perm ids) per orderRef, what-if probes and modifies excluded."""
+    orders: dict[str, set[int]] = defaultdict(set)
+    for event in sim.journal():
+        if event["event"] == "order" and not event.get("what_if"):
+            orders[str(event.get("order_ref"))].add(int(event["perm_id"]))
+    return orders
+
+
+def first_orders(sim: SimulatorProcess) -> dict[str, dict[str, Any]]:
+    """The first order event of each orderRef."""
+    firsts: dict[str, dict[str, Any]] = {}
+    for event in sim.journal():
+        if event["event"] == "order" and not event.get("what_if"):
+            firsts.setdefault(str(event.get("order_ref")), event)
+    return firsts
+
+
+def journal_fills(sim: SimulatorProcess) -> set[str]:
+    return {str(e["exec_id"]) for e in sim.journal() if e["event"] == "fill"}
+
+
+def recorded_fills(db: firestore.Client) -> set[str]:
+    return {f.exec_id for f in Store(db).fills.all()}
+
+
+def ref(sig: Signal, follower_id: str) -> str:
+    return make_intent_id(sig.signal_id, follower_id)
+
+
+def advisor(sim: SimulatorProcess, client_id: int = 7) -> Gateway:
+    return Gateway(id="gw-advisor", host=sim.host, port=sim.port, client_id=client_id)
+
+
+FINAL_OK = {IntentState.FILLED}
