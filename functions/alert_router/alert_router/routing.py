@@ -64,7 +64,7 @@ class AlertRouter:
         """Handle one delivery of ``alert``; raises ``Retryable`` while a channel still has attempts left."""
         channels = self.settings.channels_for(alert.severity)
         admission = self.records.admit(alert, channels, timedelta(seconds=self.settings.alert_cooldown_s))
-        extra = {"alert_id": alert.alert_id, "alert_type": alert.type, "severity": str(alert.severity)}
+        extra = {"alert_id": alert.alert_id, "alert_type": alert.type, "alert_severity": str(alert.severity)}
         if admission.collapsed_into is not None:
             log.info("alert collapsed", extra={**extra, "collapsed_into": admission.collapsed_into})
             return Outcome(alert.alert_id, admission.collapsed_into, {})
@@ -117,6 +117,8 @@ class AlertRouter:
             elif channel == EMAIL:
                 message_id = self._send_email(alert, text)
         except ChannelError as exc:
+            log.warning("alert channel failed", extra={"alert_id": alert.alert_id, "channel": channel,
+                                                       "error": str(exc)[:500], "attempt": state.attempts})
             return replace(state, status=DeliveryStatus.FAILED, last_error=str(exc)[:500], message_id=message_id,
                            sent_to=tuple(sent_to), lease_until=None)
         except Exception as exc:

@@ -22,7 +22,7 @@ def run_tick(
         if outbox.raise_once(alert):
             raised.append(alert)
             log.warning("watchdog alert raised", extra={"alert_id": alert.alert_id, "alert_type": alert.type,
-                                                        "severity": str(alert.severity)})
+                                                        "alert_severity": str(alert.severity)})
     ticks.record_tick(now, [alert.alert_id for alert in raised])
     log.info("watchdog tick", extra={"at": now.isoformat(), "raised": len(raised)})
     return raised

@@ -1,0 +1,97 @@
+"""The operator bot served by functions-framework as an HTTP webhook, replying through python-telegram-bot to the
+sink and publishing operator commands to the Pub/Sub emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from alerts_support import BOT_ENV, OPERATOR, OPS_CHAT, WEBHOOK_SECRET, wait_for
+from google.cloud import firestore
+
+from fakes.control import SinkControl
+from spreadpilot.envelopes import CommandMessage, decode
+from spreadpilot.models import Command, CommandKind
+from stack.local_stack import LocalStack
+from stack.topology import TopicTap
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class Webhook:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def send(self, text: str, update_id: int, *, chat: int = int(OPS_CHAT), user: int = OPERATOR,
+             secret: str = WEBHOOK_SECRET) -> requests.Response:
+        update = {"update_id": update_id, "message": {
+            "message_id": update_id, "date": int(datetime.now(UTC).timestamp()), "text": text,
+            "chat": {"id": chat, "type": "group", "title": "Ops"},
+            "from": {"id": user, "is_bot": False, "first_name": "Operator"}}}
+        return requests.post(self.url, json=update, headers={SECRET_HEADER: secret}, timeout=30)
+
+
+@pytest.fixture
+def webhook(clean_stack: LocalStack, serve_function: Callable[..., str]) -> Webhook:
+    return Webhook(serve_function("telegram_bot", BOT_ENV) + "/")
+
+
+def commands(tap: TopicTap, count: int, timeout_s: float = 10.0) -> list[Command]:
+    return [decode(m.data, CommandMessage).command for m in tap.pull(count, timeout_s=timeout_s)]
+
+
+def replies(sink: SinkControl) -> list[str]:
+    return [m["summary"]["text"] for m in sink.telegram_messages()]
+
+
+def test_a_wrong_secret_token_is_refused_and_publishes_nothing(
+    webhook: Webhook, tap: Callable[[str], TopicTap], sink: SinkControl
+) -> None:
+    published = tap("commands")
+    assert webhook.send("/pause all", 1, secret="guessed").status_code == 403
+    assert webhook.send("/pause all", 2, secret="").status_code == 403
+    assert commands(published, 1, timeout_s=2) == []
+    assert sink.telegram_messages() == []
+
+
+def test_a_chat_not_on_the_allowlist_gets_a_short_refusal_and_publishes_nothing(
+    webhook: Webhook, tap: Callable[[str], TopicTap], sink: SinkControl, firestore_db: firestore.Client
+) -> None:
+    published = tap("commands")
+    assert webhook.send("/flatten all", 3, chat=-999).status_code == 200
+    assert webhook.send("/pause all", 4, user=999).status_code == 200
+    assert commands(published, 1, timeout_s=2) == []
+    assert replies(sink) == ["Not authorised.", "Not authorised."]
+    audits = [d.to_dict() for d in firestore_db.collection("audit").stream()]
+    assert sorted(a["action"] for a in audits) == ["telegram.refused", "telegram.refused"]
+
+
+def test_flatten_publishes_only_after_confirmation_by_the_same_operator(
+    webhook: Webhook, tap: Callable[[str], TopicTap], sink: SinkControl
+) -> None:
+    published = tap("commands")
+    webhook.send("/flatten all", 10)
+    [request] = commands(published, 1)
+    assert (request.kind, request.scope, request.command_id) == (CommandKind.FLATTEN_REQUEST, "all", "tg-10")
+    code = request.confirm_code
+    assert f"/confirm {code} within 2 minutes" in replies(sink)[0]
+    webhook.send("/flatten all", 10)  # Telegram redelivers the same update
+    webhook.send("/confirm ZZZZZZ", 11)
+    assert commands(published, 1, timeout_s=2) == []
+    webhook.send(f"/confirm {code}", 12)
+    [confirm] = commands(published, 1)
+    assert (confirm.kind, confirm.scope, confirm.confirm_code, confirm.source) == (
+        CommandKind.FLATTEN_CONFIRM, "all", code, "telegram")
+
+
+def test_status_reads_the_executor_heartbeat_from_firestore(
+    webhook: Webhook, sink: SinkControl, firestore_db: firestore.Client
+) -> None:
+    firestore_db.collection("heartbeats").document("executor").set(
+        {"at": datetime.now(UTC).isoformat(), "gateways": {"gw1": {"connected": False, "since": None}}})
+    assert webhook.send("/status", 20).status_code == 200
+    text = wait_for(lambda: replies(sink), "the /status reply")[0]
+    assert "Executor: alive" in text
+    assert "Gateway gw1: DISCONNECTED" in text
