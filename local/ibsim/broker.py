@@ -22,6 +22,7 @@ from ibsim.pricing import Quote
 from ibsim.protocol import Field
 from ibsim.requests import PlaceOrderRequest
 from ibsim.wire_orders import MarginFigures
+from spreadpilot.clock import new_york
 
 
 class Connection(Protocol):
@@ -59,8 +60,6 @@ class Broker:
     # --- prices -------------------------------------------------------------------------------------------------
     def refresh_chain(self) -> None:
         """Relist options when the simulated New York day changes."""
-        from spreadpilot.clock import new_york
-
         today = new_york(self.now()).date()
         if today != self.chain.today:
             old = self.chain

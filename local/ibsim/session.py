@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ibsim import reporting, settlement, wire, wire_orders
 from ibsim.codes import ErrorCode, In
 from ibsim.contracts import Listing
+from ibsim.fills import combo_quote
 from ibsim.orders import Leg
 from ibsim.pricing import Quote
 from ibsim.protocol import (
@@ -59,6 +60,8 @@ class Session(asyncio.Protocol):
             In.REQ_MANAGED_ACCTS: lambda f: self.send(wire.managed_accounts(self.broker.config.accounts)),
             In.REQ_POSITIONS: self.on_positions,
             In.CANCEL_POSITIONS: lambda f: setattr(self, "positions_sub", False),
+            In.REQ_POSITIONS_MULTI: self.on_positions_multi,
+            In.CANCEL_POSITIONS_MULTI: lambda f: None,
             In.REQ_OPEN_ORDERS: lambda f: self.on_open_orders(all_clients=self.client_id == 0),
             In.REQ_ALL_OPEN_ORDERS: lambda f: self.on_open_orders(all_clients=True),
             In.REQ_AUTO_OPEN_ORDERS: lambda f: None,
@@ -165,6 +168,17 @@ class Session(asyncio.Protocol):
         for acct in self.broker.accounts.values():
             self._push_positions(acct.account_id)
         self.send(wire.position_end())
+
+    def on_positions_multi(self, fields: list[str]) -> None:
+        """reqPositionsMulti(reqId, account, modelCode): one account's positions (all if empty), then the end."""
+        r = FieldReader(fields, 2)
+        req_id, account = r.integer(), r.text()
+        for acct in self.broker.accounts.values():
+            if account in ("", acct.account_id):
+                for p in acct.held():
+                    self.send(wire.position_multi(req_id, acct.account_id, p.listing, float(p.qty),
+                                                  float(p.avg_cost)))
+        self.send(wire.position_multi_end(req_id))
 
     def _push_positions(self, account: str) -> None:
         """Current positions of ``account``, and a zero for each one that closed since the last push."""
@@ -317,8 +331,6 @@ class Session(asyncio.Protocol):
                 greeks = self.broker.market.greeks(listing, self.broker.now())
                 self.send(wire.option_computation(req_id, greeks, self.broker.market.vol, self.broker.underlying()))
         else:
-            from ibsim.fills import combo_quote
-
             quote = combo_quote(legs, lambda leg: self.broker.quote(leg.listing))
         for message in wire.quote_ticks(req_id, quote):
             self.send(message)

@@ -151,6 +151,17 @@ def position(account: str, listing: Listing, qty: float, avg_cost: float) -> Mes
     ]
 
 
+def position_multi(req_id: int, account: str, listing: Listing, qty: float, avg_cost: float) -> Message:
+    """positionMulti (71)."""
+    contract = tables.fill(tables.CONTRACT_WITH_EXCHANGE, contract_values(listing, exchange=""))
+    return [Out.POSITION_MULTI, 1, req_id, account, *contract, qty, avg_cost, ""]
+
+
+def position_multi_end(req_id: int) -> Message:
+    """positionMultiEnd (72)."""
+    return [Out.POSITION_MULTI_END, 1, req_id]
+
+
 def position_end() -> Message:
     """positionEnd (62)."""
     return [Out.POSITION_END, 1]

@@ -42,7 +42,7 @@ def test_several_client_ids_connect_at_once_and_a_duplicate_id_is_refused() -> N
             dup = IB()
             dup.errorEvent += lambda req_id, code, text, contract: errors.append(code)
             try:
-                await dup.connectAsync("127.0.0.1", sim.port, clientId=2, timeout=2)
+                await dup.connectAsync("127.0.0.1", sim.port, clientId=2, timeout=1)
             except (ConnectionError, TimeoutError):
                 pass
             finally:

@@ -158,3 +158,9 @@ def test_other_requests_from_the_real_client_parse() -> None:
     assert (md.req_id, md.contract.con_id, md.snapshot) == (11, SHORT.con_id, True)
     ex = parse_exercise(client_request("exerciseOptions", 12, option, 1, 2, "DU001", 0))
     assert (ex.req_id, ex.con_id, ex.action, ex.qty, ex.account, ex.override) == (12, SHORT.con_id, 1, 2, "DU001", 0)
+
+
+def test_position_multi_decodes() -> None:
+    [(name, args)] = decode(wire.position_multi(3, "DU002", SHORT, -1.0, 120.0))
+    assert name == "positionMulti"
+    assert (args[0], args[1], args[2], args[3].conId, args[4], args[5]) == (3, "DU002", "", SHORT.con_id, -1.0, 120.0)
