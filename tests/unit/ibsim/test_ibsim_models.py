@@ -154,3 +154,13 @@ def test_the_client_version_range_is_read_with_connect_options() -> None:
 def test_encode_frame_writes_unset_doubles_as_ibs_max_double() -> None:
     assert b"1.7976931348623157E308\0" in encode_frame([1, 1.7976931348623157e308])
     assert datetime(2026, 1, 1, tzinfo=UTC)  # every datetime in the simulator is aware
+
+
+def test_accounts_come_from_a_list_a_counted_pattern_and_a_file(tmp_path: Path) -> None:
+    from ibsim.__main__ import parse_accounts
+
+    listing = tmp_path / "accounts.txt"
+    listing.write_text("U900\n\nU901\n", encoding="utf-8")
+    assert parse_accounts("DU001,DU002", None) == ["DU001", "DU002"]
+    assert parse_accounts("DU%03d:300", None)[::299] == ["DU001", "DU300"]
+    assert parse_accounts(None, str(listing)) == ["U900", "U901"]
