@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from spreadpilot.models import Severity
 from spreadpilot.settings import CommonSettings
@@ -48,6 +48,27 @@ class AlertRouterSettings(CommonSettings):
     alert_delivery_lease_s: int = Field(
         default=60, ge=1, description="how long one delivery attempt holds a channel before another may take it"
     )
+
+    @field_validator("alert_critical_channels", "alert_warning_channels", "alert_info_channels")
+    @classmethod
+    def _known_channels(cls, value: str) -> str:
+        unknown = [channel for channel in split_list(value) if channel not in CHANNELS]
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}; use {' and/or '.join(CHANNELS)}")
+        return value
+
+    def missing_channel_settings(self) -> list[str]:
+        """Env vars a routed channel still needs (empty when every routed channel can deliver)."""
+        routed = {channel for severity in Severity for channel in self.channels_for(severity)}
+        needs = {
+            TELEGRAM: (("TELEGRAM_BOT_TOKEN", self.telegram_bot_token.get_secret_value()),
+                       ("SPREADPILOT_ALERT_TELEGRAM_CHAT_IDS", self.alert_telegram_chat_ids)),
+            EMAIL: (("SENDGRID_API_KEY", self.sendgrid_api_key.get_secret_value()),
+                    ("SPREADPILOT_ALERT_EMAIL_TO", self.alert_email_to)),
+        }
+        return [
+            name for channel in CHANNELS if channel in routed for name, value in needs[channel] if not value.strip()
+        ]
 
     def channels_for(self, severity: Severity) -> tuple[str, ...]:
         """The channels an alert of ``severity`` goes to, in order."""

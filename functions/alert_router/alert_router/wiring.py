@@ -9,12 +9,16 @@ from alert_router.dead_letters import PubSubDeadLetters
 from alert_router.records import FirestoreAlertRecords
 from alert_router.routing import AlertRouter
 from alert_router.settings import AlertRouterSettings
+from spreadpilot.errors import ConfigError
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import Store, firestore_client
 
 
 def build_router(settings: AlertRouterSettings) -> AlertRouter:
-    """The router over Firestore, Pub/Sub, Telegram and SendGrid; a channel without credentials is left out."""
+    """The router over Firestore, Pub/Sub, Telegram and SendGrid; a routed channel without settings stops start-up."""
+    missing = settings.missing_channel_settings()
+    if missing:
+        raise ConfigError(f"AlertRouterSettings: {', '.join(missing)} missing for a channel alerts are routed to")
     store = Store(firestore_client(settings.project))
     token = settings.telegram_bot_token.get_secret_value()
     api_key = settings.sendgrid_api_key.get_secret_value()

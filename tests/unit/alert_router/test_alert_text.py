@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import pytest
 from alert_fakes import make_alert, make_settings
+from alert_router.settings import AlertRouterSettings
 from alert_router.text import alert_text, deep_links, email_subject
 
+from spreadpilot.errors import ConfigError
 from spreadpilot.models import Severity
+from spreadpilot.settings import load_settings
 
 
 def test_deep_links_point_at_order_signal_and_follower_pages() -> None:
@@ -35,7 +39,23 @@ def test_email_subject_is_one_short_line() -> None:
     assert subject == "[SpreadPilot WARNING] executor.heartbeat_stale: first line"
 
 
-def test_severity_channels_ignore_unknown_names() -> None:
-    settings = make_settings(alert_critical_channels="telegram, email, pager")
+def test_severity_channels_are_read_from_comma_separated_settings() -> None:
+    settings = make_settings(alert_critical_channels="telegram, email", alert_info_channels="")
     assert settings.channels_for(Severity.CRITICAL) == ("telegram", "email")
     assert settings.channels_for(Severity.INFO) == ()
+
+
+def test_an_unknown_channel_is_a_config_error_naming_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "test")
+    monkeypatch.setenv("SPREADPILOT_ALERT_CRITICAL_CHANNELS", "telegram,pager")
+    with pytest.raises(ConfigError, match="SPREADPILOT_ALERT_CRITICAL_CHANNELS"):
+        load_settings(AlertRouterSettings)
+
+
+def test_a_routed_channel_without_credentials_or_recipients_is_reported_missing() -> None:
+    settings = make_settings(alert_email_to="", alert_info_channels="")
+    assert settings.missing_channel_settings() == ["TELEGRAM_BOT_TOKEN", "SENDGRID_API_KEY",
+                                                   "SPREADPILOT_ALERT_EMAIL_TO"]
+    quiet = make_settings(alert_critical_channels="", alert_warning_channels="", alert_email_to="",
+                          alert_telegram_chat_ids="")
+    assert quiet.missing_channel_settings() == []
