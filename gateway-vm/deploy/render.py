@@ -70,7 +70,8 @@ def render(config: dict[str, Any], root: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             written.append(path)
-        (root / "var" / "lib" / "spreadpilot" / "gateways" / gateway / "tws_settings").mkdir(parents=True, exist_ok=True)
+        settings = root / "var" / "lib" / "spreadpilot" / "gateways" / gateway / "tws_settings"
+        settings.mkdir(parents=True, exist_ok=True)
     path = etc / "executor.env"
     path.write_text(executor_env(config), encoding="utf-8")
     path.chmod(0o640)

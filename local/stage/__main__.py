@@ -1,4 +1,4 @@
-"""``python -m stage [--out build/stage] [--only NAME ...]``: stage every function of resources.yaml and the executor."""
+"""``python -m stage [--out build/stage] [--only NAME ...]``: stage every declared function and the executor."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = (args.out or repo / "build" / "stage").resolve()
     out.mkdir(parents=True, exist_ok=True)
 
-    wanted = list(resources().functions) + [EXECUTOR]
+    wanted = [*list(resources().functions), EXECUTOR]
     if args.only:
         unknown = sorted(set(args.only) - set(wanted))
         if unknown:

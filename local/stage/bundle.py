@@ -43,7 +43,7 @@ def assemble(
     index: DistributionIndex,
     always: tuple[str, ...] = (),
 ) -> Staged:
-    """Build ``out_dir/<name>/`` from ``code_dirs`` ((source, name inside the folder); "" = its contents) + spreadpilot."""
+    """Build ``out_dir/<name>/`` from ``code_dirs`` ((source, folder inside; "" = its contents)) + spreadpilot."""
     folder = out_dir / name
     if folder.exists():
         shutil.rmtree(folder)

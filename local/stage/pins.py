@@ -70,7 +70,7 @@ class DistributionIndex:
             pinned[name] = self.versions[name]
             for text in self.requires.get(name, []):
                 req = Requirement(text)
-                wanted = [""] + sorted(extras)
+                wanted = ["", *sorted(extras)]
                 if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in wanted):
                     continue
                 pending.append((canonicalize_name(req.name), frozenset(req.extras)))

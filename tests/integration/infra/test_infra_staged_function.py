@@ -68,7 +68,8 @@ def test_staged_function_installs_in_a_clean_venv_and_answers_a_cloudevent(stack
         server.terminate()
         server.wait(timeout=10)
     installed = subprocess.run([str(venv / "bin" / "pip"), "freeze"], capture_output=True, text=True, check=True)
-    assert "ib-async" not in installed.stdout.lower() and "reportlab" not in installed.stdout.lower()
+    assert "ib-async" not in installed.stdout.lower()
+    assert "reportlab" not in installed.stdout.lower()
 
 
 def test_health_probe_is_healthy_against_the_simulator_and_unhealthy_once_it_stops() -> None:
@@ -79,6 +80,9 @@ def test_health_probe_is_healthy_against_the_simulator_and_unhealthy_once_it_sto
     stopped = subprocess.run([sys.executable, str(PROBE), "--port", str(port), "--gateway", "advisor",
                               "--timeout", "3"], capture_output=True, text=True, check=False)
     verdict = json.loads(healthy.stdout)
-    assert healthy.returncode == 0 and verdict["healthy"] is True and verdict["accounts"] == 2
+    assert healthy.returncode == 0
+    assert verdict["healthy"] is True
+    assert verdict["accounts"] == 2
     assert verdict["next_valid_id"] is not None
-    assert stopped.returncode == 1 and json.loads(stopped.stdout)["healthy"] is False
+    assert stopped.returncode == 1
+    assert json.loads(stopped.stdout)["healthy"] is False

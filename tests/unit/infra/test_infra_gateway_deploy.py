@@ -16,9 +16,9 @@ import pytest
 from conftest import DEPLOY
 
 sys.path.insert(0, str(DEPLOY))
-import executor_watchdog  # noqa: E402 - deploy scripts are files, not an installed package
-import healthprobe  # noqa: E402
-import render  # noqa: E402
+import executor_watchdog
+import healthprobe
+import render
 
 CONFIG = {
     "project": "p", "trading_mode": "paper", "image": "ghcr.io/gnzsnz/ib-gateway:stable", "restart_time": "11:45 PM",
@@ -45,18 +45,23 @@ def test_systemd_units_pass_systemd_analyze_verify() -> None:
 
 def test_executor_unit_restarts_always_under_a_watchdog() -> None:
     unit = (DEPLOY / "systemd" / "spreadpilot-executor.service").read_text(encoding="utf-8")
-    assert "Restart=always" in unit and "WatchdogSec=" in unit and "Type=notify" in unit
+    assert "Restart=always" in unit
+    assert "WatchdogSec=" in unit
+    assert "Type=notify" in unit
 
 
 def test_gateway_unit_publishes_api_and_vnc_on_loopback_only() -> None:
     unit = (DEPLOY / "systemd" / "ib-gateway@.service").read_text(encoding="utf-8")
     publishes = [line.split()[1] for line in unit.splitlines() if line.strip().startswith("--publish")]
-    assert publishes and all(p.startswith("127.0.0.1:") for p in publishes)
+    assert publishes
+    assert all(p.startswith("127.0.0.1:") for p in publishes)
 
 
 def test_each_gateway_gets_its_own_ports_and_the_paper_relay_port() -> None:
     env = render.gateway_unit_env(CONFIG, "f02")
-    assert "API_PORT=4102\n" in env and "VNC_PORT=5902\n" in env and "CONTAINER_API_PORT=4004\n" in env
+    assert "API_PORT=4102\n" in env
+    assert "VNC_PORT=5902\n" in env
+    assert "CONTAINER_API_PORT=4004\n" in env
 
 
 def test_gateway_password_reaches_the_container_as_a_file_never_as_a_value() -> None:
@@ -67,7 +72,8 @@ def test_gateway_password_reaches_the_container_as_a_file_never_as_a_value() -> 
 
 def test_gateway_restarts_daily_outside_market_hours_with_settings_kept() -> None:
     env = render.gateway_container_env(CONFIG, "f01")
-    assert "AUTO_RESTART_TIME=11:45 PM\n" in env and "TIME_ZONE=America/New_York\n" in env
+    assert "AUTO_RESTART_TIME=11:45 PM\n" in env
+    assert "TIME_ZONE=America/New_York\n" in env
     assert "TWS_SETTINGS_PATH=/home/ibgateway/tws_settings\n" in env
 
 
@@ -101,7 +107,8 @@ def test_watchdog_pings_systemd_when_the_heartbeat_is_fresh(notify_socket) -> No
     now = datetime(2026, 3, 17, 15, 0, tzinfo=UTC)
     fresh = executor_watchdog.check_once(FreshHeartbeat(now - timedelta(seconds=20)), now, 90,
                                          lambda state: executor_watchdog.sd_notify(state, path))
-    assert fresh and sock.recv(64) == b"WATCHDOG=1"
+    assert fresh
+    assert sock.recv(64) == b"WATCHDOG=1"
 
 
 def test_watchdog_withholds_the_ping_when_the_heartbeat_is_stale_or_absent(notify_socket) -> None:  # type: ignore[no-untyped-def]
@@ -134,8 +141,11 @@ def test_probe_reports_unhealthy_when_a_port_accepts_but_never_answers(capsys: p
     for conn in accepted:
         conn.close()
     server.close()
-    assert code == 1 and line["healthy"] is False and "timed out" in line["message"]
-    assert line["component"] == "healthprobe" and line["gateway"] == "f01"
+    assert code == 1
+    assert line["healthy"] is False
+    assert "timed out" in line["message"]
+    assert line["component"] == "healthprobe"
+    assert line["gateway"] == "f01"
 
 
 def test_probe_reports_unhealthy_when_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,7 +35,8 @@ def test_shared_modules_a_function_imports_bring_their_own_dependencies(tmp_path
     (code / "main.py").write_text("from spreadpilot.store import Store\n")
     staged = assemble("demo_fn", [(code, "")], REPO / "shared", tmp_path / "out", DistributionIndex.installed())
     assert "google-cloud-firestore" in staged.requirements
-    assert "sendgrid" not in staged.requirements and "ib-async" not in staged.requirements
+    assert "sendgrid" not in staged.requirements
+    assert "ib-async" not in staged.requirements
 
 
 def test_staging_the_same_code_twice_gives_the_same_zip_name(tmp_path: Path) -> None:
@@ -59,7 +60,8 @@ def test_stage_writes_every_declared_function_and_the_executor_into_the_manifest
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     from spreadpilot.resources import resources
 
-    assert set(manifest["functions"]) == set(resources().functions) and manifest["missing"] == []
+    assert set(manifest["functions"]) == set(resources().functions)
+    assert manifest["missing"] == []
     assert (tmp_path / manifest["executor"]["zip"]).is_file()
     pins = lock_pins()
     for entry in manifest["functions"].values():
