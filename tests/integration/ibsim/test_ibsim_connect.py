@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ib_async import IB
-from ibsim_harness import GUARD_S, config, run, session
+from ibsim_harness import GUARD_S, config, run, session, wait_until
 
 from ibsim.testing import simulator_in_process
 
@@ -74,5 +74,7 @@ def test_a_client_reconnects_after_it_disconnects() -> None:
                 await ib.connectAsync("127.0.0.1", sim.port, clientId=3, timeout=GUARD_S, raiseSyncErrors=True)
                 assert ib.isConnected()
                 ib.disconnect()
+                # As with a real gateway, a client id is free again only once the server has seen the close.
+                await wait_until(lambda: 3 not in sim.broker.connections)
 
     run(body)

@@ -226,3 +226,20 @@ def test_orders_of_different_accounts_land_in_their_own_books() -> None:
             assert by_account[("DU002", short.conId)] == -3
 
     run(body)
+
+
+def test_a_market_order_for_stock_fills_at_the_ask_and_shows_in_the_portfolio() -> None:
+    from ib_async import MarketOrder, Stock
+
+    async def body() -> None:
+        async with session() as (_sim, [ib]):
+            stock = Stock("QQQ", "SMART", "USD")
+            await ib.qualifyContractsAsync(stock)
+            trade = ib.placeOrder(stock, MarketOrder("BUY", 100, account="DU001"))
+            await wait_until(trade.isDone)
+            [fill] = trade.fills
+            assert (fill.execution.shares, fill.execution.price) == (100.0, 480.01)
+            await wait_until(lambda: [(p.contract.conId, p.position) for p in ib.portfolio("DU001")] == [
+                (stock.conId, 100.0)])
+
+    run(body)
