@@ -30,7 +30,11 @@ class AlertRouterSettings(CommonSettings):
         validation_alias=AliasChoices("SENDGRID_API_KEY", "SPREADPILOT_SENDGRID_API_KEY"),
         description="SendGrid API key (secret sendgrid-api-key); empty disables the email channel",
     )
-    alert_telegram_chat_ids: str = Field(default="", description="comma-separated Telegram chat ids to notify")
+    alert_telegram_chat_ids: str = Field(
+        default="",
+        validation_alias=AliasChoices("SPREADPILOT_ALERT_TELEGRAM_CHAT_IDS", "SPREADPILOT_TELEGRAM_CHAT_IDS"),
+        description="comma-separated Telegram chat ids to notify",
+    )
     alert_email_to: str = Field(default="", description="comma-separated operator email addresses")
     alert_email_from: str = Field(default="alerts@spreadpilot.local", description="sender address of alert emails")
     alert_critical_channels: str = Field(default="telegram,email", description="channels for CRITICAL alerts")

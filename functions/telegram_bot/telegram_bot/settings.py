@@ -24,10 +24,18 @@ class TelegramBotSettings(CommonSettings):
         description="expected X-Telegram-Bot-Api-Secret-Token (secret telegram-webhook-secret)",
         min_length=1,
     )
-    bot_allowed_chat_ids: str = Field(default="", pattern=r"^[-0-9, ]*$",
-                                      description="comma-separated chat ids the bot answers (empty: none)")
-    bot_allowed_user_ids: str = Field(default="", pattern=r"^[-0-9, ]*$",
-                                      description="comma-separated Telegram user ids allowed to command (empty: none)")
+    bot_allowed_chat_ids: str = Field(
+        default="",
+        pattern=r"^[-0-9, ]*$",
+        validation_alias=AliasChoices("SPREADPILOT_BOT_ALLOWED_CHAT_IDS", "SPREADPILOT_TELEGRAM_ALLOWED_CHAT_IDS"),
+        description="comma-separated chat ids the bot answers (empty: none)",
+    )
+    bot_allowed_user_ids: str = Field(
+        default="",
+        pattern=r"^[-0-9, ]*$",
+        validation_alias=AliasChoices("SPREADPILOT_BOT_ALLOWED_USER_IDS", "SPREADPILOT_TELEGRAM_ALLOWED_USER_IDS"),
+        description="comma-separated Telegram user ids allowed to command (empty: none)",
+    )
     bot_username: str = Field(default="", description="the bot's @username; '/cmd@other_bot' is ignored when set")
     bot_confirm_ttl_s: int = Field(default=120, ge=10, description="seconds a /flatten confirmation code stays valid")
     bot_heartbeat_max_age_s: int = Field(

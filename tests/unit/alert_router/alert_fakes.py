@@ -18,7 +18,7 @@ def make_settings(**overrides: object) -> AlertRouterSettings:
     values: dict[str, object] = {
         "GOOGLE_CLOUD_PROJECT": "test",
         "web_base_url": "https://admin.example",
-        "alert_telegram_chat_ids": "-1001",
+        "SPREADPILOT_ALERT_TELEGRAM_CHAT_IDS": "-1001",
         "alert_email_to": "ops@example.com",
         "alert_cooldown_s": 300,
         "alert_max_attempts": 3,

@@ -57,5 +57,5 @@ def test_a_routed_channel_without_credentials_or_recipients_is_reported_missing(
     assert settings.missing_channel_settings() == ["TELEGRAM_BOT_TOKEN", "SENDGRID_API_KEY",
                                                    "SPREADPILOT_ALERT_EMAIL_TO"]
     quiet = make_settings(alert_critical_channels="", alert_warning_channels="", alert_email_to="",
-                          alert_telegram_chat_ids="")
+                          SPREADPILOT_ALERT_TELEGRAM_CHAT_IDS="")
     assert quiet.missing_channel_settings() == []

@@ -22,8 +22,8 @@ def make_settings(**overrides: object) -> TelegramBotSettings:
         "GOOGLE_CLOUD_PROJECT": "test",
         "TELEGRAM_BOT_TOKEN": "123:abc",
         "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
-        "bot_allowed_chat_ids": f"{CHAT}",
-        "bot_allowed_user_ids": f"{OPERATOR}, 222",
+        "SPREADPILOT_BOT_ALLOWED_CHAT_IDS": f"{CHAT}",
+        "SPREADPILOT_BOT_ALLOWED_USER_IDS": f"{OPERATOR}, 222",
     }
     values.update(overrides)
     return TelegramBotSettings.model_validate(values)

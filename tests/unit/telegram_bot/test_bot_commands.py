@@ -3,7 +3,11 @@ from __future__ import annotations
 import pytest
 from telegram_bot.bot import confirm_code
 from telegram_bot.commands import Invalid, Parsed, parse_command
+from telegram_bot.settings import TelegramBotSettings
 from telegram_bot.update import secret_matches
+
+from spreadpilot.errors import ConfigError
+from spreadpilot.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -51,3 +55,22 @@ def test_the_configured_webhook_secret_matches() -> None:
 def test_confirm_codes_are_stable_per_update_and_differ_between_updates() -> None:
     assert confirm_code("k", 10) == confirm_code("k", 10)
     assert confirm_code("k", 10) != confirm_code("k", 11) != confirm_code("other", 11)
+
+
+def test_allowlists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "test")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s")
+    monkeypatch.setenv("SPREADPILOT_BOT_ALLOWED_CHAT_IDS", "-1001, 42")
+    monkeypatch.setenv("SPREADPILOT_TELEGRAM_ALLOWED_USER_IDS", "7")  # the alternative name is accepted too
+    settings = load_settings(TelegramBotSettings)
+    assert (settings.allowed_chats, settings.allowed_users) == (frozenset({-1001, 42}), frozenset({7}))
+
+
+def test_a_missing_webhook_secret_stops_start_up_naming_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "test")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("SPREADPILOT_TELEGRAM_WEBHOOK_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings(TelegramBotSettings)
