@@ -8,6 +8,7 @@ and the intent's filled quantity and average credit are recomputed from all of t
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +18,8 @@ from executor.intents import ExecutorStore
 from executor.pricing import to_cents
 from spreadpilot.clock import Clock
 from spreadpilot.models import Fill, IntentState, OrderIntent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -79,7 +82,9 @@ class IntentBook:
             t.intent = t.intent.moved_to(state, self.clock.now(), note, **changes)
             await self.store.save_intent(t.intent)
             t.changed.set()
-            return t.intent
+        log.info("intent moved", extra={"order_ref": intent_id, "state": str(state), "note": note,
+                                        "follower_id": t.intent.follower_id})
+        return t.intent
 
     async def update(self, intent_id: str, **changes: object) -> OrderIntent:
         """Change fields other than the state and write it through."""

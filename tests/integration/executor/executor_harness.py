@@ -22,7 +22,7 @@ from google.cloud import firestore
 
 from ibsim.testing import SimulatorProcess
 from spreadpilot.clock import SimClock
-from spreadpilot.envelopes import SignalMessage
+from spreadpilot.envelopes import AlertMessage, SignalMessage, decode
 from spreadpilot.models import (
     Follower,
     Gateway,
@@ -36,6 +36,7 @@ from spreadpilot.models import (
 )
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import Store
+from stack.topology import TopicTap
 
 DAY = date(2026, 3, 17)
 START = "2026-03-17T09:40:00-04:00"
@@ -142,6 +143,15 @@ def journal_fills(sim: SimulatorProcess) -> set[str]:
 
 def recorded_fills(db: firestore.Client) -> set[str]:
     return {f.exec_id for f in Store(db).fills.all()}
+
+
+def alert_types(alerts: TopicTap, wanted: str, timeout_s: float = 20.0) -> list[str]:
+    """Alert types published so far, pulling until ``wanted`` shows up (or the time is up)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while wanted not in seen and time.monotonic() < deadline:
+        seen += [decode(m.data, AlertMessage).alert.type for m in alerts.pull(20, timeout_s=0.5)]
+    return seen
 
 
 def ref(sig: Signal, follower_id: str) -> str:
