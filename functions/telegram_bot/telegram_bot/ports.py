@@ -27,15 +27,15 @@ class Heartbeat(_Doc):
 
 
 class PendingConfirmation(_Doc):
-    """``pending_confirmations/{code}``: a flatten waiting for ``/confirm CODE``."""
+    """``pending_confirmations/{code}``: a flatten waiting for ``/confirm CODE`` (the admin API writes them too)."""
 
     code: str
     kind: str = "flatten"
     scope: str
     requested_by: str
-    chat_id: int
-    command_id: str
     expires_at: AwareDatetime
+    chat_id: int | None = None  # set when Telegram asked
+    command_id: str = ""  # the flatten_request command that carried the code
 
 
 class Replier(Protocol):
