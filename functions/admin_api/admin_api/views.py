@@ -13,7 +13,7 @@ from typing import Any
 from google.cloud import firestore
 
 from admin_api.deps import Deps, Route
-from admin_api.http import ApiResponse, Call, not_found
+from admin_api.http import Call, not_found
 from spreadpilot.clock import new_york
 from spreadpilot.store import (
     ALERTS,
@@ -193,10 +193,6 @@ def me(deps: Deps, call: Call) -> object:
 
 def list_gateways(deps: Deps, call: Call) -> object:
     return gateways(deps, call)
-
-
-def ok(_deps: Deps, _call: Call) -> object:
-    return ApiResponse(200, {"ok": True})
 
 
 ROUTES = [
