@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from signal_poller.headers import Cell, Column, Header
+from signal_poller.headers import Cell, Column, Header, column_of
 from spreadpilot.models import Signal, Spread, Strategy, make_signal_id
 
 MAX_QTY = 1000
@@ -175,8 +175,9 @@ def parse_signal_row(
     """What ``row`` (1-based ``row_number``) means on ``today``; never raises on bad cells."""
     cells = row_cells(row, header)
     base = {"row_number": row_number, "cells": cells}
-    if all(_empty(value) for value in cells.values()) or _empty(cells.get(Column.DATE.value)):
-        return RowOutcome(status=RowStatus.BLANK, **base)
+    date_cell = cells.get(Column.DATE.value)
+    if all(_empty(value) for value in cells.values()) or _empty(date_cell) or column_of(date_cell) is Column.DATE:
+        return RowOutcome(status=RowStatus.BLANK, **base)  # nothing yet, or the header repeated further down
     day: date | None = None
     try:
         day = parse_day(cells[Column.DATE.value])

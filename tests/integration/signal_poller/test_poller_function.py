@@ -113,7 +113,7 @@ def test_rejected_row_is_stored_with_its_reason_and_warned_once(
     rejections = [(a.type, a.severity) for a in warnings if a.type == "signal.row_rejected"]
     assert rejections == [("signal.row_rejected", Severity.WARNING)]
     assert "signal.none_yet" in [a.type for a in warnings]  # 09:40 ET and still no valid row
-    rejected = [snap.to_dict() for snap in firestore_db.collection("rejected_rows").stream()]
+    rejected = [snap.to_dict() or {} for snap in firestore_db.collection("rejected_rows").stream()]
     assert len(rejected) == 1
     assert (rejected[0]["row_number"], rejected[0]["column"], rejected[0]["value"]) == (2, "Sell Put", "480")
     assert rejected[0]["reason"].startswith('row 2, column "Sell Put", value "480"')

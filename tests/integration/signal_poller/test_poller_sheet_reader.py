@@ -98,9 +98,10 @@ def test_the_http_form_polls_and_answers_what_it_did(clean_stack: LocalStack, mo
         monkeypatch.setenv(key, value)
     runtime.cache_clear()
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level)  # the entry point configures JSON logging; give pytest its handlers back
+    saved_handlers, saved_level = root.handlers[:], root.level  # the entry point configures JSON logging
     source = Path(__file__).resolve().parents[3] / "functions" / "signal_poller" / "main.py"
-    client = functions_framework.create_app("on_http", str(source), "http").test_client()
+    app = functions_framework.create_app("on_http", str(source), "http")  # type: ignore[no-untyped-call]  # untyped library
+    client = app.test_client()
     sheet = new_sheet(clean_stack)
     sheet.append_row([DAY, "QQQ", "Short", 3, "", "", 500, 505], value_input_option="USER_ENTERED")
 
@@ -108,8 +109,8 @@ def test_the_http_form_polls_and_answers_what_it_did(clean_stack: LocalStack, mo
         response = client.post("/", json={"job": "manual"})
     finally:
         runtime.cache_clear()
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+        root.handlers[:] = saved_handlers  # give pytest its log capture back
+        root.setLevel(saved_level)
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "published"

@@ -193,3 +193,7 @@ def test_digits_from_other_scripts_are_not_numbers(strike: str) -> None:
     outcome = parse(long_row(sell_put=strike))
     assert outcome.status is RowStatus.REJECTED
     assert outcome.column == "Sell Put"
+
+
+def test_a_header_repeated_further_down_is_not_a_row() -> None:
+    assert parse(list(HEADER)).status is RowStatus.BLANK
