@@ -81,6 +81,7 @@ class Poller:
     polls: int = 0
     quota_errors: int = 0
     seen_rejections: set[str] = field(default_factory=set)
+    seen_alerts: set[str] = field(default_factory=set)
 
     def run(self) -> TickResult:
         """Poll until found, budget spent or cutoff; never raises for bad sheet content (Retryable on I/O)."""
@@ -249,6 +250,10 @@ class Poller:
     # ── the cutoff ─────────────────────────────────────────────────────────────────────────────────────────────
 
     def _at_cutoff(self, today: date, now: datetime) -> TickResult:
+        claim = self.ledger.day_claim(today)
+        if claim is not None:  # a concurrent invocation published the day's signal while this one polled
+            return TickResult(status="published", day=today, polls=self.polls, signal_id=claim.signal.signal_id,
+                              message_id=claim.message_id)
         read = self._read(today, now)
         incomplete = [o for o in read.todays(today) if o.status is RowStatus.INCOMPLETE]
         for outcome in incomplete:
@@ -258,19 +263,25 @@ class Poller:
             self._reject(today, outcome.model_copy(update={"status": RowStatus.REJECTED, "column": column,
                                                             "reason": reason}), now)
         self._record_rejections(today, read, now)
-        detail = "; ".join(o.reason for o in read.todays(today) if o.reason)[:1000] or "No row for today."
+        late = [f"row {o.row_number} was complete only after the cutoff" for o in read.todays(today)
+                if o.status is RowStatus.VALID]
+        detail = "; ".join([*(o.reason for o in read.todays(today) if o.reason), *late])[:1000] or "No row for today."
         self._alert(today, alerts.no_trade(today, f"{self.settings.cutoff:%H:%M}", detail, now))
         return TickResult(status="no_trade", day=today, polls=self.polls, detail=detail)
 
     def _alert(self, today: date, alert: Alert) -> None:
         """Publish ``alert`` unless its id was claimed before; a failed publish releases the claim and raises."""
+        if alert.alert_id in self.seen_alerts:
+            return  # this invocation claimed (or found claimed) it already: spare Firestore a write per poll
         if not self.ledger.claim_alert(alert.alert_id, self.clock.now()):
+            self.seen_alerts.add(alert.alert_id)
             return
         try:
             message_id = self.publisher.publish(ALERTS, AlertMessage(alert=alert))
         except Retryable:
             self.ledger.release_alert(alert.alert_id)
             raise
+        self.seen_alerts.add(alert.alert_id)
         self.ledger.record_alert_sent(today, alert.alert_id, message_id)
         log.warning("alert published", extra={"alert_id": alert.alert_id, "severity": str(alert.severity)})
 

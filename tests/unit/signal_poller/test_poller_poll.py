@@ -256,3 +256,20 @@ def test_a_failed_alert_publish_is_retried_by_a_later_poll() -> None:
         world.tick()
     world.tick(et("09:29"))
     assert world.publisher.alert_types() == ["signal.row_rejected"]
+
+
+def test_a_row_completed_after_the_cutoff_is_named_in_the_no_trade_alert() -> None:
+    world = World.at(et("10:30:05"), ROWS)
+    world.tick()
+    [alert] = world.publisher.alerts()
+    assert alert.type == "signal.no_trade"
+    assert "row 2 was complete only after the cutoff" in alert.message
+
+
+def test_a_day_claimed_by_a_concurrent_tick_is_not_called_no_trade_at_the_cutoff() -> None:
+    world = World.at(et("10:29:59"))
+    first = World.at(et("10:29:59"), ROWS)
+    first.ledger = world.ledger
+    first.tick()  # the other invocation claims and publishes the signal
+    assert world.tick(et("10:30:01")).status == "published"
+    assert "signal.no_trade" not in world.publisher.alert_types()
