@@ -42,7 +42,7 @@ def _samples(stack: Any) -> list[float]:
 
     stack.sheets.create_spreadsheet({TAB: [HEADER]}, spreadsheet_id=SPREADSHEET_ID)
     clock = f"sim:{SIM_START.isoformat()}@1x/{time.time():.3f}"
-    stack.serve_function("signal_poller", {"SPREADPILOT_SPREADSHEET_ID": SPREADSHEET_ID,
+    stack.serve_function("signal_poller", {"SPREADPILOT_SHEET_ID": SPREADSHEET_ID,
                                            "SPREADPILOT_SHEET_TAB": TAB, "SPREADPILOT_CLOCK": clock})
     worksheet = sheets_client(write=True).open_by_key(SPREADSHEET_ID).worksheet(TAB)
     latencies: list[float] = []

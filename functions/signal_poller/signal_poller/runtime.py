@@ -47,7 +47,7 @@ def runtime() -> Runtime:
     return Runtime(
         settings=settings,
         clock=clock_from_env(),
-        reader=GspreadSheetReader(sheets_client(info), settings.spreadsheet_id, settings.sheet_tab),
+        reader=GspreadSheetReader(sheets_client(info), settings.sheet_id, settings.sheet_tab),
         ledger=FirestoreLedger(firestore_client(settings.project)),
         publisher=PubSubPublisher(settings.project),
     )

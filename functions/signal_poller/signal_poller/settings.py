@@ -12,8 +12,8 @@ from spreadpilot.settings import CommonSettings
 class PollerSettings(CommonSettings):
     """Where the strategist's sheet is, and when and how often to read it (market times are America/New_York)."""
 
-    spreadsheet_id: str = Field(
-        min_length=1, description="SPREADPILOT_SPREADSHEET_ID: the signal sheet's key (the id in its URL)"
+    sheet_id: str = Field(
+        min_length=1, description="SPREADPILOT_SHEET_ID: the signal spreadsheet's key (the id in its URL)"
     )
     sheet_tab: str = Field(default="Sheet1", min_length=1, description="SPREADPILOT_SHEET_TAB: the tab to read")
     poll_interval_s: float = Field(

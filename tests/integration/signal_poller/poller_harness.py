@@ -28,7 +28,7 @@ TICK_TOPIC = "tick-signal-poller"
 
 # Short business durations keep the suite fast; the default 2 s interval is measured by `make bench`.
 FUNCTION_ENV = {
-    "SPREADPILOT_SPREADSHEET_ID": SPREADSHEET_ID,
+    "SPREADPILOT_SHEET_ID": SPREADSHEET_ID,
     "SPREADPILOT_SHEET_TAB": TAB,
     "SPREADPILOT_POLL_INTERVAL_S": "0.3",
     "SPREADPILOT_INVOCATION_BUDGET_S": "2.5",

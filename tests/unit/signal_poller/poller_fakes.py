@@ -168,7 +168,7 @@ class RecordingPublisher:
 
 
 def settings(**overrides: object) -> PollerSettings:
-    values: dict[str, object] = {"GOOGLE_CLOUD_PROJECT": "test", "spreadsheet_id": "sheet-1", **overrides}
+    values: dict[str, object] = {"GOOGLE_CLOUD_PROJECT": "test", "sheet_id": "sheet-1", **overrides}
     return PollerSettings.model_validate(values)
 
 

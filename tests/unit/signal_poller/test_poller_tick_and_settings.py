@@ -36,7 +36,7 @@ def test_empty_or_plain_http_ticks_are_fine(empty: object) -> None:
 
 def test_settings_defaults_follow_the_trading_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
-    monkeypatch.setenv("SPREADPILOT_SPREADSHEET_ID", "abc")
+    monkeypatch.setenv("SPREADPILOT_SHEET_ID", "abc")
     settings = load_settings(PollerSettings)
     assert settings.poll_interval_s == 2.0
     assert settings.invocation_budget_s == 55.0
@@ -47,7 +47,7 @@ def test_settings_defaults_follow_the_trading_rules(monkeypatch: pytest.MonkeyPa
 
 def test_settings_are_read_from_spreadpilot_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
-    monkeypatch.setenv("SPREADPILOT_SPREADSHEET_ID", "abc")
+    monkeypatch.setenv("SPREADPILOT_SHEET_ID", "abc")
     monkeypatch.setenv("SPREADPILOT_SHEET_TAB", "Segnali")
     monkeypatch.setenv("SPREADPILOT_POLL_INTERVAL_S", "0.5")
     monkeypatch.setenv("SPREADPILOT_CUTOFF", "10:15")
@@ -55,8 +55,8 @@ def test_settings_are_read_from_spreadpilot_env_vars(monkeypatch: pytest.MonkeyP
     assert (settings.sheet_tab, settings.poll_interval_s, settings.cutoff) == ("Segnali", 0.5, time(10, 15))
 
 
-def test_missing_spreadsheet_id_fails_at_startup_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_sheet_id_fails_at_startup_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
-    monkeypatch.delenv("SPREADPILOT_SPREADSHEET_ID", raising=False)
-    with pytest.raises(ConfigError, match="SPREADPILOT_SPREADSHEET_ID is missing"):
+    monkeypatch.delenv("SPREADPILOT_SHEET_ID", raising=False)
+    with pytest.raises(ConfigError, match="SPREADPILOT_SHEET_ID is missing"):
         load_settings(PollerSettings)
