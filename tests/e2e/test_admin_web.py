@@ -91,7 +91,7 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_and_opens_a_statement(
+def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a_statement_and_flattens(
     clean_stack: LocalStack, web_app: str, browser: Browser, tap: Callable[[str], TopicTap],
     firestore_db: firestore.Client,
 ) -> None:
@@ -143,12 +143,25 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_and_ope
     expect(page.locator("#statement-link")).to_be_visible()
     _shot(page, "05-statement")
 
+    flattens = tap("commands")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("a[href='/controls']")
+    page.click("#flatten-request")
+    code = page.locator("#flatten-code").inner_text()
+    page.fill("#confirm-code", code)
+    page.click("#flatten-confirm")
+    expect(page.locator("#flash")).to_contain_text("Flatten confirmed")
+    _shot(page, "06-controls-flatten-confirmed")
+    kinds = [(c.command.kind, c.command.confirm_code) for c in
+             (decode(m.data, CommandMessage) for m in flattens.pull(2, timeout_s=10))]
+    assert kinds == [("flatten_request", code), ("flatten_confirm", code)]
+
     page.goto(web_app + f"/signals/{signal.signal_id}")
     expect(page.locator("h1")).to_have_text(f"Signal {signal.signal_id}")
     expect(page.locator("#timeline")).to_contain_text("published")
     page.goto(web_app + "/positions")
     expect(page.locator("svg.chart rect")).to_have_count(3)
-    _shot(page, "06-pnl-chart")
+    _shot(page, "07-pnl-chart")
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone.goto(web_app + "/signin")
@@ -158,4 +171,4 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_and_ope
     expect(phone.locator("h1")).to_have_text("Dashboard")
     phone.goto(web_app + "/followers")
     expect(phone.locator("button[data-action=pause][data-follower=e2e01]")).to_be_disabled()
-    _shot(phone, "07-phone-viewer-followers")
+    _shot(phone, "08-phone-viewer-followers")

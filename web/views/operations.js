@@ -49,6 +49,7 @@ export async function controls(ctx) {
       const result = await post('/controls/flatten/confirm', { confirm_code: code.value.trim().toUpperCase() });
       ctx.flash(`Flatten confirmed (command ${result.command_id})`, 'warn');
       pendingBox.replaceChildren();
+      code.value = '';
     } catch (e) { ctx.flash(e.message, 'bad'); }
   };
   return el('div', {}, el('h1', {}, 'Controls'),
