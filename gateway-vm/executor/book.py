@@ -32,6 +32,7 @@ class Tracked:
     last_update: OrderUpdate | None = None
     executions: dict[str, Execution] = field(default_factory=dict)
     task_running: bool = False
+    resends: int = 0  # sends after reconciliation proved the broker never got the order (this process only)
 
 
 def filled_spreads(executions: list[Execution]) -> tuple[int, Decimal | None]:

@@ -2,7 +2,8 @@
 
 Orders are matched by ``orderRef`` (= intent id), never by order id alone (ids roll back after a gateway restart).
 An intent the broker has never seen is sent again only if the last attempt can no longer be in flight (a fresh
-truth fetch on a live session came after it) and at most ``MAX_RESENDS`` times; an intent the broker acknowledged
+truth fetch on a live session came after it), at most ``MAX_RESENDS`` times per process (a broker that keeps
+dropping an order is not fed forever; after a restart the count starts over). An intent the broker acknowledged
 but no longer knows, or whose legs the account holds without any matching order, becomes ``unknown`` and is never
 resent.
 """
@@ -70,11 +71,6 @@ def _holds_legs(intent: OrderIntent, truth: BrokerTruth) -> bool:
     )
 
 
-def resends(intent: OrderIntent) -> int:
-    """How many times the intent was sent again after the broker proved not to have it."""
-    return sum(1 for change in intent.history if change.note.startswith(RESEND_NOTE))
-
-
 async def record_missing_fills(store: ExecutorStore, book: IntentBook, truth: BrokerTruth) -> int:
     """Record every execution of an intent this process does not track (e.g. one final before a crash)."""
     executions = [e for e in truth.executions if e.order_ref not in book.tracked and e.sec_type != "BAG"]
@@ -124,7 +120,8 @@ async def _apply(book: IntentBook, alerts: Alerts, intent: OrderIntent, r: Resol
         if intent.state is not IntentState.PLANNED:
             await book.move(ref, IntentState.UNKNOWN, "reconciled: legs held without a matching order")
             await _alert_unknown(alerts, intent, "the account holds the spread's legs but no order matches")
-    elif intent.state in (IntentState.SUBMITTED, IntentState.UNKNOWN) and resends(intent) < MAX_RESENDS:
+    elif intent.state in (IntentState.SUBMITTED, IntentState.UNKNOWN) and book.tracked[ref].resends < MAX_RESENDS:
+        book.tracked[ref].resends += 1
         await book.move(ref, IntentState.PLANNED, f"{RESEND_NOTE} not at the broker after reconciliation")
     elif intent.state is not IntentState.PLANNED and intent.state is not IntentState.UNKNOWN:
         await book.move(ref, IntentState.UNKNOWN, "reconciled: the broker does not know this order")
