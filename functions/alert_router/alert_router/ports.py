@@ -48,6 +48,7 @@ class ChannelState:
     message_id: str | None = None
     sent_to: tuple[str, ...] = ()
     lease_until: datetime | None = None
+    retry_not_before: float | None = None  # real epoch seconds: Telegram's retry_after, honoured across deliveries
 
     def to_doc(self) -> dict[str, object]:
         """The Firestore map."""
@@ -58,6 +59,7 @@ class ChannelState:
             "message_id": self.message_id,
             "sent_to": list(self.sent_to),
             "lease_until": self.lease_until.isoformat() if self.lease_until else None,
+            "retry_not_before": self.retry_not_before,
         }
 
     @classmethod
@@ -68,6 +70,7 @@ class ChannelState:
         lease = doc.get("lease_until")
         sent_to = doc.get("sent_to") or []
         message_id = doc.get("message_id")
+        not_before = doc.get("retry_not_before")
         return cls(
             status=DeliveryStatus(str(doc.get("status", DeliveryStatus.PENDING))),
             attempts=int(str(doc.get("attempts", 0))),
@@ -75,6 +78,7 @@ class ChannelState:
             message_id=str(message_id) if message_id is not None else None,
             sent_to=tuple(str(x) for x in sent_to) if isinstance(sent_to, list) else (),
             lease_until=datetime.fromisoformat(lease) if isinstance(lease, str) else None,
+            retry_not_before=float(not_before) if isinstance(not_before, int | float) else None,
         )
 
 
@@ -101,6 +105,13 @@ class Busy:
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """The service asked us to wait until ``until`` (real epoch seconds) before trying this channel again."""
+
+    until: float
+
+
+@dataclass(frozen=True)
 class Done:
     """The channel already reached a final state (sent or dead-lettered)."""
 
@@ -114,8 +125,10 @@ class AlertRecords(Protocol):
         """Store the alert (once) and decide whether it collapses into a recent identical one."""
         ...
 
-    def begin(self, alert_id: str, channel: str, now: datetime, lease: timedelta) -> Claimed | Busy | Done:
-        """Take the channel for one attempt (counts the attempt), unless it is done or held by another delivery."""
+    def begin(
+        self, alert_id: str, channel: str, now: datetime, lease: timedelta, wall_now: float
+    ) -> Claimed | Busy | Done | Deferred:
+        """Take the channel for one attempt (counts it), unless done, held by another delivery, or told to wait."""
         ...
 
     def finish(self, alert_id: str, channel: str, state: ChannelState) -> None:

@@ -2,7 +2,7 @@
 
 Document ``alerts/{alert_id}``: the Alert fields, ``count`` (occurrences collapsed into it, itself included),
 ``collapsed_into`` (the alert it was counted into, or None), ``collapsed_ids``, ``suppressed_before``,
-``delivery.{telegram|email}`` = {status, attempts, last_error, message_id, sent_to, lease_until},
+``delivery.{telegram|email}`` = {status, attempts, last_error, message_id, sent_to, lease_until, retry_not_before},
 ``acknowledged_by``/``acknowledged_at`` (set by the operator bot), ``stored_at``.
 Document ``alert_cooldowns/{sha256(dedup_key)[:32]}``: {alert_id, first_at, dedup_key} of the alert last sent.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 
-from alert_router.ports import Admission, Busy, ChannelState, Claimed, DeliveryStatus, Done
+from alert_router.ports import Admission, Busy, ChannelState, Claimed, Deferred, DeliveryStatus, Done
 from spreadpilot.models import Alert, Severity
 from spreadpilot.store import ALERTS
 
@@ -78,15 +78,19 @@ def _admit(tx: Any, db: firestore.Client, alert: Alert, channels: tuple[str, ...
 
 
 @firestore.transactional
-def _begin(tx: Any, ref: Any, channel: str, now: datetime, lease: timedelta) -> Claimed | Busy | Done:
+def _begin(
+    tx: Any, ref: Any, channel: str, now: datetime, lease: timedelta, wall_now: float
+) -> Claimed | Busy | Done | Deferred:
     snap = ref.get(transaction=tx)
     state = ChannelState.from_doc(((snap.to_dict() or {}).get("delivery") or {}).get(channel))
     if state.status in _FINAL:
         return Done(state)
     if state.status is DeliveryStatus.SENDING and state.lease_until is not None and state.lease_until > now:
         return Busy(state.lease_until)
+    if state.retry_not_before is not None and state.retry_not_before > wall_now:
+        return Deferred(state.retry_not_before)
     taken = ChannelState(DeliveryStatus.SENDING, state.attempts + 1, state.last_error, state.message_id,
-                         state.sent_to, now + lease)
+                         state.sent_to, now + lease, state.retry_not_before)
     tx.update(ref, {f"delivery.{channel}": taken.to_doc()})
     return Claimed(taken)
 
@@ -101,10 +105,12 @@ class FirestoreAlertRecords:
         """Store the alert once and decide whether it collapses into a recent identical one."""
         return _admit(self.db.transaction(), self.db, alert, channels, cooldown)
 
-    def begin(self, alert_id: str, channel: str, now: datetime, lease: timedelta) -> Claimed | Busy | Done:
-        """Take the channel for one attempt unless it is done or leased by a concurrent delivery."""
+    def begin(
+        self, alert_id: str, channel: str, now: datetime, lease: timedelta, wall_now: float
+    ) -> Claimed | Busy | Done | Deferred:
+        """Take the channel for one attempt unless it is done, leased by a concurrent delivery, or told to wait."""
         ref = self.db.collection(ALERTS).document(alert_id)
-        return _begin(self.db.transaction(), ref, channel, now, lease)
+        return _begin(self.db.transaction(), ref, channel, now, lease, wall_now)
 
     def finish(self, alert_id: str, channel: str, state: ChannelState) -> None:
         """Record an attempt's outcome."""

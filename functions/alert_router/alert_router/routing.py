@@ -14,6 +14,7 @@ from alert_router.ports import (
     ChannelState,
     Claimed,
     DeadLetters,
+    Deferred,
     DeliveryStatus,
     Done,
     EmailSender,
@@ -50,6 +51,7 @@ class AlertRouter:
         telegram: TelegramSender | None,
         email: EmailSender | None,
         sleep: Callable[[float], None],
+        wall: Callable[[], float],
     ) -> None:
         self.settings = settings
         self.records = records
@@ -57,6 +59,7 @@ class AlertRouter:
         self.telegram = telegram
         self.email = email
         self.sleep = sleep
+        self.wall = wall
         self.chat_ids = split_list(settings.alert_telegram_chat_ids)
         self.email_to = split_list(settings.alert_email_to)
 
@@ -72,16 +75,26 @@ class AlertRouter:
         results: dict[str, ChannelState] = {}
         busy: list[str] = []
         for channel in channels:
-            lease = timedelta(seconds=self.settings.alert_delivery_lease_s)
-            taken = self.records.begin(alert.alert_id, channel, now, lease)
+            taken = self._take(alert.alert_id, channel, now)
             if isinstance(taken, Done):
                 results[channel] = taken.state
                 continue
-            if isinstance(taken, Busy):
+            if isinstance(taken, Busy | Deferred):
                 busy.append(channel)
                 continue
             results[channel] = self._attempt(channel, alert, text, taken)
         return self._settle(alert, results, busy, extra)
+
+    def _take(self, alert_id: str, channel: str, now: datetime) -> Claimed | Busy | Done | Deferred:
+        """Claim the channel; a short wait Telegram asked for is slept here, a long one is held then handed back."""
+        lease = timedelta(seconds=self.settings.alert_delivery_lease_s)
+        taken = self.records.begin(alert_id, channel, now, lease, self.wall())
+        if isinstance(taken, Deferred):
+            wait = taken.until - self.wall()
+            self.sleep(max(0.0, min(wait, self.settings.alert_retry_after_max_wait_s)))
+            if wait <= self.settings.alert_retry_after_max_wait_s:
+                taken = self.records.begin(alert_id, channel, now, lease, self.wall())
+        return taken
 
     def _settle(
         self, alert: Alert, results: dict[str, ChannelState], busy: list[str], extra: dict[str, str]
@@ -119,14 +132,15 @@ class AlertRouter:
         except ChannelError as exc:
             log.warning("alert channel failed", extra={"alert_id": alert.alert_id, "channel": channel,
                                                        "error": str(exc)[:500], "attempt": state.attempts})
+            not_before = self.wall() + exc.retry_after if exc.retry_after else None
             return replace(state, status=DeliveryStatus.FAILED, last_error=str(exc)[:500], message_id=message_id,
-                           sent_to=tuple(sent_to), lease_until=None)
+                           sent_to=tuple(sent_to), lease_until=None, retry_not_before=not_before)
         except Exception as exc:
             log.exception("alert channel crashed", extra={"alert_id": alert.alert_id, "channel": channel})
             return replace(state, status=DeliveryStatus.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:500],
-                           message_id=message_id, sent_to=tuple(sent_to), lease_until=None)
+                           message_id=message_id, sent_to=tuple(sent_to), lease_until=None, retry_not_before=None)
         sent = replace(state, status=DeliveryStatus.SENT, last_error="", message_id=message_id,
-                       sent_to=tuple(sent_to), lease_until=None)
+                       sent_to=tuple(sent_to), lease_until=None, retry_not_before=None)
         self.records.finish(alert.alert_id, channel, sent)
         return sent
 

@@ -30,4 +30,5 @@ def build_router(settings: AlertRouterSettings) -> AlertRouter:
         email=EmailChannel(api_key, settings.alert_email_from) if api_key else None,
         # Telegram's retry_after is in real seconds, whatever the business clock's speed.
         sleep=time.sleep,
+        wall=time.time,
     )

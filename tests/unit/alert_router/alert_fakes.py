@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from alert_router.ports import Admission, Busy, ChannelError, ChannelState, Claimed, DeliveryStatus, Done
+from alert_router.ports import Admission, Busy, ChannelError, ChannelState, Claimed, Deferred, DeliveryStatus, Done
 from alert_router.records import within_cooldown
 from alert_router.settings import AlertRouterSettings
 
@@ -75,12 +75,16 @@ class MemoryRecords:
                                              delivery={c: ChannelState() for c in channels})
         return Admission(None, suppressed)
 
-    def begin(self, alert_id: str, channel: str, now: datetime, lease: timedelta) -> Claimed | Busy | Done:
+    def begin(
+        self, alert_id: str, channel: str, now: datetime, lease: timedelta, wall_now: float
+    ) -> Claimed | Busy | Done | Deferred:
         state = self.alerts[alert_id].delivery.get(channel, ChannelState())
         if state.status in (DeliveryStatus.SENT, DeliveryStatus.DEAD_LETTER):
             return Done(state)
         if state.status is DeliveryStatus.SENDING and state.lease_until and state.lease_until > now:
             return Busy(state.lease_until)
+        if state.retry_not_before is not None and state.retry_not_before > wall_now:
+            return Deferred(state.retry_not_before)
         taken = replace(state, status=DeliveryStatus.SENDING, attempts=state.attempts + 1, lease_until=now + lease)
         self.alerts[alert_id].delivery[channel] = taken
         return Claimed(taken)
@@ -128,9 +132,16 @@ class ScriptedEmail:
         return f"mail-{len(self.sent)}"
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
+class FakeTime:
+    """Real (wall) seconds as the router sleeps them: ``sleep`` records the wait and advances ``wall``."""
+
+    def __init__(self, start: float = 1_773_758_400.0) -> None:
+        self.now = start
         self.waits: list[float] = []
 
-    def __call__(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += seconds
+
+    def wall(self) -> float:
+        return self.now

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from alert_fakes import (
     AT,
+    FakeTime,
     MemoryRecords,
     RecordingDeadLetters,
-    RecordingSleep,
     ScriptedEmail,
     ScriptedTelegram,
     make_alert,
@@ -27,9 +27,9 @@ class Rig:
         self.dead = RecordingDeadLetters()
         self.telegram = telegram or ScriptedTelegram()
         self.email = email or ScriptedEmail()
-        self.sleep = RecordingSleep()
+        self.time = FakeTime()
         self.router = AlertRouter(make_settings(**settings), self.records, self.dead, self.telegram, self.email,
-                                  self.sleep)
+                                  self.time.sleep, self.time.wall)
 
     def delivery(self, alert_id: str, channel: str) -> DeliveryStatus:
         return self.records.alerts[alert_id].delivery[channel].status
@@ -136,7 +136,7 @@ def test_a_crashing_channel_is_isolated_like_a_failing_one() -> None:
 def test_telegram_retry_after_is_waited_then_the_message_is_sent() -> None:
     rig = Rig(telegram=ScriptedTelegram([ChannelError("Too Many Requests", retry_after=2)]))
     rig.router.route(make_alert(), AT)
-    assert rig.sleep.waits == [2]
+    assert rig.time.waits == [2]
     assert len(rig.telegram.sent) == 1
     assert rig.records.alerts["a-1"].delivery["telegram"].attempts == 1
 
@@ -145,8 +145,31 @@ def test_retry_after_longer_than_the_inline_limit_is_left_to_pubsub() -> None:
     rig = Rig(telegram=ScriptedTelegram([ChannelError("Too Many Requests", retry_after=60)]))
     with pytest.raises(Retryable):
         rig.router.route(make_alert(), AT)
-    assert rig.sleep.waits == []
+    assert rig.time.waits == []
     assert len(rig.email.sent) == 1
+
+
+def test_a_redelivery_before_retry_after_has_passed_does_not_call_telegram() -> None:
+    rig = Rig(telegram=ScriptedTelegram([ChannelError("Too Many Requests", retry_after=60)]))
+    alert = make_alert()
+    with pytest.raises(Retryable):
+        rig.router.route(alert, AT)
+    with pytest.raises(Retryable):
+        rig.router.route(alert, AT)  # Pub/Sub redelivers at once: hold for the inline limit, then hand back
+    assert rig.time.waits == [5.0]
+    assert rig.telegram.sent == []
+    assert rig.records.alerts["a-1"].delivery["telegram"].attempts == 1
+
+
+def test_a_redelivery_close_to_the_end_of_retry_after_waits_the_rest_then_sends() -> None:
+    rig = Rig(telegram=ScriptedTelegram([ChannelError("Too Many Requests", retry_after=8)]))
+    alert = make_alert()
+    with pytest.raises(Retryable):
+        rig.router.route(alert, AT)
+    rig.time.sleep(4)  # Pub/Sub's backoff
+    rig.router.route(alert, AT)
+    assert rig.time.waits == [4, 4]
+    assert len(rig.telegram.sent) == 1
 
 
 def test_after_max_attempts_the_alert_is_dead_lettered_and_a_critical_record_remains() -> None:
@@ -169,7 +192,7 @@ def test_a_channel_held_by_a_concurrent_delivery_is_retried_not_resent() -> None
     rig = Rig()
     alert = make_alert()
     rig.records.admit(alert, ("telegram", "email"), timedelta(seconds=300))
-    rig.records.begin("a-1", "telegram", AT, timedelta(seconds=60))
+    rig.records.begin("a-1", "telegram", AT, timedelta(seconds=60), rig.time.wall())
     with pytest.raises(Retryable, match="telegram"):
         rig.router.route(alert, AT + timedelta(seconds=1))
     assert rig.telegram.sent == []
