@@ -84,6 +84,7 @@ class Out(IntEnum):
 class ErrorCode(IntEnum):
     """IB error and system message codes the simulator emits."""
 
+    MAX_MESSAGE_RATE = 100
     DUPLICATE_ORDER_ID = 103
     CANNOT_FIND_ORDER = 135
     NO_SECURITY_DEFINITION = 200

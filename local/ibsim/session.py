@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from ibsim.codes import ErrorCode, In
 from ibsim.contracts import Listing
 from ibsim.fills import combo_quote
 from ibsim.orders import Leg
+from ibsim.pacing import Pacer
 from ibsim.pricing import Quote
 from ibsim.protocol import (
     API_PREFIX,
@@ -41,6 +43,7 @@ class Session(asyncio.Protocol):
         self.broker = sim.broker
         self.transport: asyncio.Transport | None = None
         self.buffer = FrameBuffer()
+        self.pacer = Pacer(sim.config.max_message_rate)
         self.handshaken = False
         self.prefix_seen = False
         self.pre = bytearray()
@@ -123,6 +126,12 @@ class Session(asyncio.Protocol):
     def _on_frame(self, fields: list[str]) -> None:
         if not self.handshaken:
             self._handshake(fields)
+            return
+        if not self.pacer.admit(time.monotonic()):
+            # TWS drops the message and says so; the client must slow down.
+            self.send(wire.error(-1, ErrorCode.MAX_MESSAGE_RATE,
+                                 f"Max rate of messages per second has been exceeded:max={self.pacer.limit} "
+                                 f"rcvd={self.pacer.rate() + 1}"))
             return
         handler = self.handlers.get(int(fields[0]))
         if handler is None:

@@ -78,3 +78,18 @@ def test_a_client_reconnects_after_it_disconnects() -> None:
                 await wait_until(lambda: 3 not in sim.broker.connections)
 
     run(body)
+
+
+def test_a_client_that_ignores_pacing_gets_error_100_for_the_excess_messages() -> None:
+    async def body() -> None:
+        async with session(config(max_message_rate=50)) as (_sim, [ib]):
+            codes: list[int] = []
+            ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
+            ib.client.MaxRequests = 0  # switch off ib_async's own throttle, as a careless client would
+            for _ in range(60):
+                ib.client.reqCurrentTime()
+            await wait_until(lambda: len(codes) >= 10)
+            assert set(codes) == {100}
+            assert ib.isConnected()
+
+    run(body)

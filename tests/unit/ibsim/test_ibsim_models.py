@@ -164,3 +164,12 @@ def test_accounts_come_from_a_list_a_counted_pattern_and_a_file(tmp_path: Path) 
     assert parse_accounts("DU001,DU002", None) == ["DU001", "DU002"]
     assert parse_accounts("DU%03d:300", None)[::299] == ["DU001", "DU300"]
     assert parse_accounts(None, str(listing)) == ["U900", "U901"]
+
+
+def test_pacing_admits_fifty_messages_a_second_and_then_refuses() -> None:
+    from ibsim.pacing import Pacer
+
+    pacer = Pacer(50)
+    assert all(pacer.admit(0.001 * i) for i in range(50))
+    assert not pacer.admit(0.5)
+    assert pacer.admit(1.0)
