@@ -232,6 +232,13 @@ class Broker:
         self.to_client(order.client_id, wire.error(order.order_id, ErrorCode.ORDER_CANCELLED,
                                                    "Order Canceled - reason:"))
 
+    def expire_day_orders(self) -> int:
+        """At the close IB cancels every working DAY order; returns how many."""
+        working = [o for o in self.orders.values() if not o.is_done and o.tif in ("DAY", "")]
+        for order in working:
+            self._cancel(order)
+        return len(working)
+
     def global_cancel(self) -> None:
         """Handle reqGlobalCancel: every working order of every client."""
         for order in list(self.orders.values()):

@@ -96,6 +96,7 @@ class Simulator:
         day = ny.date().isoformat()
         if ny.time() >= MARKET_CLOSE and day not in self._expired_days:
             self._expired_days.add(day)
+            self.broker.expire_day_orders()
             settlement.expire(self.broker, ny.date())
         self.broker.sweep()
         for session in list(self.sessions):

@@ -86,3 +86,20 @@ def test_at_1600_in_the_money_options_settle_into_stock_and_the_rest_expire() ->
             assert [p["con_id"] for p in account["positions"]] == [STOCK_CON_ID]
 
     run(body)
+
+
+def test_working_day_orders_are_cancelled_at_the_close() -> None:
+    from ibsim_harness import config
+
+    from ibsim.config import FillMode
+
+    async def body() -> None:
+        async with session(config(fill_mode=FillMode.NEVER)) as (sim, [ib]):
+            bag, short, long_ = await bull_put_spread(ib)
+            trade = ib.placeOrder(bag, credit_order(combo_mid(sim, short, long_), 1, "DU001", "late"))
+            await wait_until(lambda: trade.orderStatus.status == "Submitted")
+            sim.advance(6 * 3600)
+            await wait_until(lambda: trade.orderStatus.status == "Cancelled")
+            assert [e["event"] for e in sim.journal.events] == ["order", "cancel"]
+
+    run(body)
