@@ -123,15 +123,22 @@ class FirestoreRecords:
         previous = _previous_month(month)
         docs = self._raw(self.store.monthly_pnl.collection, [f"{fid}:{previous}" for fid in ids])
         standing = {str(doc["follower_id"]): _standing(doc) for doc in docs}
-        for fid in ids:
-            if fid in standing:
-                continue
-            query = self.db.collection(self.store.monthly_pnl.collection).where(
-                filter=firestore.FieldFilter("follower_id", "==", fid)
+        gaps = set(ids) - set(standing)
+        if gaps:
+            # One projected query for every follower without last month (new, or paused for a while).
+            query = (
+                self.db.collection(self.store.monthly_pnl.collection)
+                .where(filter=firestore.FieldFilter("month", "<", month))
+                .select(["follower_id", "month", "equity_after", "hwm_after"])
             )
-            earlier = [d for d in (s.to_dict() or {} for s in query.stream()) if str(d.get("month", "")) < month]
-            standing[fid] = _standing(max(earlier, key=lambda d: str(d["month"]))) if earlier else HighWaterMark()
-        return standing
+            latest: dict[str, dict[str, Any]] = {}
+            for snap in query.stream():
+                doc = snap.to_dict() or {}
+                fid = str(doc.get("follower_id"))
+                if fid in gaps and str(doc["month"]) > str(latest.get(fid, {}).get("month", "")):
+                    latest[fid] = doc
+            standing.update({fid: _standing(doc) for fid, doc in latest.items()})
+        return {fid: standing.get(fid, HighWaterMark()) for fid in ids}
 
     def monthly(self, month: str, follower_ids: Iterable[str]) -> dict[str, MonthlyStatement]:
         """Stored monthly statements of ``month``."""

@@ -25,6 +25,7 @@ from spreadpilot.clock import NEW_YORK
 from spreadpilot.models import Fill, Follower, PnLSnapshot, Right
 from spreadpilot.store import Store
 from stack import LocalStack
+from stack.processes import StackError
 
 MONTH = "2026-03"
 DAYS = (date(2026, 3, 17), date(2026, 3, 18))
@@ -40,10 +41,22 @@ def statements_dir(stack: LocalStack) -> Path:
     return stack.state_dir / "statements"
 
 
+def _serve_once(stack: LocalStack, name: str, env: dict[str, str] | None = None) -> str:
+    # Forking a functions-framework server from this process (which runs gRPC threads) now and then loses the
+    # child during start-up; the stack then restarts it on the next call. Two more tries, then the error stands.
+    for attempt in range(3):
+        try:
+            return stack.serve_function(name, env)
+        except StackError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def serve(stack: LocalStack) -> tuple[str, str]:
     """Serve both functions (once per session) and create their push subscriptions."""
-    pnl = stack.serve_function("pnl")
-    reports = stack.serve_function("reports", {
+    pnl = _serve_once(stack, "pnl")
+    reports = _serve_once(stack, "reports", {
         "SPREADPILOT_STATEMENTS_DIR": str(statements_dir(stack)),
         "SPREADPILOT_STATEMENT_SENDER": SENDER,
         "SPREADPILOT_STATEMENT_ADMIN_COPY": ADMIN,
@@ -91,7 +104,8 @@ def late_fill(fid: str, day: date) -> Fill:
 
 
 def seed_month(db: firestore.Client) -> None:
-    """Followers, their fills and MTM snapshots; f02 starts March under a February loss (HWM 0, equity -100)."""
+    """Followers, their fills and MTM snapshots; f02 starts March under a February loss (HWM 0, equity -100);
+    f03 last traded in January (equity 250 under a mark of 400)."""
     store = Store(db)
     for n, fid in enumerate(sorted(IBANS), start=1):
         store.followers.put(Follower(id=fid, name=f"Follower {n}", email=f"{fid}@example.com", iban=IBANS[fid],
@@ -109,6 +123,12 @@ def seed_month(db: firestore.Client) -> None:
         "winning_days": 0, "losing_days": 1, "win_rate": "0", "max_drawdown": "100", "hwm_before": "0",
         "hwm_after": "0", "commission_pct": "25", "commission": "0.00", "computed_at": "2026-03-01T05:10:00Z",
         "equity_before": "0", "equity_after": "-100", "days": 1,
+    })
+    db.document("monthly_pnl/f03:2026-01").set({
+        "follower_id": "f03", "month": "2026-01", "net_pnl": "250", "best_day": "250", "worst_day": "0",
+        "winning_days": 1, "losing_days": 0, "win_rate": "1", "max_drawdown": "0", "hwm_before": "400",
+        "hwm_after": "400", "commission_pct": "30", "commission": "0.00", "computed_at": "2026-02-01T05:10:00Z",
+        "equity_before": "0", "equity_after": "250", "days": 1,
     })
 
 

@@ -95,6 +95,8 @@ def test_month_end_emails_each_follower_one_statement_whose_files_match_firestor
             assert Decimal(str(invoice["amount"])) == Decimal(str(m["commission"]))
             assert invoice["payment_reference"] == f"SP-{MONTH.replace('-', '')}-{fid}"
             assert invoice["payment_reference"] in text
+    # f03 skipped February: March starts from its January standing.
+    assert (monthly[f"f03:{MONTH}"]["hwm_before"], monthly[f"f03:{MONTH}"]["equity_before"]) == ("400", "250")
     # f02 started March 100 under water: only the gain above its mark is billed.
     f02 = monthly[f"f02:{MONTH}"]
     billable = Decimal(str(f02["net_pnl"])) - 100
