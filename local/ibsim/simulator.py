@@ -157,6 +157,10 @@ class Simulator:
             self.broker.faults.arm(kind, account)
         elif kind in CONNECTIVITY_CODES:
             self._system_message(CONNECTIVITY_CODES[kind])
+            if kind == "connectivity_restored_data_lost":
+                # "Data lost": market data subscriptions are gone and the client must request them again.
+                for session in self.sessions:
+                    session.market_data.clear()
         elif kind == "nightly_reset":
             self._system_message(CONNECTIVITY_CODES["connectivity_lost"])
             self._later(float(params.get("seconds", 5)),

@@ -163,3 +163,25 @@ def test_order_faults_aimed_at_one_account_spare_the_others() -> None:
             assert Decimal(sim.state()["accounts"]["DU002"]["values"]["InitMarginReq"]) == 0
 
     run(body)
+
+
+def test_restored_with_data_lost_drops_market_data_subscriptions_until_resubscribed() -> None:
+    import math
+
+    from ibsim_harness import SHORT_STRIKE, put
+
+    async def body() -> None:
+        async with session() as (sim, [ib]):
+            option = put(SHORT_STRIKE)
+            await ib.qualifyContractsAsync(option)
+            ticker = ib.reqMktData(option)
+            await wait_until(lambda: not math.isnan(ticker.bid))
+            [server_side] = [s for s in sim.sessions if s.registered]
+            assert len(server_side.market_data) == 1
+            sim.inject("connectivity_restored_data_lost")
+            assert server_side.market_data == {}
+            ib.cancelMktData(option)
+            ib.reqMktData(option)
+            await wait_until(lambda: len(server_side.market_data) == 1)
+
+    run(body)
