@@ -1,7 +1,8 @@
 """Fault kinds and the armed state they leave behind (consumed by the next order or connection they hit).
 
 Kinds (scenario ``faults[].kind`` or control ``POST /fault``):
-- ``connectivity_lost`` (error 1100), ``connectivity_restored_data_lost`` (1101), ``connectivity_restored`` (1102);
+- ``connectivity_lost`` (error 1100), ``connectivity_restored_data_lost`` (1101, and market data subscriptions are
+  dropped), ``connectivity_restored`` (1102);
   ``nightly_reset``: 1100, then 1102 after ``seconds``; the socket stays open as with IBKR's nightly reset.
 - ``disconnect``: close every socket abruptly and refuse connections for ``seconds`` (simulated seconds).
 - ``lower_next_id``: the next handshake answers ``nextValidId`` = ``next_id`` (default 1), as after a gateway
