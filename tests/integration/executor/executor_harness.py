@@ -137,6 +137,11 @@ def first_orders(sim: SimulatorProcess) -> dict[str, dict[str, Any]]:
     return firsts
 
 
+def order_messages(sim: SimulatorProcess) -> int:
+    """placeOrder messages the broker received (new orders and modifies), what-if probes excluded."""
+    return sum(1 for e in sim.journal() if e["event"] == "order" and not e.get("what_if"))
+
+
 def journal_fills(sim: SimulatorProcess) -> set[str]:
     return {str(e["exec_id"]) for e in sim.journal() if e["event"] == "fill"}
 
@@ -145,11 +150,11 @@ def recorded_fills(db: firestore.Client) -> set[str]:
     return {f.exec_id for f in Store(db).fills.all()}
 
 
-def alert_types(alerts: TopicTap, wanted: str, timeout_s: float = 20.0) -> list[str]:
-    """Alert types published so far, pulling until ``wanted`` shows up (or the time is up)."""
+def alert_types(alerts: TopicTap, wanted: set[str], timeout_s: float = 20.0) -> list[str]:
+    """Alert types published so far, pulling until every ``wanted`` type showed up (or the time is up)."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout_s
-    while wanted not in seen and time.monotonic() < deadline:
+    while not wanted <= set(seen) and time.monotonic() < deadline:
         seen += [decode(m.data, AlertMessage).alert.type for m in alerts.pull(20, timeout_s=0.5)]
     return seen
 

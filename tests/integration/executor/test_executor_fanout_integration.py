@@ -69,7 +69,7 @@ def test_25_followers_each_get_exactly_one_filled_combo_and_the_one_short_of_mar
                 ("SELL", 485.0, "P"), ("BUY", 480.0, "P")]
             assert found[f.id].filled_qty == expected
     assert journal_fills(sim) == recorded_fills(firestore_db)
-    assert "order.margin_skip" in alert_types(alerts, "order.margin_skip")
+    assert "order.margin_skip" in alert_types(alerts, {"order.margin_skip"})
     assert executor.terminate() == 0
 
 

@@ -1,0 +1,90 @@
+"""Broker faults over real parts: each order ends in the right state with the right alert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from executor_harness import (
+    Executor,
+    advisor,
+    alert_types,
+    broker_orders,
+    follower,
+    intents,
+    journal_fills,
+    make_signal,
+    order_messages,
+    publish,
+    recorded_fills,
+    ref,
+    seed,
+    settled,
+    wait_for,
+)
+from google.cloud import firestore
+
+from ibsim.testing import SimulatorProcess
+from spreadpilot.models import IntentState
+from stack.local_stack import LocalStack
+from stack.topology import TopicTap
+
+
+def test_socket_closed_mid_ladder_and_order_ids_rolled_back_resume_without_duplicates_and_alert_the_outage(
+        clean_stack: LocalStack, firestore_db: firestore.Client, simulator: Callable[..., SimulatorProcess],
+        executors: Callable[..., Executor], tap: Callable[[str], TopicTap]) -> None:
+    followers = [follower(1), follower(2)]
+    sim = simulator([f.ibkr_account for f in followers], "--fill-mode", "never")
+    seed(firestore_db, followers, [advisor(sim)])
+    alerts = tap("alerts")
+    executor = executors(ladder_step_s=20)
+    first = make_signal()
+
+    publish(clean_stack.project, first)
+    wait_for(lambda: order_messages(sim) >= 3, 30, "both orders working and one ladder step sent")
+    sim.inject("lower_next_id", next_id=1)  # the gateway restarts: order ids start over
+    sim.inject("disconnect", seconds=60)  # longer than the 30 s outage alert
+    before = order_messages(sim)
+    wait_for(lambda: order_messages(sim) > before, 30, "a ladder step on the adopted order after the reconnect")
+    sim.control("/fills", {"mode": "immediate"})  # the next concession fills
+    wait_for(settled(firestore_db, first, followers), 60, "the first signal's intents to settle")
+    second = make_signal(short=486, long_=481)  # new orders after the rollback must not reuse live ids
+    publish(clean_stack.project, second)
+    wait_for(settled(firestore_db, second, followers), 60, "the second signal's intents to settle")
+
+    orders = broker_orders(sim)
+    for sig in (first, second):
+        assert {f.id: i.state for f in followers for i in [intents(firestore_db, sig)[f.id]]} == {
+            "f01": IntentState.FILLED, "f02": IntentState.FILLED}
+        assert all(len(orders[ref(sig, f.id)]) == 1 for f in followers)
+    assert journal_fills(sim) == recorded_fills(firestore_db)
+    assert "gateway.disconnected" in alert_types(alerts, {"gateway.disconnected"})
+    assert executor.terminate() == 0
+
+
+def test_exec_before_open_partial_fill_and_a_dropped_order_each_end_in_the_right_state(
+        clean_stack: LocalStack, firestore_db: firestore.Client, simulator: Callable[..., SimulatorProcess],
+        executors: Callable[..., Executor], tap: Callable[[str], TopicTap]) -> None:
+    followers = [follower(1), follower(2, multiplier="2"), follower(3)]
+    sim = simulator([f.ibkr_account for f in followers])
+    sim.inject("exec_before_open", account="DU001")
+    sim.inject("partial_fill", account="DU002")
+    sim.inject("drop_order", account="DU003")
+    seed(firestore_db, followers, [advisor(sim)])
+    alerts = tap("alerts")
+    executor = executors(ladder_max_steps=0, ack_timeout_s=2)
+    sig = make_signal()
+
+    publish(clean_stack.project, sig)
+    wait_for(settled(firestore_db, sig, followers), 60, "intents to settle")
+
+    found = intents(firestore_db, sig)
+    assert found["f01"].state is IntentState.FILLED
+    assert found["f02"].state is IntentState.PARTIALLY_FILLED
+    assert found["f02"].filled_qty == 2
+    assert found["f03"].state is IntentState.FILLED  # dropped silently, proven absent, sent once more
+    orders = broker_orders(sim)
+    assert all(len(orders[ref(sig, f.id)]) == 1 for f in followers)
+    assert journal_fills(sim) == recorded_fills(firestore_db)
+    assert {"order.partial_fill", "order.ladder_exhausted"} <= set(
+        alert_types(alerts, {"order.partial_fill", "order.ladder_exhausted"}))
+    assert executor.terminate() == 0
