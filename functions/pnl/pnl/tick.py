@@ -1,9 +1,11 @@
 """The Scheduler tick that starts a rollup, parsed at the edge.
 
-Payload (JSON, optional): ``{"job": "pnl-daily"|"pnl-monthly", "date"?: "YYYY-MM-DD", "month"?: "YYYY-MM"}``.
+Payload (JSON, optional): ``{"job": "pnl-daily"|"pnl-monthly", "date"?: "YYYY-MM-DD", "month"?: "YYYY-MM",
+"scheduled_at"?: ISO datetime}``.
 Without ``job`` the topic it came from decides (``tick-pnl-daily`` / ``tick-pnl-monthly``, read from the CloudEvent
 source). An explicit ``date``/``month`` re-runs that day or month (an operator's correction); without one the
-daily job rolls up today (New York) and the monthly job closes the month before today.
+daily job rolls up today (New York; the day of ``scheduled_at`` when given) and the monthly job closes the month
+before that day.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import logging
 from enum import StrEnum
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from pnl.daily import DailyRun, run_daily
 from pnl.monthly import MonthlyRun, previous_month, run_monthly
@@ -24,7 +26,7 @@ from pnl.settings import PnLSettings
 from spreadpilot.clock import new_york
 from spreadpilot.errors import Rejected
 from spreadpilot.market_calendar import is_trading_day
-from spreadpilot.models import Frozen
+from spreadpilot.models import AwareDatetime, Frozen
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -39,9 +41,18 @@ TOPIC_JOBS = {"tick-pnl-daily": Job.DAILY, "tick-pnl-monthly": Job.MONTHLY}
 
 
 class Tick(Frozen):
+    """What to roll up. Other fields a scheduler adds are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     job: Job
     date: dt.date | None = None
     month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    scheduled_at: AwareDatetime | None = None
+
+    def as_of(self, now: dt.datetime) -> dt.date:
+        """The New York day the tick stands for: when it was scheduled (a late delivery keeps its day), or now."""
+        return new_york(self.scheduled_at or now).date()
 
 
 def parse_tick(source: str, data: object) -> Tick:
@@ -72,7 +83,7 @@ def run_tick(
     tick: Tick, records: PnLRecords, publisher: Publisher, settings: PnLSettings, now: dt.datetime
 ) -> DailyRun | MonthlyRun | None:
     """Run the job the tick names; a scheduled daily tick on a market holiday does nothing."""
-    today = new_york(now).date()
+    today = tick.as_of(now)
     if tick.job is Job.DAILY:
         day = tick.date or today
         if tick.date is None and not is_trading_day(day):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 
 from spreadpilot.settings import CommonSettings
 
@@ -23,13 +23,15 @@ class ReportsSettings(CommonSettings):
     )
     statement_sender: str = Field(
         default="statements@spreadpilot.example",
-        description="SPREADPILOT_STATEMENT_SENDER: the From address of statement emails (a verified SendGrid "
-        "sender in production).",
+        validation_alias=AliasChoices("SPREADPILOT_STATEMENT_SENDER", "SPREADPILOT_EMAIL_FROM"),
+        description="SPREADPILOT_STATEMENT_SENDER (or the shared SPREADPILOT_EMAIL_FROM): the From address of "
+        "statement emails (a verified SendGrid sender in production).",
     )
     statement_admin_copy: str = Field(
         default="",
-        description="SPREADPILOT_STATEMENT_ADMIN_COPY: an admin address copied on every statement email; empty = "
-        "no copy.",
+        validation_alias=AliasChoices("SPREADPILOT_STATEMENT_ADMIN_COPY", "SPREADPILOT_ADMIN_EMAIL"),
+        description="SPREADPILOT_STATEMENT_ADMIN_COPY (or the shared SPREADPILOT_ADMIN_EMAIL): an admin address "
+        "copied on every statement email; empty = no copy.",
     )
     sendgrid_api_key: SecretStr = Field(
         default=SecretStr(""),

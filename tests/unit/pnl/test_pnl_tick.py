@@ -78,3 +78,17 @@ def test_the_monthly_tick_on_the_first_closes_the_previous_month(
     assert isinstance(result, MonthlyRun)
     assert result.month == "2026-03"
     assert "f01:2026-03" in records.monthly_docs
+
+
+def test_a_late_scheduler_tick_rolls_up_the_day_it_was_scheduled_for(
+    records: MemoryRecords, publisher: RecordingPublisher, settings: PnLSettings
+) -> None:
+    day = date(2026, 3, 17)
+    records.fills = [fill(et(day, 10, 0), "SLD", 1, "1")]
+    tick = parse_tick(SOURCE + "tick-pnl-daily", push({"job": "pnl-daily", "scheduled_at": et(day, 16, 30)
+                                                       .isoformat(), "attempt": 3}))
+
+    result = run_tick(tick, records, publisher, settings, et(date(2026, 3, 18), 0, 5))  # delivered after midnight
+
+    assert isinstance(result, DailyRun)
+    assert result.day == day

@@ -106,3 +106,14 @@ def test_the_email_body_never_carries_the_full_iban(
     assert iban not in mailer.sent[0].text
     assert iban[-4:] in mailer.sent[0].text
     assert "SP-202603-f01" in mailer.sent[0].text
+
+
+def test_sender_and_admin_copy_also_read_the_shared_email_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "spreadpilot-test")
+    monkeypatch.setenv("SPREADPILOT_EMAIL_FROM", "ops@spreadpilot.example")
+    monkeypatch.setenv("SPREADPILOT_ADMIN_EMAIL", "boss@spreadpilot.example")
+
+    settings = ReportsSettings()
+
+    assert (settings.statement_sender, settings.statement_admin_copy) == (
+        "ops@spreadpilot.example", "boss@spreadpilot.example")
