@@ -2,7 +2,8 @@
 
 Flatten takes two steps: a request stores ``pending_confirmations/{code}`` and publishes ``flatten_request`` with the
 code; only the same user, before the code expires, can confirm it, which publishes ``flatten_confirm``. The executor
-persists kill switches in ``controls/global`` and ``controls/{follower_id}``; this module only reads those.
+persists kill switches in ``controls/global`` and ``controls/{follower_id}``; this module only reads those. Each
+command is also recorded in ``commands/{command_id}`` (+ ``published_message_id``) and in the audit log.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def publish_command(deps: Deps, call: Call, kind: CommandKind, scope: str, reaso
     command = Command(command_id=f"web-{kind}-{deps.new_id()}", kind=kind, scope=scope,
                       issued_by=call.principal.actor, issued_at=call.now, source="web", reason=reason,
                       confirm_code=confirm_code)
+    # Recorded first (as the Telegram bot does), so the console shows every command and whether it went out.
+    deps.store.commands.create(command, published_message_id=None)
     message_id = deps.publisher.publish(COMMANDS_TOPIC, CommandMessage(command=command))
+    deps.store.commands.ref(command.command_id).update({"published_message_id": message_id})
     deps.store.audit(f"command.{kind}", actor=call.principal.actor, source="web", at=call.now.isoformat(),
                      command_id=command.command_id, scope=scope, reason=reason, message_id=message_id)
     log.info("command published", extra={"command_id": command.command_id, "kind": str(kind), "scope": scope,

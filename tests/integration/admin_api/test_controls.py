@@ -33,6 +33,9 @@ def test_pausing_one_follower_publishes_a_pause_command_for_it(
     assert message.command.command_id == response.json()["command_id"]
     audit = [snap.to_dict() for snap in firestore_db.collection("audit").stream()]
     assert any(a["action"] == "command.pause" and a["scope"] == "f01" for a in audit)
+    recorded = firestore_db.collection("commands").document(message.command.command_id).get().to_dict()
+    assert recorded["kind"] == "pause"
+    assert recorded["published_message_id"] == response.json()["message_id"]
 
 
 def test_resume_and_reconcile_publish_their_commands(admin: AdminClient, tap: Callable[[str], TopicTap]) -> None:
