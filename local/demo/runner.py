@@ -62,6 +62,7 @@ class DemoState:
     errors: list[str] = field(default_factory=list)
     real_started: float = field(default_factory=time.time)
     alert_tap: Any = None
+    controls: dict[str, str] = field(default_factory=dict)  # simulator name → control URL
 
 
 class Demo:
@@ -123,7 +124,7 @@ class Demo:
         ports = []
         for index, group in enumerate(groups):
             name = f"ibsim-{group[0].lower()}" if self.o.per_follower_gateways else "ibsim-advisor"
-            port = free_port()
+            port, control_port = free_port(), free_port()
             journal = self.o.out_dir / f"{name}.jsonl"
             argv = [
                 sys.executable,
@@ -141,7 +142,11 @@ class Demo:
                 str(resolved),
                 "--seed",
                 str(index + 1),
+                "--control-port",
+                str(control_port),
             ]
+            if self.o.scenario.market.volatility is not None:
+                argv += ["--volatility", str(self.o.scenario.market.volatility)]
             self.state.processes[name] = spawn(
                 name,
                 argv,
@@ -152,6 +157,7 @@ class Demo:
                 die_with_parent=not self.o.keep,
             )
             self.state.journals.append(journal)
+            self.state.controls[name] = f"http://127.0.0.1:{control_port}"
             ports.append(port)
         stage.status = RUNNING
         return ports

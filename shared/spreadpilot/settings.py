@@ -38,7 +38,9 @@ S = TypeVar("S", bound=BaseSettings)
 def env_name(settings_cls: type[BaseSettings], field: str) -> str:
     """The environment variable that sets ``field``."""
     info = settings_cls.model_fields.get(field)
-    alias = info.validation_alias if info is not None else None
+    if info is None:
+        return field  # pydantic reports an aliased field under its alias, which is the variable's name
+    alias = info.validation_alias
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
     if isinstance(alias, str):

@@ -69,7 +69,7 @@ def test_invalid_setting_stops_start_up_naming_the_variable(monkeypatch: pytest.
 def test_missing_project_names_google_cloud_project(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     monkeypatch.delenv("SPREADPILOT_PROJECT", raising=False)
-    with pytest.raises(ConfigError, match="GOOGLE_CLOUD_PROJECT is missing"):
+    with pytest.raises(ConfigError, match="CommonSettings: GOOGLE_CLOUD_PROJECT is missing"):
         load_settings(CommonSettings)
 
 
