@@ -70,7 +70,8 @@ class Realized:
 
 def realize(fills: Iterable[Fill], day: date) -> Realized:
     """Realized P&L of one follower's fills of ``day`` (average cost; options expiring by ``day`` settle at 0)."""
-    ordered = sorted(fills, key=lambda f: (f.at, f.exec_id))
+    # A combo's BAG-level execution report repeats its legs' cash: the legs alone are counted.
+    ordered = sorted((f for f in fills if f.sec_type != "BAG"), key=lambda f: (f.at, f.exec_id))
     result = Realized(trades=len({f.intent_id for f in ordered}))
     lots: dict[int, _Lot] = {}
     for fill in ordered:

@@ -136,3 +136,9 @@ def test_a_day_without_snapshots_closes_at_its_realized_pnl(
 
     doc = records.daily_docs[f"f01:{DAY}"]
     assert doc.closing_mtm == doc.best_mtm == doc.worst_mtm == doc.realized_pnl == Decimal("75.00")
+
+
+def test_a_combo_level_execution_report_is_not_counted_twice() -> None:
+    bag = fill(et(DAY, 9, 31), "BOT", 2, "-0.75", con_id=28812380, sec_type="BAG", strike=None)
+
+    assert realize([*open_bull_put(qty=2), bag], DAY).gross == realize(open_bull_put(qty=2), DAY).gross
