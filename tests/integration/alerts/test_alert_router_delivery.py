@@ -106,3 +106,33 @@ def test_after_max_attempts_the_alert_goes_to_the_dead_letter_topic_and_a_critic
     doc = wait_for(lambda: record(firestore_db, "it-dead-1.undelivered"), "the undeliverable record")
     assert (doc["severity"], doc["type"]) == ("CRITICAL", "alert.undeliverable")
     assert record(firestore_db, "it-dead-1")["delivery"]["telegram"]["status"] == "dead_letter"  # type: ignore[index]
+
+
+def test_a_redelivered_alert_is_sent_once_per_channel(
+    router: PubSubPublisher, firestore_db: firestore.Client, sink: SinkControl
+) -> None:
+    alert = make_alert("it-redelivered-1")
+    publish(router, alert)
+    wait_for(delivered(firestore_db, alert.alert_id, "telegram", "email"), "the first delivery")
+    publish(router, alert)  # the same message again, as Pub/Sub may deliver it
+    publish(router, make_alert("it-marker-1", Severity.WARNING, type="order.filled"))
+    wait_for(delivered(firestore_db, "it-marker-1", "telegram"), "a later alert delivered")
+    assert len(sink.emails()) == 1
+    assert [m["summary"]["text"].count("it-redelivered-1") for m in sink.telegram_messages()] == [1, 0]
+
+
+def test_a_burst_of_identical_alerts_sends_one_message_and_counts_them_all(
+    router: PubSubPublisher, firestore_db: firestore.Client, sink: SinkControl
+) -> None:
+    for n in range(5):
+        publish(router, make_alert(f"it-burst-{n}", Severity.WARNING))
+    def all_five() -> dict[str, dict[str, Any]] | None:
+        found = {d.id: d.to_dict() for d in firestore_db.collection("alerts").stream()}
+        return found if len(found) == 5 else None
+
+    docs = wait_for(all_five, "all five alerts stored")
+    [primary] = [k for k, d in docs.items() if d["collapsed_into"] is None]
+    assert {d["collapsed_into"] for k, d in docs.items() if k != primary} == {primary}
+    assert docs[primary]["count"] == 5
+    wait_for(delivered(firestore_db, primary, "telegram"), "the one message delivered")
+    assert len(sink.telegram_messages()) == 1

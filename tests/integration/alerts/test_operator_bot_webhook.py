@@ -95,3 +95,13 @@ def test_status_reads_the_executor_heartbeat_from_firestore(
     text = wait_for(lambda: replies(sink), "the /status reply")[0]
     assert "Executor: alive" in text
     assert "Gateway gw1: DISCONNECTED" in text
+
+
+def test_ack_marks_the_alert_acknowledged_by_the_operator(
+    webhook: Webhook, sink: SinkControl, firestore_db: firestore.Client
+) -> None:
+    firestore_db.collection("alerts").document("it-ack-1").set({"alert_id": "it-ack-1", "severity": "WARNING"})
+    assert webhook.send("/ack it-ack-1", 30).status_code == 200
+    doc = firestore_db.collection("alerts").document("it-ack-1").get().to_dict()
+    assert doc["acknowledged_by"] == f"telegram:{OPERATOR}"
+    assert replies(sink) == ["Alert it-ack-1 acknowledged."]
