@@ -214,11 +214,16 @@ class LocalStack:
         env: dict[str, str] | None = None,
         timeout_s: float = 30.0,
     ) -> str:
-        """Serve ``target`` from ``source`` with functions-framework; returns its base URL."""
-        if name in self.functions:
+        """Serve ``target`` from ``source`` with functions-framework's app in one process; returns its base URL."""
+        running = self.servers.get(f"function-{name}")
+        if name in self.functions and running is not None and pid_alive(running.pid):
             return self.functions[name]
+        if running is not None:  # it died (a crash, or killed by a test): start it again on a new port
+            stop_pid(running.pid)
+            del self.servers[running.name]
         port = free_port(HOST)
-        argv = [sys.executable, "-m", "functions_framework", "--source", str(source), "--target", target]
+        # Not the functions-framework CLI: its gunicorn forks after the function's import (see stack.function_host).
+        argv = [sys.executable, "-m", "stack.function_host", "--source", str(source), "--target", target]
         argv += ["--signature-type", signature_type, "--host", HOST, "--port", str(port)]
         path = os.pathsep.join([str(source.parent), _source_path(self.root)])
         process_env = os.environ | self.env | {"PYTHONPATH": path, "PYTHONUNBUFFERED": "1"} | (env or {})

@@ -9,6 +9,7 @@ from typing import Any
 from google.cloud import firestore
 
 from stack import LocalStack
+from stack.processes import stop_pid
 
 ECHO = Path(__file__).parent / "echo_function" / "main.py"
 
@@ -51,3 +52,14 @@ def test_a_function_failure_makes_pubsub_redeliver(clean_stack: LocalStack) -> N
     received = _wait_for_document(db, f"echo/{message_id}")
     assert db.document(f"echo-failures/{message_id}").get().exists
     assert received["data"] == "second time lucky"
+
+
+def test_a_function_that_died_is_served_again_and_pushes_follow_it(clean_stack: LocalStack) -> None:
+    first = _echo_url(clean_stack)
+    stop_pid(clean_stack.servers["function-echo"].pid)
+
+    second = _echo_url(clean_stack)
+    message_id = clean_stack.pubsub.publish("echo-test", b"after restart")
+
+    assert second != first
+    assert _wait_for_document(firestore.Client(), f"echo/{message_id}")["data"] == "after restart"
