@@ -72,18 +72,19 @@ class AlertRouter:
             log.info("alert collapsed", extra={**extra, "collapsed_into": admission.collapsed_into})
             return Outcome(alert.alert_id, admission.collapsed_into, {})
         text = alert_text(alert, self.settings.web_base_url, admission.suppressed_before)
-        results: dict[str, ChannelState] = {}
+        done: dict[str, ChannelState] = {}
+        attempted: dict[str, ChannelState] = {}
         busy: list[str] = []
         for channel in channels:
             taken = self._take(alert.alert_id, channel, now)
             if isinstance(taken, Done):
-                results[channel] = taken.state
-                continue
-            if isinstance(taken, Busy | Deferred):
+                done[channel] = taken.state
+            elif isinstance(taken, Busy | Deferred):
                 busy.append(channel)
-                continue
-            results[channel] = self._attempt(channel, alert, text, taken)
-        return self._settle(alert, results, busy, extra)
+            else:
+                attempted[channel] = self._attempt(channel, alert, text, taken)
+        settled = self._settle(alert, attempted, busy, extra)
+        return Outcome(alert.alert_id, None, done | settled.channels, settled.dead_lettered)
 
     def _take(self, alert_id: str, channel: str, now: datetime) -> Claimed | Busy | Done | Deferred:
         """Claim the channel; a short wait Telegram asked for is slept here, a long one is held then handed back."""
@@ -99,6 +100,7 @@ class AlertRouter:
     def _settle(
         self, alert: Alert, results: dict[str, ChannelState], busy: list[str], extra: dict[str, str]
     ) -> Outcome:
+        """Record failed attempts, dead-letter channels out of attempts, and ask for a retry if any remain."""
         retry: list[str] = list(busy)
         dead = False
         for channel, state in results.items():
@@ -109,7 +111,7 @@ class AlertRouter:
                 log.error("alert undeliverable", extra={**extra, "channel": channel, "error": state.last_error})
             elif state.status is DeliveryStatus.FAILED:
                 retry.append(channel)
-            if state.status in (DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTER):
+            if state.status is not DeliveryStatus.SENT:  # a success was recorded as soon as it happened
                 self.records.finish(alert.alert_id, channel, state)
         if dead:
             self.records.store_undeliverable(alert)
