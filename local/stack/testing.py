@@ -16,8 +16,9 @@ Fixtures
       The same stack after ``reset()``: Firestore emptied, sink and Sheets fake cleared, messages queued in the
       declared and push subscriptions dropped (a seek to now: subscriptions, endpoints and open streams stay).
   ``serve_function`` (session) → ``(name, env=None) -> url``
-      Serves ``functions/<name>/main.py`` with functions-framework as declared in resources.yaml (once per session)
-      and (re)creates its push subscriptions to it.
+      Serves ``functions/<name>/main.py`` as declared in resources.yaml (functions-framework's app in one process,
+      see ``stack.function_host``; its log is ``stack.state_dir / "logs" / "function-<name>.log"``), once per
+      session (again if it died), and (re)creates its push subscriptions to it.
   ``tap`` (function) → ``(topic) -> TopicTap``
       A fresh pull subscription per call (a reused one can stall ~60 s). Make it *before* the messages are
       published, then ``tap.pull(count, timeout_s=10) -> list[PulledMessage]`` (synchronous pull, acked;
