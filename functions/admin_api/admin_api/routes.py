@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote
 
+from google.api_core.exceptions import GoogleAPICallError
+
 from admin_api import controls, followers, statements, views
 from admin_api.auth import AuthError, Principal, bearer_token, forbidden
 from admin_api.deps import Deps, Route
@@ -58,7 +60,7 @@ class AdminApi:
             log.info("request refused", extra={"status": exc.status, "reason": exc.reason, "path": request.path})
         except ApiError as exc:
             response = ApiResponse(exc.status, exc.body())
-        except Retryable as exc:
+        except (Retryable, GoogleAPICallError) as exc:
             log.warning("dependency unavailable", extra={"error": str(exc), "path": request.path})
             response = ApiResponse(503, ApiError(503, "a backing service is unavailable; try again").body())
         return self._with(response, cors)
