@@ -78,12 +78,21 @@ class FirestoreStatementRecords:
 
     def load(self, follower_id: str, month: str) -> StatementInputs | None:
         """Read the follower, the month, its days, its fills and its invoice."""
-        follower = self.store.followers.get(follower_id)
-        statement = self.store.monthly_pnl.get(f"{follower_id}:{month}")
-        if follower is None or statement is None:
-            return None
         calendar = month_days(month)
-        days = self.store.daily_pnl.get_many(f"{follower_id}:{d.isoformat()}" for d in calendar)
+        refs = {
+            "follower": self.store.followers.ref(follower_id),
+            "statement": self.store.monthly_pnl.ref(f"{follower_id}:{month}"),
+            "invoice": self.db.collection(INVOICES).document(f"{follower_id}:{month}"),
+            **{d.isoformat(): self.store.daily_pnl.ref(f"{follower_id}:{d.isoformat()}") for d in calendar},
+        }
+        paths = {ref.path: key for key, ref in refs.items()}
+        found = {paths[snap.reference.path]: snap.to_dict() or {}
+                 for snap in self.db.get_all(list(refs.values())) if snap.exists}  # one round trip
+        if "follower" not in found or "statement" not in found:
+            return None
+        follower = self.store.followers._parse(found["follower"])
+        statement = self.store.monthly_pnl._parse(found["statement"])
+        days = [self.store.daily_pnl._parse(found[d.isoformat()]) for d in calendar if d.isoformat() in found]
         start = datetime.combine(calendar[0], time(0), NEW_YORK)
         end = datetime.combine(calendar[-1] + timedelta(days=1), time(0), NEW_YORK)
         query = (
@@ -94,13 +103,12 @@ class FirestoreStatementRecords:
         )
         fills = [self.store.fills._parse(snap.to_dict()) for snap in query.stream()]
         trades = sorted((f for f in fills if start <= new_york(f.at) < end), key=lambda f: (f.at, f.exec_id))
-        invoice = self.db.collection(INVOICES).document(f"{follower_id}:{month}").get()
         return StatementInputs(
             follower=follower,
             statement=statement,
-            days=tuple(sorted(days.values(), key=lambda d: d.date)),
+            days=tuple(days),
             trades=tuple(trades),
-            invoice=_invoice_view(invoice.to_dict()) if invoice.exists else None,
+            invoice=_invoice_view(found["invoice"]) if "invoice" in found else None,
         )
 
     def record_files(self, follower_id: str, month: str, fields: dict[str, object]) -> None:
