@@ -25,9 +25,17 @@ def common_env(clock_spec: str, web_base_url: str) -> dict[str, str]:
     }
 
 
-def function_env(out_dir: Path) -> dict[str, str]:
+def staleness_s(speed: float, business_s: int) -> str:
+    """A staleness limit for the demo: at N× speed one real second of machine hiccup is N business seconds, so
+    limits meant for real time (heartbeat age, gateway down) get five real seconds of slack on top."""
+    return str(int(business_s + 5 * speed))
+
+
+def function_env(out_dir: Path, speed: float) -> dict[str, str]:
     """Settings of the Cloud Functions (secrets are env-injected in production too)."""
     return {
+        "SPREADPILOT_WATCHDOG_HEARTBEAT_MAX_AGE_S": staleness_s(speed, 60),
+        "SPREADPILOT_WATCHDOG_GATEWAY_CRITICAL_AFTER_S": staleness_s(speed, 30),
         # signal poller
         "SPREADPILOT_SHEET_ID": SHEET_ID,
         "SPREADPILOT_SHEET_TAB": SHEET_TAB,
@@ -48,6 +56,6 @@ def function_env(out_dir: Path) -> dict[str, str]:
     }
 
 
-def executor_env(subscription: str) -> dict[str, str]:
+def executor_env(subscription: str, speed: float) -> dict[str, str]:
     """Settings of the executor on the (simulated) gateway VM."""
-    return {"SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription}
+    return {"SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription, "SPREADPILOT_DOWN_ALERT_S": staleness_s(speed, 30)}

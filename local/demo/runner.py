@@ -183,7 +183,7 @@ class Demo:
     def start_functions(self, env: dict[str, str]) -> None:
         """Serve every built function with functions-framework and create its push subscriptions."""
         assert self.state.stack is not None
-        function_env = env | config.function_env(self.o.out_dir)
+        function_env = env | config.function_env(self.o.out_dir, self.o.speed)
         for key in ("signal_poller", "alert_router", "watchdog", "telegram_bot", "pnl", "reports", "admin_api"):
             stage = self.state.stages[key]
             if not stage.built:
@@ -201,7 +201,7 @@ class Demo:
         if not stage.built:
             return
         argv = [sys.executable, "-m", "executor"]
-        executor_env = env | config.executor_env("executor-signals")
+        executor_env = env | config.executor_env("executor-signals", self.o.speed)
         self.state.processes["executor"] = spawn(
             "executor",
             argv,

@@ -98,12 +98,12 @@ def order_rows(store: Store) -> list[dict[str, Any]]:
 def fan_out_timing(signals: list[dict[str, Any]], orders: list[dict[str, Any]], speed: float) -> dict[str, Any]:
     """Signal published → every entry order acknowledged by the broker (simulated and real seconds)."""
     published = [_at(e.get("at")) for s in signals for e in s["timeline"] if e.get("event") == "published"]
-    acked = []
+    acked: list[datetime] = []
     for order in orders:
         if order["kind"] != "entry":
             continue
-        times = [_at(h.get("at")) for h in order["history"] if h.get("state") in ("working", "filled", "submitted")]
-        times = [t for t in times if t is not None]
+        states = ("working", "filled", "submitted")
+        times = [t for h in order["history"] if h.get("state") in states and (t := _at(h.get("at"))) is not None]
         if times:
             acked.append(min(times))
     start = min((p for p in published if p is not None), default=None)

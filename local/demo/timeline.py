@@ -49,8 +49,8 @@ def build_timeline(scenario: Scenario) -> list[Event]:
         )
     )
     for command in scenario.commands:
-        at = command.get("at")
-        when = time.fromisoformat(str(at)) if not isinstance(at, int) else time(at // 60, at % 60)
+        raw_at = command.get("at")
+        when = time.fromisoformat(str(raw_at)) if not isinstance(raw_at, int) else time(raw_at // 60, raw_at % 60)
         body = {k: v for k, v in command.items() if k != "at"}
         events.append(Event(scenario.at(when), "command", body, f"operator command {body.get('kind')}"))
     start, end = scenario.at(scenario.start), scenario.at(scenario.end)
