@@ -32,6 +32,7 @@ class Tracked:
     last_update: OrderUpdate | None = None
     executions: dict[str, Execution] = field(default_factory=dict)
     task_running: bool = False
+    sending: bool = False  # a message for this intent is on its way; only its own answer may resolve it
     resends: int = 0  # sends after reconciliation proved the broker never got the order (this process only)
 
 

@@ -8,7 +8,9 @@ lost acknowledgement) it lets reconciliation decide from broker truth before doi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -153,7 +155,8 @@ class EntryRunner:
                              limit=request.limit, ladder_step=0)
         if not link.ready.is_set():
             raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
-        ack = await link.broker.place(request)
+        async with self._sending(ref):
+            ack = await link.broker.place(request)
         if self.book.get(ref).state is IntentState.SUBMITTED:
             await self.book.move(ref, IntentState.WORKING, f"acknowledged ({ack.status})", order_id=ack.order_id,
                                  perm_id=ack.perm_id or None)
@@ -195,7 +198,8 @@ class EntryRunner:
             return
         if not link.ready.is_set():
             raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
-        ack = await link.broker.modify(intent.intent_id, combo_limit(ACTION, credit))
+        async with self._sending(intent.intent_id):
+            ack = await link.broker.modify(intent.intent_id, combo_limit(ACTION, credit))
         await self.book.update(intent.intent_id, ladder_step=step, limit=combo_limit(ACTION, credit),
                                order_id=ack.order_id)
 
@@ -220,6 +224,16 @@ class EntryRunner:
         await self.alerts.send("order.ladder_exhausted", Severity.WARNING,
                                f"{note}: filled {final.filled_qty}/{final.contracts}", follower_id=final.follower_id,
                                signal_id=final.signal_id, order_ref=ref)
+
+    @contextlib.asynccontextmanager
+    async def _sending(self, ref: str) -> AsyncIterator[None]:
+        """Mark a message for ``ref`` in flight, so a concurrent reconciliation leaves its outcome to the answer."""
+        tracked = self.book.tracked[ref]
+        tracked.sending = True
+        try:
+            yield
+        finally:
+            tracked.sending = False
 
     async def _reject(self, ref: str, reason: str) -> None:
         intent = await self.book.move(ref, IntentState.REJECTED, reason, reason=reason)

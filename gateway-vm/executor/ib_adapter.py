@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
-from ib_async import IB, ComboLeg, Contract, LimitOrder, Option, OrderState, StartupFetch, Trade
+from ib_async import IB, ComboLeg, Contract, LimitOrder, MarketOrder, Option, OrderState, StartupFetch, Stock, Trade
 from ib_async import Fill as IBFill
+from ib_async.util import UNSET_DOUBLE
 
 from executor.broker import (
     ACK_STATUSES,
@@ -48,7 +49,9 @@ from executor.broker import (
     OrderRequest,
     OrderUpdate,
 )
+from executor.lifecycle.ports import AccountPnL, ComboOrder, LegQuote, SingleOrder
 from executor.pricing import to_cents
+from executor.throttle import MessageBudget
 from spreadpilot.errors import Rejected
 from spreadpilot.models import Right
 
@@ -86,10 +89,13 @@ class IBBroker:
         self.connect_timeout_s = connect_timeout_s
         self.ack_timeout_s = ack_timeout_s
         self.listener = BrokerListener()
+        # Our budget (44/s) stays under ib_async's own throttle (45/s), which also counts our few other requests.
+        self.budget = MessageBudget(rate=44)
         self.ib = IB()
         self._trades: dict[str, Trade] = {}
         self._waiters: dict[int, asyncio.Future[OrderAck]] = {}
         self._errors: dict[int, str] = {}
+        self._stock: Contract | None = None  # QQQ, qualified once for underlying quotes
         self.ib.orderStatusEvent += self._on_status
         self.ib.openOrderEvent += self._on_open_order
         self.ib.execDetailsEvent += self._on_exec
@@ -194,6 +200,7 @@ class IBBroker:
 
     async def what_if(self, request: OrderRequest) -> Margin:
         """What-if margin; unset figures count as zero (the broker still checks margin on the real order)."""
+        await self.budget.slot()
         state = await self._call(self.ib.whatIfOrderAsync(self._bag(request.combo), self._order(request)), "what-if")
         if not isinstance(state, OrderState):  # ib_async resolves a failed what-if with no state
             raise OrderRejected(f"what-if refused: {state!r}")
@@ -203,6 +210,7 @@ class IBBroker:
 
     async def place(self, request: OrderRequest) -> OrderAck:
         """Send a new combo order and wait for the broker's acknowledgement."""
+        await self.budget.slot()
         self._require()
         trade = self.ib.placeOrder(self._bag(request.combo), self._order(request))
         self._trades[request.order_ref] = trade
@@ -210,6 +218,7 @@ class IBBroker:
 
     async def modify(self, order_ref: str, limit: Decimal) -> OrderAck:
         """Send the working order again with a new limit (same order id) and wait for the acknowledgement."""
+        await self.budget.slot()
         self._require()
         trade = self._trades.get(order_ref)
         if trade is None:
@@ -220,11 +229,99 @@ class IBBroker:
 
     async def cancel(self, order_ref: str) -> None:
         """Ask for a cancel; the outcome arrives as an order update."""
+        await self.budget.slot()
         self._require()
         trade = self._trades.get(order_ref)
         if trade is None:
             raise BrokerDisconnected(f"{self.gateway_id}: {order_ref} unknown to this session; reconcile first")
         self.ib.cancelOrder(trade.order)
+
+    # ── positions through the day (``executor.lifecycle.ports.LifecycleBroker``) ───────────────────────────────
+    async def positions(self) -> list[HeldPosition]:
+        """Positions as ib_async keeps them live (the truth fetch after each connect subscribed to them)."""
+        self._require()
+        return [HeldPosition(p.account, p.contract.conId, int(p.position), p.contract.secType,
+                             _right(p.contract.right), _dec(p.contract.strike) if p.contract.strike else None,
+                             _expiry(p.contract))
+                for p in self.ib.positions() if p.position and p.contract.symbol in ("QQQ", "")]
+
+    async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:
+        """Snapshot quotes by conId (contracts without a two-sided quote are left out)."""
+        if not con_ids:
+            return {}
+        contracts = [Option(conId=c, exchange="SMART") for c in con_ids]
+        tickers = await self._call(self.ib.reqTickersAsync(*contracts), "leg quotes")
+        quotes: dict[int, LegQuote] = {}
+        for t in tickers:
+            bid, ask = _price(t.bid), _price(t.ask)
+            if t.contract is not None and bid is not None and ask is not None:
+                quotes[t.contract.conId] = LegQuote(t.contract.conId, bid, ask)
+        return quotes
+
+    async def underlying_price(self, symbol: str) -> Decimal | None:
+        """The stock's midpoint (else its last price) from a snapshot quote."""
+        if self._stock is None:
+            qualified = await self._call(self.ib.qualifyContractsAsync(Stock(symbol, "SMART", "USD")), "stock")
+            found = [c for c in qualified if isinstance(c, Contract) and c.conId]
+            if not found:
+                return None
+            self._stock = found[0]
+        tickers = await self._call(self.ib.reqTickersAsync(self._stock), "underlying quote")
+        if not tickers:
+            return None
+        mid = tickers[0].midpoint()
+        return _dec(round(mid, 4)) if mid == mid else _dec(tickers[0].last)  # NaN != NaN
+
+    async def place_combo(self, order: ComboOrder) -> OrderAck:
+        """Send a combo limit or market order and wait for the acknowledgement."""
+        return await self._send(self._bag(order.combo), order.order_ref, order.account, order.action, order.qty,
+                                order.limit)
+
+    async def place_single(self, order: SingleOrder) -> OrderAck:
+        """Send an order for one option or the stock and wait for the acknowledgement."""
+        contract = (Option(conId=order.con_id, exchange="SMART") if order.sec_type == "OPT"
+                    else Contract(conId=order.con_id, secType=order.sec_type, exchange="SMART", currency="USD"))
+        return await self._send(contract, order.order_ref, order.account, order.action, order.qty, order.limit)
+
+    async def _send(self, contract: Contract, order_ref: str, account: str, action: str, qty: int,
+                    limit: Decimal | None) -> OrderAck:
+        self._require()
+        order = (MarketOrder(action, qty, account=account, orderRef=order_ref, tif="DAY", transmit=True)
+                 if limit is None else LimitOrder(action, qty, float(limit), account=account, orderRef=order_ref,
+                                                  tif="DAY", transmit=True))
+        trade = self.ib.placeOrder(contract, order)
+        self._trades[order_ref] = trade
+        return await self._ack(trade, "place")
+
+    async def to_market(self, order_ref: str) -> OrderAck:
+        """Re-send the working order as a market order (same order id)."""
+        self._require()
+        trade = self._trades.get(order_ref)
+        if trade is None:
+            raise BrokerDisconnected(f"{self.gateway_id}: {order_ref} unknown to this session; reconcile first")
+        trade.order.orderType = "MKT"
+        trade.order.lmtPrice = UNSET_DOUBLE
+        self.ib.placeOrder(trade.contract, trade.order)
+        return await self._ack(trade, "to market")
+
+    async def exercise(self, account: str, con_id: int, qty: int, exchange: str) -> None:
+        """``exerciseOptions(contract, exerciseAction=1, exerciseQuantity=qty, account, override=0)``."""
+        self._require()
+        # IB refuses SMART here: the request goes to the option's listing exchange.
+        self.ib.exerciseOptions(Option(conId=con_id, exchange=exchange), 1, qty, account, 0)
+
+    async def account_pnl(self, account: str) -> AccountPnL | None:
+        """The account's live ``reqPnL`` subscription (started on first use and again after a reconnect)."""
+        self._require()
+        live = self.ib.pnl(account)
+        if not live:
+            self.ib.reqPnL(account)
+            return None
+        pnl = live[0]
+        daily, unrealized, realized = _dec(pnl.dailyPnL), _dec(pnl.unrealizedPnL), _dec(pnl.realizedPnL)
+        if daily is None:
+            return None
+        return AccountPnL(daily, unrealized or Decimal(0), realized or Decimal(0))
 
     async def _ack(self, trade: Trade, what: str) -> OrderAck:
         order_id = trade.order.orderId

@@ -98,6 +98,8 @@ async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: Br
 
 async def _apply(book: IntentBook, alerts: Alerts, intent: OrderIntent, r: Resolution) -> None:
     ref = intent.intent_id
+    if r.found is Found.ABSENT and book.tracked[ref].sending:
+        return  # sent after this truth was asked for: its own acknowledgement (or timeout) decides
     if r.duplicates:
         await alerts.send("order.duplicate_at_broker", Severity.CRITICAL,
                           f"{r.duplicates + 1} broker orders carry orderRef {ref}", follower_id=intent.follower_id,
