@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from admin_api.auth import TokenVerifier
-from admin_api.deps import Deps
+from admin_api.auth import TokenVerifier, parse_certificates
+from admin_api.deps import Deps, Route
 from admin_api.followers import FollowerCreate
 from admin_api.http import ApiError, ApiRequest, parse_body
 from admin_api.routes import ALL_ROUTES, AdminApi
 from admin_api.settings import AdminSettings
 from admin_api.statements import LocalFileLinks
+from google.api_core.exceptions import ServiceUnavailable
+from identity.keys import certificates_doc
+from identity.server import Issuer
+from identity.testing import TokenFactory
 
 NOW = datetime(2026, 3, 17, 14, 0, tzinfo=UTC)
 ORIGIN = "https://admin.spreadpilot.example"
@@ -92,3 +96,35 @@ def test_a_body_that_is_not_a_json_object_is_refused(raw: bytes) -> None:
     with pytest.raises(ApiError) as caught:
         parse_body(raw, FollowerCreate)
     assert caught.value.status == 400
+
+
+def test_a_backing_service_failure_is_a_503_with_cors_headers_and_a_viewer_cannot_reach_a_changing_route() -> None:
+    issuer = Issuer("p")
+    published = parse_certificates(certificates_doc([issuer.key]))
+
+    class Keys:
+        def keys(self, now: datetime, *, refresh: bool = False) -> dict[str, object]:
+            return published  # type: ignore[return-value]
+
+    def down(_deps: Deps, _call: object) -> object:
+        raise ServiceUnavailable("firestore is restarting")
+
+    settings = AdminSettings(GOOGLE_CLOUD_PROJECT="p", web_base_url=ORIGIN)
+    verifier = TokenVerifier(Keys(), issuer=settings.issuer, audience=settings.audience)  # type: ignore[arg-type]
+    deps = Deps(store=None, publisher=None, secrets=None, verifier=verifier,  # type: ignore[arg-type]
+                links=LocalFileLinks(), settings=settings)
+    front = AdminApi(deps, routes=[Route("GET", "/down", down, "always fails"),
+                                   Route("POST", "/down", down, "always fails", changes=True)])
+    tokens = TokenFactory(issuer)
+    now = datetime.now(UTC)
+
+    def ask(method: str, role: str) -> tuple[int, dict[str, str]]:
+        headers = {"authorization": f"Bearer {tokens.valid(role)}", "origin": ORIGIN}
+        response = front.handle(ApiRequest(method, "/api/v1/down", headers=headers), now=now, wall=now)
+        return response.status, dict(response.headers)
+
+    status, headers = ask("GET", "viewer")
+    assert status == 503
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert ask("POST", "viewer")[0] == 403
+    assert ask("POST", "admin")[0] == 503
