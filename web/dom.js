@@ -44,7 +44,10 @@ export function badge(text, kind = '') {
 export function when(iso) {
   if (!iso) return '—';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  if (Number.isNaN(date.getTime())) return String(iso);
+  // Market time: every time is shown in New York, whatever the browser's zone.
+  return `${date.toLocaleString('en-US', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit',
+    day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })} ET`;
 }
 
 export function money(value) {

@@ -159,9 +159,10 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a
     page.goto(web_app + f"/signals/{signal.signal_id}")
     expect(page.locator("h1")).to_have_text(f"Signal {signal.signal_id}")
     expect(page.locator("#timeline")).to_contain_text("published")
+    _shot(page, "07-signal-timeline")
     page.goto(web_app + "/positions")
     expect(page.locator("svg.chart rect")).to_have_count(3)
-    _shot(page, "07-pnl-chart")
+    _shot(page, "08-pnl-chart")
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone.goto(web_app + "/signin")
@@ -171,4 +172,4 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a
     expect(phone.locator("h1")).to_have_text("Dashboard")
     phone.goto(web_app + "/followers")
     expect(phone.locator("button[data-action=pause][data-follower=e2e01]")).to_be_disabled()
-    _shot(phone, "08-phone-viewer-followers")
+    _shot(phone, "09-phone-viewer-followers")
