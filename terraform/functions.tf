@@ -17,9 +17,9 @@ locals {
 
   # Settings terraform itself knows; everything else comes from var.function_env.
   function_derived_env = {
-    signal_poller = { SPREADPILOT_SPREADSHEET_ID = var.spreadsheet_id }
+    signal_poller = { SPREADPILOT_SHEET_ID = var.spreadsheet_id }
     reports       = { SPREADPILOT_STATEMENTS_BUCKET = google_storage_bucket.statements.name }
-    admin_api     = { SPREADPILOT_CORS_ORIGIN = local.web_origin, SPREADPILOT_STATEMENTS_BUCKET = google_storage_bucket.statements.name }
+    admin_api     = { SPREADPILOT_CORS_ORIGIN = local.web_origin }
   }
 
   stage_dir = dirname("${path.module}/${var.stage_manifest}")

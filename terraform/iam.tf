@@ -42,23 +42,21 @@ locals {
       signals = "publishes the day's accepted signal to the executor"
       alerts  = "raises rejected-row, no-signal and edited-row alerts"
     }
+    alert_router = {
+      "alerts-dead-letter" = "parks an alert whose every channel failed after its maximum attempts"
+    }
     pnl = {
       alerts               = "raises daily-loss and P&L job alerts"
       "statement-requests" = "asks reports for each follower's monthly statement on the 1st"
-    }
-    reports = {
-      alerts = "raises statement delivery failures"
     }
     watchdog = {
       alerts = "raises executor-heartbeat and gateway-disconnected alerts"
     }
     telegram_bot = {
       commands = "forwards operators' close-all / kill-switch commands to the executor"
-      alerts   = "reports rejected commands"
     }
     admin_api = {
-      commands             = "forwards admin actions (close positions, kill switch) to the executor"
-      "statement-requests" = "lets an admin resend a follower's statement"
+      commands = "forwards admin actions (close positions, kill switch) to the executor"
     }
     executor = {
       alerts = "raises order, assignment and connectivity alerts"
@@ -84,7 +82,7 @@ locals {
       "telegram-bot-token" = { env = "TELEGRAM_BOT_TOKEN", why = "sends WARNING and CRITICAL alerts to Telegram" }
     }
     reports = {
-      "sendgrid-api-key" = { env = "SENDGRID_API_KEY", why = "e-mails monthly statements" }
+      "sendgrid-api-key" = { env = "SPREADPILOT_SENDGRID_API_KEY", why = "e-mails monthly statements" }
     }
     telegram_bot = {
       "telegram-bot-token"      = { env = "TELEGRAM_BOT_TOKEN", why = "answers operators' commands" }
@@ -100,6 +98,13 @@ locals {
     }
     admin_api = {
       "roles/storage.objectViewer" = "lets an admin download a follower's statement"
+    }
+  }
+
+  # principal => role => reason, on the principal's own service account.
+  own_account_roles = {
+    admin_api = {
+      "roles/iam.serviceAccountTokenCreator" = "signs V4 download URLs of statements through IAM (signBlob as itself)"
     }
   }
 
@@ -128,6 +133,10 @@ locals {
 
   sources_bucket_grants = merge([
     for who, roles in local.sources_bucket_roles : { for role, why in roles : "${who} ${role}" => { who = who, role = role } }
+  ]...)
+
+  own_account_grants = merge([
+    for who, roles in local.own_account_roles : { for role, why in roles : "${who} ${role}" => { who = who, role = role } }
   ]...)
 
   sa_email = merge(
@@ -180,4 +189,11 @@ resource "google_storage_bucket_iam_member" "statements" {
   bucket   = google_storage_bucket.statements.name
   role     = each.value.role
   member   = "serviceAccount:${local.sa_email[each.value.who]}"
+}
+
+resource "google_service_account_iam_member" "own_account" {
+  for_each           = local.own_account_grants
+  service_account_id = each.value.who == "executor" ? google_service_account.vm.name : google_service_account.function[each.value.who].name
+  role               = each.value.role
+  member             = "serviceAccount:${local.sa_email[each.value.who]}"
 }

@@ -4,6 +4,7 @@ declared there is unused by the code."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,28 @@ from conftest import REPO, TERRAFORM
 CODE_ROOTS = [REPO / "functions", REPO / "gateway-vm" / "executor", REPO / "shared" / "spreadpilot"]
 
 
-def code_text() -> str:
-    """All production Python the resource names could be used from."""
-    return "\n".join(p.read_text(encoding="utf-8") for root in CODE_ROOTS for p in root.rglob("*.py")
-                     if "__pycache__" not in p.parts)
+DECLARATION = REPO / "shared" / "spreadpilot" / "resources.py"
+
+
+def code_text(roots: list[Path] = CODE_ROOTS) -> str:
+    """Production Python the resource names could be used from (not the module that declares the constants)."""
+    return "\n".join(p.read_text(encoding="utf-8") for root in roots for p in root.rglob("*.py")
+                     if "__pycache__" not in p.parts and p != DECLARATION)
+
+
+def principal_code(principal: str) -> str:
+    """The code a service account runs: the function's folder, or the executor's package."""
+    root = REPO / "gateway-vm" / "executor" if principal == "executor" else REPO / "functions" / principal
+    return code_text([root])
+
+
+def references_topic(code: str, topic: str) -> bool:
+    """The topic's literal name, or its spreadpilot.resources constant imported from there."""
+    constants = {value: const for const, value in resources_py_constants().items()}
+    const = constants.get(topic)
+    imported = const is not None and re.search(
+        rf"from spreadpilot\.resources import [^\n]*\b{const}\b|resources\.{const}\b", code)
+    return f'"{topic}"' in code or bool(imported)
 
 
 def resources_py_constants() -> dict[str, str]:
@@ -101,8 +120,8 @@ def test_every_declared_topic_is_published_by_code_scheduler_or_dead_lettering(d
     code = code_text()
     scheduled = {job["topic"] for job in declared["scheduler"].values()}
     dead = {t["dead_letter"] for t in declared["topics"].values() if t and t.get("dead_letter")}
-    by_code = {value for const, value in constants.items() if re.search(rf"\b{const}\b", code.replace(
-        f'{const} = "{value}"', ""))} | {t for t in declared["topics"] if f'"{t}"' in code}
+    by_code = {value for const, value in constants.items() if re.search(rf"\b{const}\b", code)}
+    by_code |= {t for t in declared["topics"] if f'"{t}"' in code}
     unused = sorted(set(declared["topics"]) - scheduled - dead - by_code)
     assert unused == []
 
@@ -146,3 +165,15 @@ def test_every_push_subscription_targets_a_declared_function(declared: dict[str,
     pubsub_functions = {n for n, f in declared["functions"].items() if f["trigger"] == "pubsub"}
     assert pubsub_functions <= targets
 
+
+
+def test_every_topic_a_service_account_may_publish_to_is_one_its_code_publishes_to(tf: dict[str, Any]) -> None:
+    extra = [(who, topic) for who, topics in tf["locals"]["topic_publishers"].items() for topic in topics
+             if not references_topic(principal_code(who), topic)]
+    assert extra == [], "grant only what the code publishes (least privilege)"
+
+
+def test_every_subscription_a_service_account_may_pull_is_one_its_code_pulls(tf: dict[str, Any]) -> None:
+    extra = [(who, sub) for who, subs in tf["locals"]["subscription_subscribers"].items() for sub in subs
+             if f'"{sub}"' not in principal_code(who)]
+    assert extra == []

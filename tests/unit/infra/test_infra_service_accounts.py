@@ -15,6 +15,7 @@ GRANT_MAPS = {
     "secret_accessors": lambda secret, g: ("roles/secretmanager.secretAccessor", f"secret `{secret}`", g["why"]),
     "statements_bucket_roles": lambda role, why: (role, "statements bucket", why),
     "sources_bucket_roles": lambda role, why: (role, "function-sources bucket", why),
+    "own_account_roles": lambda role, why: (role, "its own service account", why),
 }
 
 
