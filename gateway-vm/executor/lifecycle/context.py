@@ -1,0 +1,55 @@
+"""What every lifecycle loop shares with the executor: its gateways, intent book, stores, alerts, clock and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import cast
+
+from executor.alerts import Alerts
+from executor.book import IntentBook
+from executor.gateways import GatewayLink
+from executor.intents import ExecutorStore
+from executor.lifecycle.ports import LifecycleBroker, LifecycleStore
+from executor.lifecycle.settings import LifecycleSettings
+from spreadpilot.clock import Clock
+from spreadpilot.models import IntentKind, IntentState
+
+
+@dataclass
+class Context:
+    """The executor's shared parts, as the lifecycle uses them."""
+
+    links: Mapping[str, GatewayLink]
+    book: IntentBook
+    intents: ExecutorStore
+    store: LifecycleStore
+    alerts: Alerts
+    settings: LifecycleSettings
+    clock: Clock
+    stop: asyncio.Event
+
+    def broker(self, gateway_id: str) -> LifecycleBroker | None:
+        """The gateway's broker if it is connected and reconciled, else None (nothing is sent on it)."""
+        link = self.links.get(gateway_id)
+        if link is None or not link.ready.is_set():
+            return None
+        # every broker the executor builds (IBBroker, the test fakes) implements the lifecycle operations too
+        return cast("LifecycleBroker", link.broker)
+
+    def entry_in_flight(self, follower_id: str) -> bool:
+        """An entry order of the follower is not final yet (its legs may be filling right now)."""
+        return any(t.intent.follower_id == follower_id and t.intent.kind is IntentKind.ENTRY
+                   and not t.intent.state.final and t.intent.state is not IntentState.PLANNED
+                   for t in self.book.tracked.values())
+
+
+async def sleep_or_stop(ctx: Context, seconds: float) -> None:
+    """Sleep ``seconds`` of business time, or less if the executor stops."""
+    waits = [asyncio.ensure_future(ctx.clock.sleep(seconds)), asyncio.ensure_future(ctx.stop.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

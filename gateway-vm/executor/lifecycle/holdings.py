@@ -1,0 +1,156 @@
+"""Reading an account's broker positions: which legs form spreads, which are orphans, whether stock appeared.
+
+Pure functions of their inputs (no I/O, time is an argument), so the rules of the day read as tests:
+- a spread is a short option paired with a long option of the same right and expiry (the day's signal strikes
+  first, then the nearest strike); unpaired quantity is an orphan leg;
+- the short leg's time value is its mid minus its intrinsic value; an exit is due once it is at most the setting
+  while the short strike is in or near the money;
+- at the pin-risk time, a spread whose short strike is within the setting of the underlying is closed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from executor.broker import HeldPosition
+from spreadpilot.clock import new_york
+from spreadpilot.models import Right, Spread
+
+
+@dataclass(frozen=True)
+class HeldSpread:
+    """``qty`` spreads: ``short`` (sold) and ``long`` (bought) options of one right and expiry."""
+
+    account: str
+    short: HeldPosition
+    long: HeldPosition
+    qty: int
+
+    @property
+    def right(self) -> Right:
+        """Put or call."""
+        return self.short.right or Right.PUT
+
+    @property
+    def short_strike(self) -> Decimal:
+        """The sold strike."""
+        return self.short.strike or Decimal(0)
+
+    @property
+    def long_strike(self) -> Decimal:
+        """The bought strike."""
+        return self.long.strike or Decimal(0)
+
+
+@dataclass(frozen=True)
+class OrphanLeg:
+    """Option quantity without a partner (signed: negative = a naked short)."""
+
+    position: HeldPosition
+    qty: int
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """One account's option spreads, orphan legs and stock."""
+
+    account: str
+    spreads: tuple[HeldSpread, ...] = ()
+    orphans: tuple[OrphanLeg, ...] = ()
+    stock: HeldPosition | None = None
+
+    @property
+    def flat(self) -> bool:
+        """Nothing held."""
+        return not self.spreads and not self.orphans and self.stock is None
+
+
+def classify(account: str, positions: Iterable[HeldPosition], expected: Iterable[Spread] = ()) -> Holdings:
+    """Group ``account``'s positions into spreads, orphans and stock (``expected`` strikes are paired first)."""
+    options: dict[tuple[date | None, Right | None], list[HeldPosition]] = defaultdict(list)
+    stock: HeldPosition | None = None
+    for p in positions:
+        if p.account != account or p.qty == 0:
+            continue
+        if p.sec_type == "STK":
+            stock = p
+        elif p.sec_type == "OPT":
+            options[(p.expiry, p.right)].append(p)
+    wanted = [(s.right, s.short_strike, s.long_strike) for s in expected]
+    spreads: list[HeldSpread] = []
+    orphans: list[OrphanLeg] = []
+    for (_, right), legs in sorted(options.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        short_left = {p.con_id: -p.qty for p in legs if p.qty < 0}
+        long_left = {p.con_id: p.qty for p in legs if p.qty > 0}
+        by_id = {p.con_id: p for p in legs}
+        for short_id, long_id in _pairs(by_id, right, wanted):
+            n = min(short_left.get(short_id, 0), long_left.get(long_id, 0))
+            if n > 0:
+                spreads.append(HeldSpread(account, by_id[short_id], by_id[long_id], n))
+                short_left[short_id] -= n
+                long_left[long_id] -= n
+        orphans += [OrphanLeg(by_id[c], -n) for c, n in short_left.items() if n > 0]
+        orphans += [OrphanLeg(by_id[c], n) for c, n in long_left.items() if n > 0]
+    return Holdings(account, tuple(spreads), tuple(orphans), stock)
+
+
+def _pairs(by_id: dict[int, HeldPosition], right: Right | None,
+           wanted: list[tuple[Right, Decimal, Decimal]]) -> list[tuple[int, int]]:
+    """(short, long) conId pairs to try, the signal's strikes first, then each short with its nearest long."""
+    shorts = [p for p in by_id.values() if p.qty < 0]
+    longs = [p for p in by_id.values() if p.qty > 0]
+    pairs: list[tuple[int, int]] = []
+    for w_right, w_short, w_long in wanted:
+        for s in shorts:
+            for lg in longs:
+                if right == w_right and s.strike == w_short and lg.strike == w_long:
+                    pairs.append((s.con_id, lg.con_id))
+    for s in sorted(shorts, key=lambda p: p.strike or Decimal(0)):
+        for lg in sorted(longs, key=lambda p: abs((p.strike or Decimal(0)) - (s.strike or Decimal(0)))):
+            pairs.append((s.con_id, lg.con_id))
+    return pairs
+
+
+def intrinsic(right: Right, strike: Decimal, underlying: Decimal) -> Decimal:
+    """An option's intrinsic value per share."""
+    return max(Decimal(0), strike - underlying) if right is Right.PUT else max(Decimal(0), underlying - strike)
+
+
+def in_or_near_money(right: Right, strike: Decimal, underlying: Decimal, near: Decimal) -> bool:
+    """True if a short option of ``strike`` is in the money or within ``near`` of it."""
+    return underlying <= strike + near if right is Right.PUT else underlying >= strike - near
+
+
+def time_value_exit_reason(spread: HeldSpread, short_mid: Decimal | None, underlying: Decimal | None,
+                           threshold: Decimal, near: Decimal) -> str | None:
+    """Why the whole spread must be closed now for lack of time value in its short leg, or None."""
+    if short_mid is None or underlying is None:
+        return None
+    if not in_or_near_money(spread.right, spread.short_strike, underlying, near):
+        return None
+    value = short_mid - intrinsic(spread.right, spread.short_strike, underlying)
+    if value > threshold:
+        return None
+    return (f"short {spread.right} {spread.short_strike} time value {max(value, Decimal(0)):.2f} <= {threshold} "
+            f"with the underlying at {underlying}")
+
+
+def pin_risk_reason(spread: HeldSpread, underlying: Decimal | None, at: datetime, pin_at: time, close_at: time,
+                    distance: Decimal) -> str | None:
+    """Why the spread must be closed for pin risk at ``at``, or None."""
+    local = new_york(at).time()
+    if underlying is None or not pin_at <= local < close_at:
+        return None
+    gap = abs(underlying - spread.short_strike)
+    if gap > distance:
+        return None
+    return f"pin risk: short strike {spread.short_strike} is {gap:.2f} from the underlying at {local:%H:%M}"
+
+
+def session_open_for_exits(at: datetime, close_at: time) -> bool:
+    """Exits may be sent until the session closes."""
+    return new_york(at).time() < close_at

@@ -1,0 +1,180 @@
+"""The position monitor: every ``monitor_s`` business seconds, per follower, from broker positions.
+
+Order of the rules in one pass for one follower:
+1. assignment (stock appeared, or the short shrank without an order of ours) → repair, nothing else this pass;
+2. nothing while an entry or a close of the follower is in flight (legs may be filling right now);
+3. an orphan leg → close it alone and alert CRITICAL (a naked short is bought back at market);
+4. a spread at pin risk (from ``pin_close_at``) or whose short leg has no time value left → close the WHOLE spread
+   as one combo order.
+The follower's ``positions/{follower_id}:{signal_id}`` document is written when what it holds changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from executor.lifecycle.assignment import AssignmentDesk, SpreadRecord, record_of
+from executor.lifecycle.closer import Closer, CloseTarget
+from executor.lifecycle.context import Context, sleep_or_stop
+from executor.lifecycle.holdings import (
+    Holdings,
+    classify,
+    pin_risk_reason,
+    session_open_for_exits,
+    time_value_exit_reason,
+)
+from executor.lifecycle.ports import LegQuote, LifecycleBroker
+from spreadpilot.clock import new_york
+from spreadpilot.models import Follower, IntentKind, IntentState, OrderIntent, Position, PositionLeg, Severity
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    """Positions through the day."""
+
+    def __init__(self, ctx: Context, closer: Closer, assignments: AssignmentDesk) -> None:
+        self.ctx = ctx
+        self.closer = closer
+        self.assignments = assignments
+        self.written: dict[str, tuple[object, ...]] = {}
+        self.passes = 0
+
+    async def run(self) -> None:
+        """A pass now and every ``monitor_s`` until the executor stops."""
+        while not self.ctx.stop.is_set():
+            try:
+                await self.pass_once(self.ctx.clock.now())
+            except Exception:  # one failed pass (Firestore hiccup, gateway drop) must not end the monitor
+                log.exception("position pass failed")
+            await sleep_or_stop(self.ctx, self.ctx.settings.monitor_s)
+
+    async def pass_once(self, now: datetime) -> None:
+        """One pass over every follower, gateway by gateway."""
+        self.passes += 1
+        followers = await self.ctx.store.followers()
+        day = new_york(now).date()
+        records = _records_by_follower(await self.ctx.store.entries_for(day))
+        by_gateway: dict[str, list[Follower]] = defaultdict(list)
+        for f in followers:
+            by_gateway[f.gateway_id].append(f)
+        for gateway_id, members in by_gateway.items():
+            broker = self.ctx.broker(gateway_id)
+            if broker is not None:
+                await self._gateway(broker, members, records, day, now)
+
+    async def _gateway(self, broker: LifecycleBroker, followers: list[Follower],
+                       records: dict[str, SpreadRecord], day: date, now: datetime) -> None:
+        positions = await broker.positions()
+        holdings = {f.id: classify(f.ibkr_account, positions, [r.spread for r in [records.get(f.id)] if r])
+                    for f in followers}
+        shorts = sorted({s.short.con_id for h in holdings.values() for s in h.spreads})
+        needs_market = any(h.spreads or h.stock for h in holdings.values())
+        quotes = await broker.option_quotes(shorts) if shorts else {}
+        underlying = await broker.underlying_price("QQQ") if needs_market else None
+        for f in followers:
+            record = records.get(f.id) or record_of(holdings[f.id], day)
+            try:
+                await self._follower(f, holdings[f.id], record, quotes, underlying, now)
+            except Exception as exc:  # one follower's failure is isolated from the others and alerted
+                log.exception("position check failed", extra={"follower_id": f.id})
+                await self.ctx.alerts.send("position.check_failed", Severity.WARNING,
+                                           f"position check failed: {exc!r}", follower_id=f.id)
+
+    async def _follower(self, follower: Follower, holdings: Holdings, record: SpreadRecord | None,
+                        quotes: dict[int, LegQuote], underlying: Decimal | None, now: datetime) -> None:
+        handled = await self.assignments.check(follower, holdings, record, now)
+        if record is not None:
+            await self._write_position(follower, holdings, record, now)
+        if handled or record is None or holdings.flat:
+            return
+        if self.closer.busy(follower.id) or self.ctx.entry_in_flight(follower.id):
+            return
+        if not session_open_for_exits(now, self.ctx.settings.session_close_at):
+            return
+        for orphan in holdings.orphans:
+            side = "naked short" if orphan.qty < 0 else "long"
+            why = (f"orphan {side} leg {orphan.position.right} {orphan.position.strike} x{abs(orphan.qty)}: "
+                      "closed alone")
+            await self.ctx.alerts.send("position.orphan_leg", Severity.CRITICAL, why, follower_id=follower.id,
+                                       signal_id=record.signal_id)
+            self.closer.spawn(CloseTarget(follower, record.signal_id, record.spread, record.expiry, abs(orphan.qty),
+                                          IntentKind.CLOSE_ORPHAN, why, leg=orphan.position, leg_qty=orphan.qty))
+            return
+        settings = self.ctx.settings
+        for spread in holdings.spreads:
+            quote = quotes.get(spread.short.con_id)
+            reason = pin_risk_reason(spread, underlying, now, settings.pin_close_at, settings.session_close_at,
+                                     settings.pin_distance)
+            reason = reason or time_value_exit_reason(spread, quote.mid if quote else None, underlying,
+                                                      settings.time_value_exit, settings.near_money)
+            if reason is not None:
+                log.info("closing spread", extra={"follower_id": follower.id, "reason": reason})
+                self.closer.spawn(CloseTarget(follower, record.signal_id, record.spread, record.expiry, spread.qty,
+                                              IntentKind.EXIT, reason, combo=spread))
+                return
+
+    async def flatten(self, followers: Iterable[Follower], reason: str) -> list[str]:
+        """Cancel working entries and close everything the followers hold; the followers that could not be reached."""
+        unreachable: list[str] = []
+        day = new_york(self.ctx.clock.now()).date()
+        records = _records_by_follower(await self.ctx.store.entries_for(day))
+        for f in followers:
+            broker = self.ctx.broker(f.gateway_id)
+            if broker is None:
+                unreachable.append(f.id)
+                continue
+            for t in list(self.ctx.book.tracked.values()):
+                i = t.intent
+                if i.follower_id == f.id and i.kind is IntentKind.ENTRY and i.state is IntentState.WORKING:
+                    await broker.cancel(i.intent_id)
+            holdings = classify(f.ibkr_account, await broker.positions(),
+                                [r.spread for r in [records.get(f.id)] if r])
+            record = records.get(f.id) or record_of(holdings, day)
+            if record is None:
+                continue
+            for spread in holdings.spreads:
+                self.closer.spawn(CloseTarget(f, record.signal_id, record.spread, record.expiry, spread.qty,
+                                              IntentKind.FLATTEN, reason, combo=spread))
+            for orphan in holdings.orphans:
+                self.closer.spawn(CloseTarget(f, record.signal_id, record.spread, record.expiry, abs(orphan.qty),
+                                              IntentKind.FLATTEN, reason, leg=orphan.position, leg_qty=orphan.qty))
+            if holdings.stock is not None:
+                self.closer.spawn(CloseTarget(f, record.signal_id, record.spread, record.expiry,
+                                              abs(holdings.stock.qty), IntentKind.FLATTEN, reason,
+                                              leg=holdings.stock, leg_qty=holdings.stock.qty))
+        return unreachable
+
+    async def _write_position(self, follower: Follower, holdings: Holdings, record: SpreadRecord,
+                              now: datetime) -> None:
+        held = [*[leg for s in holdings.spreads for leg in ((s.short, -s.qty), (s.long, s.qty))],
+                *[(o.position, o.qty) for o in holdings.orphans],
+                *([(holdings.stock, holdings.stock.qty)] if holdings.stock else [])]
+        merged: dict[int, PositionLeg] = {}
+        for p, qty in held:
+            prev = merged.get(p.con_id)
+            merged[p.con_id] = PositionLeg(con_id=p.con_id, sec_type=p.sec_type, right=p.right, strike=p.strike,
+                                           expiry=p.expiry, qty=qty + (prev.qty if prev else 0))
+        legs = tuple(sorted(merged.values(), key=lambda leg: leg.con_id))
+        state = self.assignments.state_of(follower.id)
+        key = f"{follower.id}:{record.signal_id}"
+        fingerprint: tuple[object, ...] = (legs, state)
+        if self.written.get(key) == fingerprint:
+            return
+        self.written[key] = fingerprint
+        await self.ctx.store.save_position(Position(follower_id=follower.id, account=follower.ibkr_account,
+                                                    signal_id=record.signal_id, spread=record.spread, legs=legs,
+                                                    assignment=state, updated_at=now))
+
+
+def _records_by_follower(intents: Iterable[OrderIntent]) -> dict[str, SpreadRecord]:
+    """The spread each follower entered today (its latest filled entry)."""
+    found: dict[str, SpreadRecord] = {}
+    for i in sorted(intents, key=lambda i: i.created_at):
+        if i.kind is IntentKind.ENTRY and i.filled_qty > 0:
+            found[i.follower_id] = SpreadRecord(i.signal_id, i.spread, i.expiry)
+    return found

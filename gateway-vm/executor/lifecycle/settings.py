@@ -1,0 +1,61 @@
+"""Settings of the lifecycle loops, read once from ``SPREADPILOT_*`` environment variables in the entry point.
+
+Durations named ``*_s`` are business seconds (they shrink with a simulated clock) unless they say "real seconds".
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from spreadpilot.settings import CommonSettings
+
+
+class Compensation(StrEnum):
+    """How an assignment is repaired."""
+
+    EXERCISE = "exercise"  # exercise the long leg: its shares offset the assigned ones
+    FLATTEN = "flatten"  # sell/buy the assigned stock at market; the long leg is then closed as an orphan
+
+
+class LifecycleSettings(CommonSettings):
+    """Settings of the executor's position monitor, MTM, breaker and command handling (env prefix SPREADPILOT_)."""
+
+    commands_subscription: str = Field(
+        default="executor-commands", description="Pub/Sub pull subscription of the commands topic")
+    monitor_s: float = Field(default=60.0, gt=0, description="business seconds between two position passes")
+    time_value_exit: Decimal = Field(
+        default=Decimal("0.10"), ge=0,
+        description="close the whole spread once the short leg's time value is at most this (per share)")
+    near_money: Decimal = Field(
+        default=Decimal("1.00"), ge=0,
+        description="the short leg counts as 'near the money' within this distance of the underlying, in $")
+    pin_close_at: time = Field(default=time(15, 55), description="New York time of the pin-risk close")
+    pin_distance: Decimal = Field(
+        default=Decimal("1.00"), ge=0,
+        description="at pin_close_at, close spreads whose short strike is within this of the underlying, in $")
+    session_close_at: time = Field(default=time(16, 0), description="no exit is sent at or after this NY time")
+    exit_limit_slack: Decimal = Field(
+        default=Decimal("0.02"), ge=0, description="$ beyond the far side of the quote for a marketable exit limit")
+    exit_market_after_s: float = Field(
+        default=10.0, gt=0, description="business seconds an exit limit may rest before it becomes a market order")
+    exit_done_timeout_s: float = Field(
+        default=60.0, gt=0, description="business seconds to wait for a market exit to finish before alerting")
+    compensation: Compensation = Field(
+        default=Compensation.EXERCISE, description="'exercise' the long leg or 'flatten' the stock on assignment")
+    exercise_exchange: str = Field(
+        default="CBOE", description="listing exchange exerciseOptions is sent to (IB refuses SMART)")
+    compensation_retry_s: float = Field(
+        default=300.0, gt=0, description="business seconds before an unfinished compensation is tried again")
+    mtm_s: float = Field(default=30.0, gt=0, description="business seconds between two MTM passes")
+    mtm_max_silence_s: float = Field(
+        default=300.0, gt=0,
+        description="an unchanged P&L is written again after this many business seconds (writes are throttled)")
+    breaker_flatten: bool = Field(
+        default=False, description="when a follower's daily-loss breaker trips, also close its positions")
+    flatten_confirm_ttl_s: float = Field(
+        default=300.0, gt=0, description="business seconds a flatten_request's confirm code stays valid")
+    max_command_messages: int = Field(default=4, ge=1, description="command messages handled at once")
