@@ -191,7 +191,7 @@ def finish(demo: Demo, console: Console, store: Store, began: float) -> int:
         "stages": {k: {"title": s.title, "status": s.status, "detail": s.detail} for k, s in demo.state.stages.items()},
         "events": demo.state.events_done,
         "errors": demo.state.errors,
-        "journals": [str(p.relative_to(ROOT)) for p in demo.state.journals if p.exists()],
+        "journals": [os.path.relpath(p, ROOT) for p in demo.state.journals if p.exists()],
         "wall_time_s": round(time.monotonic() - began, 1),
     }
     summary = build_summary(store, demo.state.stack.sink, demo.state.journals, base, o.speed, alerts_fallback)

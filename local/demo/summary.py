@@ -126,9 +126,11 @@ def build_summary(
     orders = order_rows(store)
     journal = read_journals(journals)
     at_broker = broker_orders(journal)
+    # A duplicate collapsed within the cooldown is its own document pointing at the notice that counts it.
     alerts = [
         {"type": a.get("type"), "severity": a.get("severity"), "message": a.get("message"), "count": a.get("count", 1)}
         for a in _docs(store, "alerts")
+        if not a.get("collapsed_into")
     ] or alert_fallback
     emails = sink.emails()
     telegram = sink.telegram_messages()
