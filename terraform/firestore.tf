@@ -46,11 +46,15 @@ resource "google_firebaserules_ruleset" "firestore" {
     }
   }
   depends_on = [google_firestore_database.main, google_project_service.firebaserules]
+
+  lifecycle {
+    create_before_destroy = true # a ruleset is immutable; the release moves to the new one before the old goes
+  }
 }
 
 resource "google_firebaserules_release" "firestore" {
   name         = "cloud.firestore"
-  ruleset_name = google_firebaserules_ruleset.firestore.name
+  ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
 }
 
 # The executor finds its gateways in Firestore (gateways/{id}, spreadpilot.models.Gateway); var.gateways is the one

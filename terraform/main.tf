@@ -17,7 +17,7 @@ locals {
   # `make stage` writes this: {"functions": {"<name>": {"zip": "<name>-<sha12>.zip", "sha256": ...}}}.
   stage = jsondecode(file("${path.module}/${var.stage_manifest}"))
 
-  web_base_url = var.web_base_url != "" ? var.web_base_url : "${local.web_origin}/index.html"
+  web_base_url = var.web_base_url != "" ? var.web_base_url : local.web_origin
 
   labels = { app = "spreadpilot" }
 }
@@ -41,6 +41,9 @@ resource "google_project_service" "apis" {
     "storage.googleapis.com",
     "artifactregistry.googleapis.com",
     "iap.googleapis.com",
+    "firebase.googleapis.com",
+    "firebasehosting.googleapis.com",
+    "identitytoolkit.googleapis.com",
   ])
   service            = each.value
   disable_on_destroy = false

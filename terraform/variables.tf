@@ -92,7 +92,7 @@ variable "statements_retention_days" {
 }
 
 variable "web_base_url" {
-  description = "Public URL of the admin web app, used in alert deep links (defaults to the hosting bucket's URL)."
+  description = "Public URL of the admin web app, used in alert deep links (defaults to the Firebase Hosting site's URL)."
   type        = string
   default     = ""
 }
@@ -130,4 +130,10 @@ variable "executor_env" {
   description = "Extra executor settings ({SPREADPILOT_* = value}), written to its environment file on the VM; never secrets."
   type        = map(string)
   default     = {}
+}
+
+variable "firebase_tools_version" {
+  description = "firebase-tools (npm) release that publishes web/ to Firebase Hosting during apply."
+  type        = string
+  default     = "13.35.1"
 }

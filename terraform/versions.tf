@@ -8,6 +8,10 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.14"
     }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.14"
+    }
   }
 
   backend "gcs" {
@@ -18,4 +22,12 @@ terraform {
 provider "google" {
   project = var.project_id
   region  = var.region
+}
+
+# Firebase resources (project, web app, hosting site) live in the beta provider.
+provider "google-beta" {
+  project               = var.project_id
+  region                = var.region
+  user_project_override = true
+  billing_project       = var.project_id
 }

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import DEPLOY
+from conftest import DEPLOY, TERRAFORM
 
 sys.path.insert(0, str(DEPLOY))
 import executor_watchdog
@@ -28,8 +28,9 @@ CONFIG = {
 VM_ONLY_PATHS = ("is not executable", "not found", "Failed to create")  # binaries and units only the VM has
 
 
-def test_startup_script_passes_shellcheck(tools_venv: Path) -> None:
-    result = subprocess.run([str(tools_venv / "bin" / "shellcheck"), str(DEPLOY / "startup.sh")],
+def test_startup_and_web_release_scripts_pass_shellcheck(tools_venv: Path) -> None:
+    scripts = [DEPLOY / "startup.sh", TERRAFORM / "deploy_web.sh"]
+    result = subprocess.run([str(tools_venv / "bin" / "shellcheck"), *map(str, scripts)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
 
