@@ -22,7 +22,7 @@ from executor.intents import ExecutorStore
 from executor.reconcile import reconcile
 from executor.settings import ExecutorSettings
 from spreadpilot.clock import Clock
-from spreadpilot.models import Signal
+from spreadpilot.models import IntentKind, Signal
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ class Engine:
         self._link_tasks = [loop.create_task(link.run(self.stop), name=f"gateway:{gid}")
                             for gid, link in self.links.items()]
         for intent_id in resumed:
-            self.handler.spawn(intent_id)
+            if self.book.get(intent_id).kind is IntentKind.ENTRY:  # closes are followed by executor.lifecycle
+                self.handler.spawn(intent_id)
         log.info("engine started", extra={"gateways": list(self.links), "resumed": len(resumed)})
 
     async def handle_signal(self, signal: Signal) -> list[str]:

@@ -285,6 +285,7 @@ class IBBroker:
 
     async def _send(self, contract: Contract, order_ref: str, account: str, action: str, qty: int,
                     limit: Decimal | None) -> OrderAck:
+        await self.budget.slot()
         self._require()
         order = (MarketOrder(action, qty, account=account, orderRef=order_ref, tif="DAY", transmit=True)
                  if limit is None else LimitOrder(action, qty, float(limit), account=account, orderRef=order_ref,
@@ -295,6 +296,7 @@ class IBBroker:
 
     async def to_market(self, order_ref: str) -> OrderAck:
         """Re-send the working order as a market order (same order id)."""
+        await self.budget.slot()
         self._require()
         trade = self._trades.get(order_ref)
         if trade is None:
@@ -306,6 +308,7 @@ class IBBroker:
 
     async def exercise(self, account: str, con_id: int, qty: int, exchange: str) -> None:
         """``exerciseOptions(contract, exerciseAction=1, exerciseQuantity=qty, account, override=0)``."""
+        await self.budget.slot()
         self._require()
         # IB refuses SMART here: the request goes to the option's listing exchange.
         self.ib.exerciseOptions(Option(conId=con_id, exchange=exchange), 1, qty, account, 0)

@@ -19,10 +19,13 @@ from executor.engine import Engine
 from executor.heartbeat import beat
 from executor.ib_adapter import IBBroker
 from executor.intents import FirestoreExecutorStore
+from executor.lifecycle.service import Lifecycle
+from executor.lifecycle.settings import LifecycleSettings
 from executor.settings import ExecutorSettings
 from executor.subscriber import SignalSubscriber
 from spreadpilot.clock import Clock
 from spreadpilot.publisher import PubSubPublisher
+from spreadpilot.settings import load_settings
 from spreadpilot.store import Store, firestore_client
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ async def serve(settings: ExecutorSettings) -> int:
                               ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
     engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool)
     await engine.start()
+    lifecycle = Lifecycle.for_service(engine, store.store, pool, load_settings(LifecycleSettings))
+    await lifecycle.start()
     heartbeat = loop.create_task(beat(store, engine.heartbeat, clock, settings.heartbeat_s, engine.stop))
     subscriber = SignalSubscriber(settings.project, settings.signals_subscription, engine.handle_signal, loop,
                                   engine.alerts, settings.max_signal_messages)
@@ -54,6 +59,7 @@ async def serve(settings: ExecutorSettings) -> int:
     await stop.wait()
     log.info("stopping: no new work")
     await subscriber.stop()
+    await lifecycle.stop()
     await engine.shutdown(SHUTDOWN_GRACE_S)
     await heartbeat
     await store.write_heartbeat(engine.heartbeat())

@@ -53,6 +53,9 @@ class Lifecycle:
 
     async def start(self, *, subscribe: bool = True) -> None:
         """Resume unrepaired assignments and unfinished closes, start the loops and the commands subscription."""
+        if not self.settings.lifecycle_enabled:
+            log.warning("lifecycle disabled (SPREADPILOT_LIFECYCLE_ENABLED=false): no exits, MTM or commands")
+            return
         await self.assignments.load()
         loop = asyncio.get_running_loop()
         for t in list(self.ctx.book.tracked.values()):

@@ -24,6 +24,8 @@ class Compensation(StrEnum):
 class LifecycleSettings(CommonSettings):
     """Settings of the executor's position monitor, MTM, breaker and command handling (env prefix SPREADPILOT_)."""
 
+    lifecycle_enabled: bool = Field(
+        default=True, description="run the position monitor, MTM, breaker and command handling with the executor")
     commands_subscription: str = Field(
         default="executor-commands", description="Pub/Sub pull subscription of the commands topic")
     monitor_s: float = Field(default=60.0, gt=0, description="business seconds between two position passes")

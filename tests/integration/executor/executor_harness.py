@@ -75,7 +75,9 @@ class Executor:
         env = dict(os.environ)
         env.update({"SPREADPILOT_CLOCK": clock.spec(), "SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription,
                     "SPREADPILOT_RECONNECT_MIN_S": "0.2", "SPREADPILOT_RECONNECT_MAX_S": "1",
-                    "SPREADPILOT_LOG_LEVEL": "INFO"})
+                    "SPREADPILOT_LOG_LEVEL": "INFO",
+                    # entry tests: no position monitor closing their deep in-the-money test spreads mid-test
+                    "SPREADPILOT_LIFECYCLE_ENABLED": "false"})
         env.update({f"SPREADPILOT_{k.upper()}": str(v) for k, v in settings.items()})
         self.log_path = log_path
         self._log = log_path.open("a", encoding="utf-8")
