@@ -1,0 +1,193 @@
+"""Benchmark of the executor: time from a signal published to every follower's order acknowledged.
+
+Real parts only: ``python -m executor`` (ib_async) ↔ ibsim processes, Pub/Sub and Firestore emulators. "Acknowledged"
+= the intent in Firestore reached ``working`` (or a final state), i.e. the broker answered and the executor
+recorded it. Each result sits beside the physical floor ``ceil(N/45) − 1 s + one ack latency`` (ib_async sends at
+most 45 messages/s per connection), as a ratio. The executor runs with its defaults, so every entry also sends a
+what-if probe first (two messages per follower on the connection); one more row shows N=1000 without what-if.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from google.cloud import firestore
+from ib_async import IB, ComboLeg, Contract, LimitOrder, Option
+
+from ibsim.testing import SimulatorProcess, running_simulator, sim_clock
+from spreadpilot.envelopes import SignalMessage
+from spreadpilot.models import Follower, Gateway, IntentState, Signal, Spread, Strategy, make_signal_id
+from spreadpilot.publisher import PubSubPublisher
+from spreadpilot.store import ORDERS, Store
+from stack.local_stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+START = "2026-03-17T09:40:00-04:00"
+DAY = date(2026, 3, 17)
+ADVISOR_SIZES = (10, 100, 300, 1000)
+GATEWAYS = 50
+RATE = 45
+ACKED = [s.value for s in IntentState if s not in (IntentState.PLANNED, IntentState.SUBMITTED, IntentState.UNKNOWN)]
+
+
+def _row(name: str, value: float, unit: str, note: str) -> dict[str, Any]:
+    return {"name": name, "value": round(value, 3), "unit": unit, "note": note}
+
+
+def _signal() -> Signal:
+    spread = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480))
+    return Signal(signal_id=make_signal_id(DAY, "QQQ", spread, 1), date=DAY, ticker="QQQ", spread=spread,
+                  qty_per_leg=1, detected_at=datetime(2026, 3, 17, 13, 40, tzinfo=UTC))
+
+
+def _follower(n: int, gateway_id: str) -> Follower:
+    return Follower(id=f"b{n:04d}", name=f"Bench {n}", email=f"b{n}@example.com", iban="DE89370400440532013000",
+                    commission_pct=Decimal(20), gateway_id=gateway_id, ibkr_account=f"DU{n:04d}")
+
+
+def _seed(db: firestore.Client, followers: list[Follower], gateways: list[Gateway]) -> None:
+    docs = [(Store(db).followers.ref(f.id), f.to_doc()) for f in followers]
+    docs += [(Store(db).gateways.ref(g.id), g.to_doc()) for g in gateways]
+    for i in range(0, len(docs), 400):
+        batch = db.batch()
+        for ref, doc in docs[i:i + 400]:
+            batch.set(ref, doc)
+        batch.commit()
+
+
+def _acked(db: firestore.Client) -> int:
+    query = db.collection(ORDERS).where(filter=firestore.FieldFilter("state", "in", ACKED))
+    counted: Any = query.count()  # the client's stubs type the aggregation loosely
+    return int(counted.get()[0][0].value)
+
+
+@contextlib.contextmanager
+def _executor(stack: LocalStack, log: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    tap = stack.tap("signals")
+    env = dict(os.environ) | stack.env | {
+        "SPREADPILOT_CLOCK": sim_clock(START).spec(), "SPREADPILOT_SIGNALS_SUBSCRIPTION": tap.subscription,
+        "SPREADPILOT_LOG_LEVEL": "WARNING", "SPREADPILOT_HEARTBEAT_S": "0.5", "SPREADPILOT_LIFECYCLE_ENABLED": "false",
+        **{f"SPREADPILOT_{k.upper()}": v for k, v in settings.items()}}
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "executor"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        tap.close()
+
+
+def _wait(condition: Any, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark condition not reached")
+        time.sleep(0.02)
+
+
+def _measure(stack: LocalStack, db: firestore.Client, followers: list[Follower], gateways: list[Gateway],
+             log: Path, **settings: str) -> float:
+    stack.wipe_firestore()
+    _seed(db, followers, gateways)
+    with _executor(stack, log, **settings):
+        beat = db.collection("heartbeats").document("executor")
+
+        def ready() -> bool:
+            snap = beat.get()
+            doc = snap.to_dict() or {} if snap.exists else {}
+            links = doc.get("gateways") or {}
+            return len(links) == len(gateways) and all(g.get("connected") for g in links.values())
+
+        _wait(ready, 120)
+        time.sleep(0.5)  # the subscription stream is open shortly after the gateways
+        started = time.perf_counter()
+        PubSubPublisher(stack.project).publish("signals", SignalMessage(signal=_signal()))
+        _wait(lambda: _acked(db) >= len(followers), 300)
+        return time.perf_counter() - started
+
+
+def _ack_latency(sim: SimulatorProcess) -> float:
+    """Median submit→acknowledged latency of a single combo order on an idle connection."""
+    import asyncio
+
+    async def measure() -> float:
+        ib = IB()
+        await ib.connectAsync(sim.host, sim.port, clientId=99, timeout=30)
+        short = Option("QQQ", f"{DAY:%Y%m%d}", 485, "P", "SMART", tradingClass="QQQ")
+        long_ = Option("QQQ", f"{DAY:%Y%m%d}", 480, "P", "SMART", tradingClass="QQQ")
+        await ib.qualifyContractsAsync(short, long_)
+        bag = Contract(secType="BAG", symbol="QQQ", exchange="SMART", currency="USD",
+                       comboLegs=[ComboLeg(short.conId, 1, "SELL", "SMART"), ComboLeg(long_.conId, 1, "BUY", "SMART")])
+        samples = []
+        for i in range(10):
+            started = time.perf_counter()
+            trade = ib.placeOrder(bag, LimitOrder("BUY", 1, -50.0, account=sim.accounts[0], orderRef=f"lat-{i}"))
+            while trade.orderStatus.status not in ("PreSubmitted", "Submitted", "Filled"):
+                await asyncio.wait_for(trade.statusEvent, 10)
+            samples.append(time.perf_counter() - started)
+            ib.cancelOrder(trade.order)
+        ib.disconnect()
+        return statistics.median(samples)
+
+    return asyncio.run(measure())
+
+
+def _floor(n: int, ack: float) -> float:
+    return max(0, math.ceil(n / RATE) - 1) + ack
+
+
+def run() -> list[dict[str, Any]]:
+    """Signal → all orders acknowledged, advisor connection and one gateway per follower."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="executor-bench-") as tmp, ExitStack() as stack_ctx:
+        stack = LocalStack.start(ROOT, state_dir=Path(tmp) / "stack", die_with_parent=True)
+        stack_ctx.callback(stack.stop)
+        os.environ.update(stack.env)
+        db = firestore.Client(project=stack.project)
+        log = Path(tmp) / "executor.log"
+        sim = stack_ctx.enter_context(running_simulator(f"DU%04d:{max(ADVISOR_SIZES)}", start=START))
+        ack = _ack_latency(sim)
+        rows.append(_row("executor.ack_latency", ack, "s", "median submit→acknowledged of one combo on ibsim"))
+        gateway = Gateway(id="gw-advisor", host=sim.host, port=sim.port, client_id=7)
+        cases: list[tuple[str, int, dict[str, str]]] = [(f"advisor_{n}", n, {}) for n in ADVISOR_SIZES]
+        cases.append(("advisor_1000_no_what_if", 1000, {"what_if": "false"}))
+        for name, n, settings in cases:
+            followers = [_follower(i, gateway.id) for i in range(1, n + 1)]
+            took = _measure(stack, db, followers, [gateway], log, **settings)
+            floor = _floor(n, ack)
+            note = (f"{n} followers on one advisor connection; floor {floor:.2f} s; ratio {took / floor:.2f}"
+                    + ("; what-if off" if settings else "; what-if + order per follower"))
+            rows.append(_row(f"executor.signal_to_all_acked.{name}", took, "s", note))
+        rows.append(_gateways_case(stack, db, log, ack))
+    return rows
+
+
+def _gateways_case(stack: LocalStack, db: firestore.Client, log: Path, ack: float) -> dict[str, Any]:
+    with ExitStack() as sims:
+        gateways, followers = [], []
+        for i in range(1, GATEWAYS + 1):
+            sim = sims.enter_context(running_simulator([f"DU{i:04d}"], start=START))
+            gateways.append(Gateway(id=f"gw-{i:02d}", host=sim.host, port=sim.port, client_id=7))
+            followers.append(_follower(i, f"gw-{i:02d}"))
+        took = _measure(stack, db, followers, gateways, log)
+    floor = _floor(1, ack)
+    return _row("executor.signal_to_all_acked.gateways_50", took, "s",
+                f"{GATEWAYS} one-per-follower gateways; floor {floor:.2f} s; ratio {took / floor:.2f}")
