@@ -30,10 +30,10 @@ def gateway_unit_env(config: dict[str, Any], gateway: str) -> str:
 
 
 def gateway_container_env(config: dict[str, Any], gateway: str) -> str:
-    """``/etc/spreadpilot/gateways/<id>.container.env``: IBC's settings inside the container (no secret values)."""
+    """``/etc/spreadpilot/gateways/<id>.container.env``: IBC's settings inside the container (no secret values;
+    the login name comes from ``<id>.userid.env`` and the passwords from files, both written by startup.sh)."""
     lines = {
         "TRADING_MODE": config["trading_mode"],
-        "TWS_USERID_FILE": "/run/secrets/username",
         "TWS_PASSWORD_FILE": "/run/secrets/password",
         "VNC_SERVER_PASSWORD_FILE": "/run/secrets/vnc-password",
         "READ_ONLY_API": "no",
@@ -70,8 +70,6 @@ def render(config: dict[str, Any], root: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             written.append(path)
-        settings = root / "var" / "lib" / "spreadpilot" / "gateways" / gateway / "tws_settings"
-        settings.mkdir(parents=True, exist_ok=True)
     path = etc / "executor.env"
     path.write_text(executor_env(config), encoding="utf-8")
     path.chmod(0o640)

@@ -45,15 +45,24 @@ config_value() {
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "${ETC}/config.json" "$1"
 }
 
+# The image runs IB Gateway as its own user (uid 1000): the files it reads and the settings it keeps belong to it.
+readonly IB_GATEWAY_UID=1000
+
 fetch_gateway_secrets() {
-  local gateway="$1" dir="${ETC}/secrets/$1" name
-  install -d -m 0700 "${dir}"
-  for name in username password vnc-password; do
-    # The value goes straight from Secret Manager to a root-only file; it never appears in a log or argument.
+  local gateway="$1" dir="${ETC}/secrets/$1" name userid
+  install -d -m 0700 -o "${IB_GATEWAY_UID}" -g "${IB_GATEWAY_UID}" "${dir}"
+  for name in password vnc-password; do
+    # Straight from Secret Manager to a file only the gateway's user can read; never in a log or an argument.
     gcloud secrets versions access latest --secret "ibkr-${gateway}-${name}" --quiet > "${dir}/${name}.new"
+    chown "${IB_GATEWAY_UID}:${IB_GATEWAY_UID}" "${dir}/${name}.new"
     chmod 0400 "${dir}/${name}.new"
     mv -f "${dir}/${name}.new" "${dir}/${name}"
   done
+  # The image reads the login name from TWS_USERID only (it has no _FILE variant): a root-only env file for docker.
+  userid="$(gcloud secrets versions access latest --secret "ibkr-${gateway}-username" --quiet)"
+  (umask 077 && printf 'TWS_USERID=%s\n' "${userid}" > "${ETC}/gateways/${gateway}.userid.env")
+  install -d -m 0700 -o "${IB_GATEWAY_UID}" -g "${IB_GATEWAY_UID}" "/var/lib/ib-gateway/${gateway}" \
+    "/var/lib/ib-gateway/${gateway}/tws_settings"
 }
 
 install_executor() {

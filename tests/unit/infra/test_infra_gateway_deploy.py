@@ -82,7 +82,7 @@ def test_render_writes_every_gateways_files_and_the_executor_env(tmp_path: Path)
     written = render.render(CONFIG, tmp_path)
     names = sorted(p.name for p in written)
     assert names == ["executor.env", "f01.container.env", "f01.env", "f02.container.env", "f02.env"]
-    assert (tmp_path / "var/lib/spreadpilot/gateways/f02/tws_settings").is_dir()
+    assert "TWS_USERID" not in (tmp_path / "etc/spreadpilot/gateways/f02.container.env").read_text()
 
 
 class FreshHeartbeat:
