@@ -61,6 +61,8 @@ class GatewayLink:
     def _on_code(self, code: int, message: str) -> None:
         log.warning("gateway connectivity", extra={"gateway_id": self.gateway_id, "code": code, "ib_message": message})
         if code == LOST:
+            if self.ready.is_set():
+                self.down_since = self.clock.now()
             self.ready.clear()  # nothing is sent while IB says connectivity is lost
         elif code in (RESTORED_DATA_LOST, RESTORED_DATA_KEPT):
             asyncio.get_running_loop().create_task(self.resync(f"connectivity restored ({code})"))

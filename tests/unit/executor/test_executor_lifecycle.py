@@ -189,3 +189,22 @@ def test_nothing_is_sent_while_the_gateway_is_down_and_the_entry_goes_out_after_
     run(scenario)
     assert w.store.intents[REF].state is IntentState.FILLED
     assert len(w.orders()) == 1
+
+
+def test_connectivity_lost_1100_stops_sending_until_1102_restores_it() -> None:
+    w = world([follower(1)])
+
+    async def scenario() -> None:
+        engine = await started(w)
+        link = engine.links["gw-advisor"]
+        w.broker.listener.on_connection(1100, "Connectivity between IB and TWS has been lost")
+        await engine.handle_signal(signal())
+        await asyncio.sleep(0.05)
+        assert w.orders() == []
+        w.broker.listener.on_connection(1102, "Connectivity restored, data maintained")
+        await until(link.ready.is_set)
+        await engine.idle()
+
+    run(scenario)
+    assert len(w.orders()) == 1
+    assert w.store.intents[REF].state is IntentState.FILLED
