@@ -172,6 +172,9 @@ def run_daily(records: PnLRecords, publisher: Publisher, day: date, now: datetim
             extra={"follower_id": follower_id, "date": day.isoformat(), "realized_pnl": str(doc.realized_pnl),
                    "closing_mtm": str(doc.closing_mtm), "trades": doc.trades},
         )
+    log.info("daily rollup done", extra={"date": day.isoformat(), "fills": sum(map(len, fills.values())),
+                                         "snapshots": sum(map(len, snapshots.values())), "written": len(written),
+                                         "unchanged": len(unchanged), "failed": len(failed)})
     if failed:
         raise Retryable(f"daily rollup of {day} failed for {', '.join(failed)}")
     return DailyRun(day=day, written=tuple(written), unchanged=tuple(unchanged))

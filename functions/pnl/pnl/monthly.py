@@ -1,9 +1,11 @@
 """The monthly rollup (1st of the month, 00:10 ET): statement figures, HWM commission, invoice, statement request.
 
-A day's P&L is its realized P&L net of commissions. Best and worst day, winning and losing days (a flat day is
-neither), win rate = winning / (winning + losing), maximum drawdown = the deepest fall of the month's cumulative
-P&L from its running peak (starting at 0). Figures are exact ``Decimal``; only the commission is rounded (to
-cents), because it is billed. Re-running a month over the same inputs writes the same documents.
+Every active follower gets a statement (a month without trading is a statement of zeros), and so does anyone
+with daily P&L in the month. A day's P&L is its realized P&L net of commissions. Best and worst day, winning and
+losing days (a flat day is neither), win rate = winning / (winning + losing), maximum drawdown = the deepest fall
+of the month's cumulative P&L from its running peak (starting at 0). Figures are exact ``Decimal``; only the
+commission is rounded (to cents), because it is billed. Re-running a month over the same inputs writes the same
+documents.
 """
 
 from __future__ import annotations
@@ -150,14 +152,15 @@ def _close_follower(
 def run_monthly(
     records: PnLRecords, publisher: Publisher, settings: PnLSettings, month: str, now: datetime
 ) -> MonthlyRun:
-    """Close ``month`` for every follower with daily P&L in it, bill the commission and request statements."""
+    """Close ``month`` for every active follower and everyone with daily P&L in it; bill; request statements."""
     first, last = month_bounds(month)
     by_follower: dict[str, list[DailyPnL]] = defaultdict(list)
     for doc in records.daily_between(first, last):
         if first <= doc.date <= last:
             by_follower[doc.follower_id].append(doc)
-    ids = sorted(by_follower)
-    followers = records.followers(ids)
+    active = records.active_followers()
+    ids = sorted(set(by_follower) | set(active))
+    followers = {**active, **records.followers([fid for fid in by_follower if fid not in active])}
     missing = [fid for fid in ids if fid not in followers]
     for fid in missing:
         log.error("daily P&L of an unknown follower: no statement", extra={"follower_id": fid, "month": month})

@@ -18,7 +18,7 @@ from google.cloud import firestore
 
 from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
-from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement, PnLSnapshot
+from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
 from spreadpilot.store import INVOICES, Store
 
 PAD = timedelta(days=1)
@@ -56,6 +56,10 @@ class PnLRecords(Protocol):
 
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
         """Followers by id (absent ones left out)."""
+        ...
+
+    def active_followers(self) -> dict[str, Follower]:
+        """Enabled followers whose account is active, by id."""
         ...
 
     def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
@@ -116,6 +120,10 @@ class FirestoreRecords:
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
         """Followers by id."""
         return self.store.followers.get_many(follower_ids)
+
+    def active_followers(self) -> dict[str, Follower]:
+        """Every follower document, filtered here (a few hundred: no index needed)."""
+        return {f.id: f for f in self.store.followers.all() if f.enabled and f.state is FollowerState.ACTIVE}
 
     def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
         """The previous month's closing standing; followers with a gap fall back to their latest earlier month."""

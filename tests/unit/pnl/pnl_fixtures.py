@@ -51,6 +51,9 @@ class MemoryRecords:
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
         return {fid: self.follower_docs[fid] for fid in follower_ids if fid in self.follower_docs}
 
+    def active_followers(self) -> dict[str, Follower]:
+        return {fid: f for fid, f in self.follower_docs.items() if f.enabled and f.state == "active"}
+
     def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
         result = {}
         for fid in follower_ids:

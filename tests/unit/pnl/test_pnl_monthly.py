@@ -13,6 +13,7 @@ from pnl_fixtures import IBAN, MemoryRecords, RecordingPublisher, daily, et, fol
 
 from spreadpilot.envelopes import StatementRequest
 from spreadpilot.errors import Retryable
+from spreadpilot.models import FollowerState
 from spreadpilot.resources import STATEMENT_REQUESTS
 
 NOW = et(date(2026, 4, 1), 0, 10)
@@ -63,21 +64,24 @@ def test_six_month_sequence_carries_losses_forward_and_bills_only_new_highs(
     assert april.payment_reference == "SP-202604-f01"
 
 
-def test_each_follower_with_days_in_the_month_gets_a_statement_request(
+def test_every_active_follower_and_everyone_who_traded_gets_a_statement_request(
     records: MemoryRecords, publisher: RecordingPublisher, settings: PnLSettings
 ) -> None:
     for fid in ("f01", "f02"):
         records.follower_docs[fid] = follower(fid)
-        records.put_daily(daily(fid, date(2026, 3, 17), "75"))
-    records.follower_docs["f03"] = follower("f03")  # no trading in March: nothing to state
+    records.follower_docs["f03"] = follower("f03").model_copy(update={"enabled": False})
+    records.follower_docs["f04"] = follower("f04").model_copy(update={"state": FollowerState.CLOSED})
+    records.put_daily(daily("f01", date(2026, 3, 17), "75"))
+    records.put_daily(daily("f04", date(2026, 3, 2), "10"))  # traded, then closed the account in March
 
     run = run_monthly(records, publisher, settings, "2026-03", NOW)
 
-    assert run.statements == ("f01", "f02")
-    assert publisher.sent == [
-        (STATEMENT_REQUESTS, StatementRequest(follower_id="f01", month="2026-03", requested_by="pnl-monthly")),
-        (STATEMENT_REQUESTS, StatementRequest(follower_id="f02", month="2026-03", requested_by="pnl-monthly")),
-    ]
+    assert run.statements == ("f01", "f02", "f04")  # f03 is disabled and did not trade
+    assert [m.follower_id for t, m in publisher.sent if t == STATEMENT_REQUESTS] == ["f01", "f02", "f04"]
+    assert publisher.sent[0] == (
+        STATEMENT_REQUESTS, StatementRequest(follower_id="f01", month="2026-03", requested_by="pnl-monthly"))
+    quiet = records.monthly_docs["f02:2026-03"][0]
+    assert (quiet.net_pnl, quiet.commission, quiet.winning_days, quiet.losing_days) == (0, 0, 0, 0)
 
 
 def test_rerunning_a_month_keeps_the_statement_and_the_invoice(

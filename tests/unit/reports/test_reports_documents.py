@@ -75,3 +75,14 @@ def test_xlsx_holds_numbers_with_formats_and_a_chart() -> None:
 def test_the_same_month_renders_the_same_bytes() -> None:
     assert render_pdf(statement_data()) == render_pdf(statement_data())
     assert render_xlsx(statement_data()) == render_xlsx(statement_data())
+
+
+def test_a_month_without_trading_still_renders_both_files() -> None:
+    data = statement_data().model_copy(update={"days": (), "trades": (), "invoice": None})
+
+    text = pdf_text(render_pdf(data))
+    book = load_workbook(io.BytesIO(render_xlsx(data)))
+
+    assert "No trades this month" in text
+    assert f"Net P&L {shown(data.statement.net_pnl)}" in text
+    assert book["Daily"].max_row == 1
