@@ -11,8 +11,12 @@ from typing import Any
 
 import functions_framework
 from cloudevents.http import CloudEvent
-from signal_poller.runtime import run_tick
+from signal_poller.runtime import run_tick, runtime
 from signal_poller.tick import parse_tick
+
+# Settings, clients and the clock are built when the instance starts, not on its first tick: a missing setting
+# stops the instance at start-up, and the first tick polls at once instead of paying the cold start.
+runtime()
 
 
 @functions_framework.cloud_event

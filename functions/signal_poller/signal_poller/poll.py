@@ -37,7 +37,8 @@ from spreadpilot.resources import ALERTS, SIGNALS
 log = logging.getLogger(__name__)
 
 # An unconfirmed claim younger than this is another invocation's publish in progress; older, it was abandoned.
-CLAIM_STALE_AFTER = timedelta(seconds=120)
+# Real seconds (a publish is network time, up to its 30 s timeout), turned into business time with the clock's speed.
+CLAIM_STALE_AFTER_REAL_S = 90.0
 
 
 class TickResult(BaseModel):
@@ -202,7 +203,8 @@ class Poller:
         """
         if claim.message_id:
             return str(claim.message_id)
-        if not ours and not claim.needs_publish(self.clock.now(), CLAIM_STALE_AFTER):
+        stale_after = timedelta(seconds=CLAIM_STALE_AFTER_REAL_S * self.clock.speed)
+        if not ours and not claim.needs_publish(self.clock.now(), stale_after):
             log.info("signal claim being published by another invocation", extra={"signal_id": claim.signal.signal_id})
             return None
         try:

@@ -7,13 +7,15 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 
+from google.api_core.exceptions import GoogleAPICallError
+
 from signal_poller.ledger import FirestoreLedger
 from signal_poller.poll import Poller, TickResult
 from signal_poller.settings import PollerSettings
 from signal_poller.sheet_reader import GspreadSheetReader
 from signal_poller.tick import Tick
 from spreadpilot import market_calendar
-from spreadpilot.clock import RealClock, SimClock, clock_from_env
+from spreadpilot.clock import RealClock, SimClock, clock_from_env, new_york
 from spreadpilot.errors import ConfigError
 from spreadpilot.logs import configure_logging
 from spreadpilot.publisher import PubSubPublisher
@@ -44,13 +46,26 @@ def runtime() -> Runtime:
             info = json.loads(settings.sheets_service_account_json)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"SPREADPILOT_SHEETS_SERVICE_ACCOUNT_JSON is not JSON ({exc.msg})") from exc
-    return Runtime(
+    clock = clock_from_env()
+    built = Runtime(
         settings=settings,
-        clock=clock_from_env(),
+        clock=clock,
         reader=GspreadSheetReader(sheets_client(info), settings.sheet_id, settings.sheet_tab),
         ledger=FirestoreLedger(firestore_client(settings.project)),
         publisher=PubSubPublisher(settings.project),
     )
+    _warm_up(built)
+    return built
+
+
+def _warm_up(parts: Runtime) -> None:
+    """Pay a cold instance's one-off costs at start-up, not inside the first tick's poll loop."""
+    today = new_york(parts.clock.now()).date()
+    market_calendar.is_trading_day(today)  # loads the exchange calendar (pandas): seconds on a cold instance
+    try:
+        parts.ledger.day_claim(today)  # opens the Firestore channel
+    except GoogleAPICallError as exc:  # isolate: a start-up warm-up must not stop the instance; ticks will retry
+        log.warning("Firestore warm-up failed", extra={"error": str(exc)})
 
 
 def run_tick(tick: Tick) -> TickResult:
