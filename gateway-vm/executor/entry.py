@@ -13,10 +13,11 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
-from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboQuote, OrderRejected, OrderRequest
+from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboQuote, OrderRequest
 from executor.checks import credit_reason, entry_window_reason, kill_switch_reason, margin_decision, stale_reason
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
@@ -25,10 +26,13 @@ from executor.outcome import settle
 from executor.pricing import combo_limit, credit_of, to_cents
 from executor.settings import ExecutorSettings
 from spreadpilot.clock import Clock
+from spreadpilot.errors import Rejected
 from spreadpilot.models import IntentState, OrderIntent, Severity
 
 log = logging.getLogger(__name__)
 ACTION = "BUY"  # a credit spread is bought as a BAG at a negative price (see pricing)
+QUOTE_TTL_STEPS = 2  # a quote is shared for two ladder steps' worth of business time
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,25 +44,38 @@ class Market:
 
 
 class MarketCache:
-    """Qualify the legs and quote the combo once per gateway and signal, however many followers ask."""
+    """Qualify the legs once per gateway and signal, and share one live quote among followers for ``ttl_s``.
 
-    def __init__(self) -> None:
-        self._tasks: dict[tuple[str, str], asyncio.Task[Market]] = {}
+    However many followers ask at once, one qualification and one quote go out per gateway; an entry that starts
+    later (a large fan-out's tail, a resend after reconciliation) gets a fresh quote, not the opening one.
+    """
+
+    def __init__(self, clock: Clock, ttl_s: float) -> None:
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self._combos: dict[tuple[str, str], asyncio.Task[Combo]] = {}
+        self._quotes: dict[tuple[str, str], tuple[float, asyncio.Task[ComboQuote | None]]] = {}
 
     async def get(self, link: GatewayLink, intent: OrderIntent) -> Market:
         """The market of ``intent``'s spread on ``link`` (a failed lookup is retried by the next caller)."""
         key = (link.gateway_id, intent.signal_id)
-        task = self._tasks.get(key)
-        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            task = asyncio.ensure_future(_market(link, intent))
-            self._tasks[key] = task
-        return await asyncio.shield(task)
+        combo_task = self._combos.get(key)
+        if combo_task is None or _failed(combo_task):
+            spread = intent.spread
+            combo_task = asyncio.ensure_future(link.broker.qualify(
+                "QQQ", intent.expiry, spread.right, spread.short_strike, spread.long_strike))
+            self._combos[key] = combo_task
+        combo = await asyncio.shield(combo_task)
+        now = self.clock.now().timestamp()
+        fetched_at, quote_task = self._quotes.get(key, (0.0, None))
+        if quote_task is None or _failed(quote_task) or now - fetched_at > self.ttl_s:
+            quote_task = asyncio.ensure_future(link.broker.quote(combo))
+            self._quotes[key] = (now, quote_task)
+        return Market(combo, await asyncio.shield(quote_task))
 
 
-async def _market(link: GatewayLink, intent: OrderIntent) -> Market:
-    spread = intent.spread
-    combo = await link.broker.qualify("QQQ", intent.expiry, spread.right, spread.short_strike, spread.long_strike)
-    return Market(combo, await link.broker.quote(combo))
+def _failed(task: asyncio.Task[T]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 class EntryRunner:
@@ -73,7 +90,7 @@ class EntryRunner:
         self.settings = settings
         self.clock = clock
         self.stop = stop
-        self.markets = MarketCache()
+        self.markets = MarketCache(clock, QUOTE_TTL_STEPS * settings.ladder_step_s)
         self.prechecked: set[str] = set()  # kill switches already read for these intents at planning
 
     async def run(self, intent_id: str) -> None:
@@ -107,7 +124,7 @@ class EntryRunner:
             except AckTimeout as exc:
                 await self.book.move(intent_id, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
                 await link.resync(f"no acknowledgement for {intent_id}")
-            except OrderRejected as exc:
+            except Rejected as exc:  # the broker refused the order, or the spread is not listed there
                 await self._reject(intent_id, exc.reason)
                 return
 

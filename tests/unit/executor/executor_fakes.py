@@ -31,6 +31,7 @@ from executor.broker import (
 )
 from executor.checks import Controls
 from spreadpilot.envelopes import AlertMessage, Message
+from spreadpilot.errors import Rejected
 from spreadpilot.models import Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent, Right
 
 
@@ -63,6 +64,7 @@ class FakeBroker:
     swallow_next_place: bool = False  # the next order silently vanishes: no ack, nothing at the broker
     lose_next_ack: bool = False  # the next order reaches the broker but its ack is lost
     exec_before_ack: bool = False
+    listed: bool = True
     next_order_id: int = 1
     listener: BrokerListener = field(default_factory=BrokerListener)
     _perm: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -113,6 +115,8 @@ class FakeBroker:
     async def qualify(self, symbol: str, expiry: date, right: Right, short_strike: Decimal,
                       long_strike: Decimal) -> Combo:
         self._require()
+        if not self.listed:
+            raise Rejected(f"{symbol} {expiry} {right} {short_strike}/{long_strike} is not listed")
         legs = (ComboLegSpec(_con_id(short_strike, right), "SELL", right, short_strike, expiry),
                 ComboLegSpec(_con_id(long_strike, right), "BUY", right, long_strike, expiry))
         return Combo(symbol, legs)

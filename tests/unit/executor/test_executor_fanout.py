@@ -193,3 +193,18 @@ def test_one_followers_unexpected_failure_is_isolated_and_alerted() -> None:
     run(scenario)
     assert w.store.states()["f02"] is IntentState.FILLED
     assert "executor.entry_failed" in w.publisher.alert_types()
+
+
+def test_a_spread_the_gateway_does_not_list_is_rejected_with_an_alert_and_no_order() -> None:
+    w = world([follower(1), follower(2)])
+    w.broker.listed = False
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert set(w.store.states().values()) == {IntentState.REJECTED}
+    assert w.orders() == []
+    assert "order.rejected" in w.publisher.alert_types()
