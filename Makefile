@@ -12,7 +12,7 @@ SCENARIO ?= local/scenarios/normal-day.yaml
 SPEED ?=
 KEEP ?=
 
-.PHONY: setup lint test test-unit test-integration up down demo bench lock stage clean
+.PHONY: setup lint test test-unit test-integration up down demo bench lock stage clean docs
 
 setup: $(STAMP) paths
 
@@ -55,6 +55,9 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench --readme README.md
+
+docs: setup
+	$(PY) -m settingsdoc README.md
 
 lock:
 	@rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet -r requirements.txt \

@@ -22,9 +22,14 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
-    project: str = Field(validation_alias=AliasChoices("GOOGLE_CLOUD_PROJECT", "SPREADPILOT_PROJECT"))
-    clock: str = Field(default="real", description="'real' or a simulated day, see spreadpilot.clock")
-    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    project: str = Field(
+        validation_alias=AliasChoices("GOOGLE_CLOUD_PROJECT", "SPREADPILOT_PROJECT"),
+        description="the Google Cloud project (Firestore, Pub/Sub, Secret Manager)",
+    )
+    clock: str = Field(default="real", description="'real', or a simulated day 'sim:<start-iso>@<speed>x/<anchor-epoch>' shared by every process")
+    log_level: str = Field(
+        default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="DEBUG, INFO, WARNING or ERROR"
+    )
     web_base_url: str = Field(default="http://127.0.0.1:8080", description="admin web app, for deep links")
 
     def make_clock(self) -> RealClock | SimClock:
