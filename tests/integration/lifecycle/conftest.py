@@ -1,0 +1,48 @@
+"""Fixtures of the lifecycle integration tests: a simulator on the test's simulated clock, executors on fresh
+subscriptions (signals and commands), everything stopped after the test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from lifecycle_harness import Executor
+
+from ibsim.testing import SimulatorProcess, running_simulator, sim_clock
+from spreadpilot.clock import SimClock
+from stack.local_stack import LocalStack
+from stack.topology import TopicTap
+
+
+@pytest.fixture
+def world(clean_stack: LocalStack, tap: Callable[[str], TopicTap],
+          tmp_path: Path) -> Iterator[Callable[..., tuple[SimClock, SimulatorProcess]]]:
+    """``world(start, speed, accounts, *ibsim_args)``: the shared simulated clock and an ibsim process on it."""
+    with ExitStack() as stack:
+
+        def start(start: str, speed: float, accounts: list[str], *extra: str) -> tuple[SimClock, SimulatorProcess]:
+            sim = stack.enter_context(running_simulator(accounts, start=start, speed=speed, extra_args=extra))
+            return sim_clock(start, speed), sim
+
+        yield start
+
+
+@pytest.fixture
+def executors(clean_stack: LocalStack, tap: Callable[[str], TopicTap],
+              tmp_path: Path) -> Iterator[Callable[..., Executor]]:
+    """``executors(clock, **settings)``: ``python -m executor`` on fresh subscriptions; killed after the test."""
+    started: list[Executor] = []
+
+    def start(clock: SimClock, **settings: object) -> Executor:
+        # fresh subscriptions per process: a new stream on a cancelled one can stall for a minute (FIELD-NOTES)
+        signals, commands = tap("signals").subscription, tap("commands").subscription
+        ex = Executor(signals, commands, clock, tmp_path / f"executor-{len(started)}.log", **settings)
+        started.append(ex)
+        return ex
+
+    yield start
+    for ex in started:
+        if ex.process.poll() is None:
+            ex.kill()
