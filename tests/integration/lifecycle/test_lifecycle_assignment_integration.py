@@ -1,0 +1,85 @@
+"""Assignment against ibsim: detected from the stock that appears, repaired, the account left flat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from google.cloud import firestore
+from lifecycle_harness import (
+    Executor,
+    alert_types,
+    entry_filled,
+    events,
+    follower,
+    held,
+    make_signal,
+    orders,
+    publish_signal,
+    seed,
+    wait_for,
+)
+
+from ibsim.testing import SimulatorProcess
+from spreadpilot.clock import SimClock
+from spreadpilot.models import AssignmentState
+from spreadpilot.store import Store
+from stack.local_stack import LocalStack
+from stack.topology import TopicTap
+
+START = "2026-03-17T09:40:00-04:00"
+OTM = ("--underlying", "487")  # short 485 put $2 out of the money: no time-value exit, a credit of about $0.33
+
+
+def _enter(clean_stack: LocalStack, db: firestore.Client, world: Callable[..., tuple[SimClock, SimulatorProcess]],
+           executors: Callable[..., Executor], **settings: object) -> tuple[SimulatorProcess, Executor]:
+    clock, sim = world(START, 20, ["DU001"], *OTM)
+    sim.set_price(487)
+    seed(db, [follower(1)], sim)
+    executor = executors(clock, min_credit="0.10", **settings)
+    publish_signal(clean_stack.project, make_signal(qty=2))
+    wait_for(entry_filled(db, "f01"), 60, "the entry to fill")
+    return sim, executor
+
+
+def test_assigned_short_put_is_repaired_by_exercising_the_long_put_and_the_account_ends_flat(
+        clean_stack: LocalStack, firestore_db: firestore.Client, tap: Callable[[str], TopicTap],
+        world: Callable[..., tuple[SimClock, SimulatorProcess]], executors: Callable[..., Executor]) -> None:
+    alerts = tap("alerts")
+    sim, executor = _enter(clean_stack, firestore_db, world, executors)
+
+    sim.inject("assignment", account="DU001")
+    wait_for(lambda: bool(events(sim, "exercise")) and not held(sim, "DU001"), 60, "the exercise and a flat account")
+
+    exercise = events(sim, "exercise")
+    assert len(exercise) == 1
+    assert exercise[0]["qty"] == 2
+    assert exercise[0]["legs"][0]["strike"] == 480  # the long put, whose shares offset the assigned ones
+    assert orders(sim, "flatten-") == []
+    wait_for(lambda: [p.assignment for p in Store(firestore_db).positions.all()] == [AssignmentState.COMPENSATED],
+             30, "the position to be recorded COMPENSATED")
+    assert {"position.assigned", "position.assignment_repair"} <= set(
+        alert_types(alerts, {"position.assigned", "position.assignment_repair"}))
+    assert executor.terminate() == 0
+
+
+def test_with_flatten_compensation_the_stock_is_sold_and_the_orphaned_long_leg_closed(
+        clean_stack: LocalStack, firestore_db: firestore.Client, tap: Callable[[str], TopicTap],
+        world: Callable[..., tuple[SimClock, SimulatorProcess]], executors: Callable[..., Executor]) -> None:
+    alerts = tap("alerts")
+    sim, executor = _enter(clean_stack, firestore_db, world, executors, compensation="flatten")
+
+    sim.inject("assignment", account="DU001")
+    wait_for(lambda: bool(orders(sim, "close_orphan-")) and not held(sim, "DU001"), 60,
+             "the stock flattened, the orphan closed, a flat account")
+
+    stock_orders = orders(sim, "flatten-")
+    assert len(stock_orders) == 1
+    assert stock_orders[0]["action"] == "SELL"
+    assert stock_orders[0]["qty"] == 200
+    orphan_orders = orders(sim, "close_orphan-")
+    assert len(orphan_orders) == 1
+    assert orphan_orders[0]["action"] == "SELL"
+    assert [leg["strike"] for leg in orphan_orders[0]["legs"]] == [480]
+    assert events(sim, "exercise") == []
+    assert "position.orphan_leg" in alert_types(alerts, {"position.orphan_leg"})
+    assert executor.terminate() == 0
