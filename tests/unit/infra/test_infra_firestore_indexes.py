@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import REPO, TERRAFORM
+from infra_support import REPO, TERRAFORM
 
 SOURCES = [REPO / "functions", REPO / "gateway-vm" / "executor", REPO / "shared" / "spreadpilot" / "store.py"]
 EQUALITY = {"==", "in", "array_contains", "array-contains", "array_contains_any", "array-contains-any"}

@@ -8,7 +8,7 @@ import inspect
 from typing import Any
 
 import pytest
-from conftest import REPO, TERRAFORM, parse_tf
+from infra_support import REPO, TERRAFORM, parse_tf
 from pydantic import AliasChoices
 
 from spreadpilot.settings import CommonSettings

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import DEPLOY, TERRAFORM
+from infra_support import DEPLOY, TERRAFORM
 
 sys.path.insert(0, str(DEPLOY))
 import executor_watchdog

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, TERRAFORM
+from infra_support import REPO, TERRAFORM
 
 CODE_ROOTS = [REPO / "functions", REPO / "gateway-vm" / "executor", REPO / "shared" / "spreadpilot"]
 

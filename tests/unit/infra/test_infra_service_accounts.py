@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import TERRAFORM
+from infra_support import TERRAFORM
 
 GRANT_MAPS = {
     "project_roles": lambda role, why: (role, "project", why),

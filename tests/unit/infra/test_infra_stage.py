@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from infra_support import REPO
 from packaging.utils import canonicalize_name
 from stage.bundle import assemble
 from stage.pins import DistributionIndex
