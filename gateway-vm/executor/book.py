@@ -110,7 +110,9 @@ class IntentBook:
         if t is None:
             return False
         if execution.sec_type != "BAG":
-            await self.store.record_fill(to_fill(t.intent, execution))
+            fresh = await self.store.record_fill(to_fill(t.intent, execution))
+            if not fresh and execution.commission:
+                await self.store.update_fill_commission(execution.exec_id, execution.commission)
         async with t.lock:
             t.executions[execution.exec_id] = execution
             filled, avg = filled_spreads(list(t.executions.values()))

@@ -99,6 +99,7 @@ class IBBroker:
         self.ib.orderStatusEvent += self._on_status
         self.ib.openOrderEvent += self._on_open_order
         self.ib.execDetailsEvent += self._on_exec
+        self.ib.commissionReportEvent += self._on_commission
         self.ib.errorEvent += self._on_error
         self.ib.disconnectedEvent += self._on_disconnected
 
@@ -371,6 +372,11 @@ class IBBroker:
         self.listener.on_order(self._update(trade, status))
 
     def _on_exec(self, trade: Trade, fill: IBFill) -> None:
+        if fill.execution.orderRef:
+            self.listener.on_execution(self._execution(fill))
+
+    def _on_commission(self, trade: Trade, fill: IBFill, report: object) -> None:
+        # IB reports the commission after the execution: pass the execution again, now with it
         if fill.execution.orderRef:
             self.listener.on_execution(self._execution(fill))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from executor.checks import Controls
@@ -59,6 +60,10 @@ class ExecutorStore(Protocol):
 
     async def record_fill(self, fill: Fill) -> bool:
         """Record one execution if absent; False if it was recorded before."""
+        ...
+
+    async def update_fill_commission(self, exec_id: str, commission: Decimal) -> None:
+        """Set the commission of a recorded fill (IB reports it after the execution)."""
         ...
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
@@ -117,6 +122,10 @@ class FirestoreExecutorStore:
     async def record_fill(self, fill: Fill) -> bool:
         """Create-if-absent ``fills/{exec_id}``."""
         return await self._run(lambda: self.store.fills.create(fill))
+
+    async def update_fill_commission(self, exec_id: str, commission: Decimal) -> None:
+        """Merge the commission into ``fills/{exec_id}``."""
+        await self._run(lambda: self.store.fills.ref(exec_id).set({"commission": str(commission)}, merge=True))
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         """Replace ``heartbeats/executor``."""

@@ -78,8 +78,12 @@ async def record_missing_fills(store: ExecutorStore, book: IntentBook, truth: Br
     fresh = 0
     for execution in executions:
         intent = intents.get(execution.order_ref)
-        if intent is not None and await store.record_fill(to_fill(intent, execution)):
+        if intent is None:
+            continue
+        if await store.record_fill(to_fill(intent, execution)):
             fresh += 1
+        elif execution.commission:
+            await store.update_fill_commission(execution.exec_id, execution.commission)
     return fresh
 
 

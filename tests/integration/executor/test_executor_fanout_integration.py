@@ -27,6 +27,7 @@ from google.cloud import firestore
 
 from ibsim.testing import SimulatorProcess
 from spreadpilot.models import IntentState
+from spreadpilot.store import Store
 from stack.local_stack import LocalStack
 from stack.topology import TopicTap
 
@@ -69,6 +70,7 @@ def test_25_followers_each_get_exactly_one_filled_combo_and_the_one_short_of_mar
                 ("SELL", 485.0, "P"), ("BUY", 480.0, "P")]
             assert found[f.id].filled_qty == expected
     assert journal_fills(sim) == recorded_fills(firestore_db)
+    wait_for(lambda: all(f.commission > 0 for f in Store(firestore_db).fills.all()), 10, "commission reports")
     assert "order.margin_skip" in alert_types(alerts, {"order.margin_skip"})
     assert executor.terminate() == 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -33,6 +33,8 @@ from executor.checks import Controls
 from spreadpilot.envelopes import AlertMessage, Message
 from spreadpilot.errors import Rejected
 from spreadpilot.models import Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent, Right
+
+COMMISSION = Decimal("0.65")
 
 
 @dataclass
@@ -199,10 +201,13 @@ class FakeBroker:
                 order_id=order.order_id, perm_id=order.perm_id, con_id=leg.con_id, sec_type="OPT", right=leg.right,
                 strike=leg.strike, expiry=leg.expiry, side="SLD" if leg.action == "SELL" else "BOT", qty=qty,
                 price=price, at=datetime(2026, 3, 17, 14, 0, tzinfo=UTC))
-            self.executions.append(execution)
             self.journal.append({"event": "fill", "order_ref": order.request.order_ref, "exec_id": execution.exec_id,
                                  "qty": qty})
             self.listener.on_execution(execution)
+            # like IB, the commission report follows the execution
+            execution = replace(execution, commission=COMMISSION * qty)
+            self.executions.append(execution)
+            asyncio.get_running_loop().call_soon(self.listener.on_execution, execution)
         order.filled += qty
         if order.filled >= order.request.qty:
             order.status = "Filled"
@@ -281,6 +286,11 @@ class MemoryStore:
         await asyncio.sleep(0)
         self._write()
         return self.fills.setdefault(fill.exec_id, fill) is fill
+
+    async def update_fill_commission(self, exec_id: str, commission: Decimal) -> None:
+        await asyncio.sleep(0)
+        self._write()
+        self.fills[exec_id] = self.fills[exec_id].model_copy(update={"commission": commission})
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         self.heartbeats.append(doc)

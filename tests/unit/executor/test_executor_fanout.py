@@ -33,7 +33,9 @@ def test_every_enabled_follower_gets_one_filled_combo_and_disabled_ones_none() -
     f01 = w.store.intents[make_intent_id(signal(qty=2).signal_id, "f01")]
     assert f01.filled_qty == 3
     assert f01.avg_price == Decimal("1.00")
-    assert len([f for f in w.store.fills.values() if f.follower_id == "f01"]) == 2
+    f01_fills = [f for f in w.store.fills.values() if f.follower_id == "f01"]
+    assert len(f01_fills) == 2
+    assert {f.commission for f in f01_fills} == {Decimal("1.95")}  # reported after the execution
     assert "sized to 0" in w.store.intents[make_intent_id(signal(qty=2).signal_id, "f04")].reason
 
 
