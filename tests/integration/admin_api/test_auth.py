@@ -38,9 +38,7 @@ def test_every_changing_endpoint_refuses_every_bad_token_and_changes_nothing(
     refused = []
     for method, path, body in CHANGING:
         for name, (make, status) in BAD_TOKENS.items():
-            response = admin.call(method, path, body, token=make(tokens) or "")
-            if name == "missing":
-                response = admin.call(method, path, body, headers={"Authorization": ""}, token="")
+            response = admin.call(method, path, body, token=make(tokens))  # "" sends no Authorization header
             refused.append((method, path, name, response.status_code, status))
             assert response.json()["error"]["where"] == "authorization"
     assert [r for r in refused if r[3] != r[4]] == []
