@@ -81,6 +81,11 @@ class IntentBook:
         """Move the intent to ``state`` (timestamped) and write it through."""
         t = self.tracked[intent_id]
         async with t.lock:
+            if t.intent.state.final and state is not t.intent.state:
+                # a final state is the broker's last word; a late timeout or a stale view must not undo it
+                log.warning("final intent not moved", extra={"order_ref": intent_id, "state": str(t.intent.state),
+                                                             "refused": str(state), "note": note})
+                return t.intent
             t.intent = t.intent.moved_to(state, self.clock.now(), note, **changes)
             await self.store.save_intent(t.intent)
             t.changed.set()

@@ -122,6 +122,8 @@ class EntryRunner:
             except BrokerDisconnected:
                 log.warning("disconnected mid-entry; waiting for reconciliation", extra={"order_ref": intent_id})
             except AckTimeout as exc:
+                if self.book.get(intent_id).state.final:
+                    return
                 await self.book.move(intent_id, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
                 await link.resync(f"no acknowledgement for {intent_id}")
             except Rejected as exc:  # the broker refused the order, or the spread is not listed there
@@ -227,6 +229,8 @@ class EntryRunner:
         await link.broker.cancel(ref)
         deadline = asyncio.get_running_loop().time() + self.settings.ack_timeout_s
         while not ((u := self.book.last_update(ref)) is not None and u.done):
+            if self.book.get(ref).state.final:
+                return  # settled meanwhile (e.g. by a reconciliation)
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 raise AckTimeout(f"no cancel confirmation for {ref}")

@@ -116,6 +116,7 @@ async def _apply(book: IntentBook, alerts: Alerts, intent: OrderIntent, r: Resol
         book.on_order(r.order)
     elif r.found is Found.DONE and r.order is not None:
         await settle(book, alerts, r.order, f"reconciled: {r.order.status} at the broker")
+        book.on_order(r.order)  # wakes a ladder waiting for this outcome
     elif r.found is Found.FILLED_NO_ORDER:
         intent = book.get(ref)
         state = IntentState.FILLED if intent.filled_qty >= intent.contracts else IntentState.UNKNOWN
