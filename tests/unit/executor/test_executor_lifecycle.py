@@ -208,3 +208,16 @@ def test_connectivity_lost_1100_stops_sending_until_1102_restores_it() -> None:
     run(scenario)
     assert len(w.orders()) == 1
     assert w.store.intents[REF].state is IntentState.FILLED
+
+
+def test_a_final_state_is_never_undone_by_a_late_timeout() -> None:
+    w = world([follower(1)])
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+        await engine.book.move(REF, IntentState.UNKNOWN, "no acknowledgement: late")
+
+    run(scenario)
+    assert w.store.intents[REF].state is IntentState.FILLED
