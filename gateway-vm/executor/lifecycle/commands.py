@@ -17,6 +17,7 @@ why, from where).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -35,9 +36,15 @@ class CommandDesk:
     def __init__(self, ctx: Context, monitor: Monitor) -> None:
         self.ctx = ctx
         self.monitor = monitor
+        # one command at a time: a redelivery racing its original must see it finished, not half-done
+        self.lock = asyncio.Lock()
 
     async def handle(self, command: Command) -> str:
         """Execute ``command`` once; its status (a redelivery of a finished command is ``duplicate``)."""
+        async with self.lock:
+            return await self._handle(command)
+
+    async def _handle(self, command: Command) -> str:
         now = self.ctx.clock.now()
         key = f"command-{command.command_id}"
         if not await self.ctx.store.claim(key, kind=str(command.kind), scope=command.scope, at=now.isoformat()):
