@@ -13,11 +13,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from google.api_core.exceptions import AlreadyExists
+from google.api_core.exceptions import AlreadyExists, FailedPrecondition
 from google.cloud import firestore
 
 from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
+from spreadpilot.errors import Retryable
 from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
 from spreadpilot.store import INVOICES, Store
 
@@ -115,7 +116,7 @@ class FirestoreRecords:
             .where(filter=firestore.FieldFilter("date", ">=", first.isoformat()))
             .where(filter=firestore.FieldFilter("date", "<=", last.isoformat()))
         )
-        return [self.store.daily_pnl._parse(snap.to_dict()) for snap in query.stream()]
+        return [_model(DailyPnL, snap.to_dict()) for snap in query.stream()]
 
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
         """Followers by id."""
@@ -174,8 +175,11 @@ class FirestoreRecords:
         if Decimal(str(current.get("amount"))) == invoice.amount and current.get("iban") == invoice.iban:
             return InvoiceOutcome.UNCHANGED
         # Only if nobody touched it since we read it (e.g. marked it paid): otherwise the retry decides again.
-        ref.update({"amount": str(invoice.amount), "iban": invoice.iban},
-                   option=self.db.write_option(last_update_time=snap.update_time))
+        try:
+            ref.update({"amount": str(invoice.amount), "iban": invoice.iban},
+                       option=self.db.write_option(last_update_time=snap.update_time))
+        except FailedPrecondition as exc:
+            raise Retryable(f"invoice {ref.id} changed while it was being corrected") from exc
         return InvoiceOutcome.UPDATED
 
     def _range(self, collection: str, field: str, low: str, high: str, model: Any) -> list[Any]:
@@ -184,12 +188,16 @@ class FirestoreRecords:
             .where(filter=firestore.FieldFilter(field, ">=", low))
             .where(filter=firestore.FieldFilter(field, "<", high))
         )
-        return [model.model_validate({k: v for k, v in (s.to_dict() or {}).items() if k in model.model_fields})
-                for s in query.stream()]
+        return [_model(model, snap.to_dict()) for snap in query.stream()]
 
     def _raw(self, collection: str, doc_ids: list[str]) -> list[dict[str, Any]]:
         refs = [self.db.collection(collection).document(doc_id) for doc_id in doc_ids]
         return [snap.to_dict() or {} for snap in self.db.get_all(refs) if snap.exists]
+
+
+def _model(model: Any, doc: dict[str, Any] | None) -> Any:
+    """A stored document as ``model``, fields it does not declare (e.g. ``equity_after``) left aside."""
+    return model.model_validate({k: v for k, v in (doc or {}).items() if k in model.model_fields})
 
 
 def _standing(doc: dict[str, Any]) -> HighWaterMark:

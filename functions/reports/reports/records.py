@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from google.cloud import firestore
 
 from reports.data import InvoiceView
 from spreadpilot.clock import NEW_YORK, new_york
-from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement
+from spreadpilot.models import DailyPnL, Fill, Follower, Frozen, MonthlyStatement
 from spreadpilot.store import INVOICES, STATEMENTS, Store
+
+M = TypeVar("M", bound=Frozen)
 
 SENDING = "sending"
 FAILED = "failed"
@@ -90,9 +92,9 @@ class FirestoreStatementRecords:
                  for snap in self.db.get_all(list(refs.values())) if snap.exists}  # one round trip
         if "follower" not in found or "statement" not in found:
             return None
-        follower = self.store.followers._parse(found["follower"])
-        statement = self.store.monthly_pnl._parse(found["statement"])
-        days = [self.store.daily_pnl._parse(found[d.isoformat()]) for d in calendar if d.isoformat() in found]
+        follower = _model(Follower, found["follower"])
+        statement = _model(MonthlyStatement, found["statement"])
+        days = [_model(DailyPnL, found[d.isoformat()]) for d in calendar if d.isoformat() in found]
         start = datetime.combine(calendar[0], time(0), NEW_YORK)
         end = datetime.combine(calendar[-1] + timedelta(days=1), time(0), NEW_YORK)
         query = (
@@ -101,7 +103,7 @@ class FirestoreStatementRecords:
             .where(filter=firestore.FieldFilter("at", ">=", (start - timedelta(days=1)).isoformat()))
             .where(filter=firestore.FieldFilter("at", "<", (end + timedelta(days=1)).isoformat()))
         )
-        fills = [self.store.fills._parse(snap.to_dict()) for snap in query.stream()]
+        fills = [_model(Fill, snap.to_dict()) for snap in query.stream()]
         trades = sorted((f for f in fills if start <= new_york(f.at) < end), key=lambda f: (f.at, f.exec_id))
         return StatementInputs(
             follower=follower,
@@ -136,6 +138,11 @@ class FirestoreStatementRecords:
         self.db.collection(STATEMENTS).document(f"{follower_id}:{month}").set(
             {"emailed_at": at.isoformat(), "email_status": status, "sends": firestore.Increment(1)}, merge=True
         )
+
+
+def _model(model: type[M], doc: dict[str, Any] | None) -> M:
+    """A stored document as ``model``, fields it does not declare (timelines, counters) left aside."""
+    return model.model_validate({k: v for k, v in (doc or {}).items() if k in model.model_fields})
 
 
 def _invoice_view(doc: dict[str, Any] | None) -> InvoiceView:

@@ -153,3 +153,30 @@ def test_rerunning_a_day_rewrites_only_what_changed(clean_stack: LocalStack, fir
     assert Decimal(str(corrected["commissions"])) == Decimal(str(first[f"f02:{DAYS[0]}"]["commissions"])) + 1
     assert firestore_db.document(f"daily_pnl/f01:{DAYS[0]}").get().update_time == untouched
     assert docs(firestore_db, "daily_pnl")[f"f01:{DAYS[0]}"] == first[f"f01:{DAYS[0]}"]
+
+
+def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
+    clean_stack: LocalStack, firestore_db: firestore.Client
+) -> None:
+    serve(clean_stack)
+    seed_month(firestore_db)
+    roll_up_days(clean_stack, firestore_db)
+    tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})
+    before = wait_for("both invoices", lambda: (i := docs(firestore_db, "invoices")) and len(i) == 2 and i)
+    firestore_db.document(f"invoices/f01:{MONTH}").update({"status": "paid"})
+    for fid in ("f01", "f02"):  # late commission reports for the first day
+        Store(firestore_db).fills.create(late_fill(fid, DAYS[0]))
+    tick(clean_stack, "tick-pnl-daily", {"job": "pnl-daily", "date": DAYS[0].isoformat()})
+    wait_for("the corrected days", lambda: all(
+        Decimal(str(docs(firestore_db, "daily_pnl")[f"{fid}:{DAYS[0]}"]["commissions"])) == Decimal("3.10")
+        for fid in ("f01", "f02")))
+
+    tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})
+
+    f02_monthly = wait_for("f02's corrected month", lambda: (m := docs(firestore_db, "monthly_pnl")[f"f02:{MONTH}"])
+                           and Decimal(str(m["net_pnl"])) == Decimal("232.70") and m)  # 233.70 less the late 1.00
+    invoices = wait_for("f02's invoice corrected", lambda: (i := docs(firestore_db, "invoices"))
+                        and Decimal(str(i[f"f02:{MONTH}"]["amount"])) == Decimal(str(f02_monthly["commission"])) and i)
+    assert Decimal(str(invoices[f"f02:{MONTH}"]["amount"])) == Decimal("33.18")  # (232.70 - 100) x 25 %
+    assert invoices[f"f01:{MONTH}"] == before[f"f01:{MONTH}"] | {"status": "paid"}
+    assert Decimal(str(docs(firestore_db, "monthly_pnl")[f"f01:{MONTH}"]["commission"])) == Decimal("22.54")
