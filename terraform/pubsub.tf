@@ -6,8 +6,8 @@ locals {
   # A subscription gets a dead-letter policy when its topic names a dead-letter topic and it caps deliveries.
   dead_lettered = {
     for name, sub in local.subscriptions : name => {
-      topic    = local.topics[sub.topic].dead_letter
-      attempts = sub.max_delivery_attempts
+      topic    = try(local.topics[sub.topic].dead_letter, null)
+      attempts = try(sub.max_delivery_attempts, null)
     } if try(local.topics[sub.topic].dead_letter, null) != null && try(sub.max_delivery_attempts, null) != null
   }
 }
