@@ -61,6 +61,7 @@ class _Read:
     outcomes: list[RowOutcome] = field(default_factory=list)
     wait_s: float | None = None  # how long to wait before the next read (None = the poll interval)
     stop: bool = False  # nothing more this tick can do
+    complete: bool = False  # the sheet was read and its header found: ``outcomes`` is every row
 
     def todays(self, today: date) -> list[RowOutcome]:
         return [o for o in self.outcomes if o.day == today and o.status is not RowStatus.OTHER_DAY]
@@ -157,7 +158,7 @@ class Poller:
             for index, row in enumerate(rows)
             if index + 1 > header.row_number
         ]
-        return _Read(outcomes=outcomes)
+        return _Read(outcomes=outcomes, complete=True)
 
     def _record_rejections(self, today: date, read: _Read, now: datetime) -> None:
         for outcome in read.outcomes:
@@ -223,7 +224,7 @@ class Poller:
         now = self.clock.now()
         if new_york(now).time() < self.settings.cutoff:
             read = self._read(today, now)
-            if not read.stop and read.wait_s is None and read.outcomes:
+            if read.complete:
                 self._check_edits(today, claim, read, now)
         self.ledger.record_poll(today, self.clock.now(), self.polls, "published")
         return TickResult(
@@ -285,7 +286,7 @@ class Poller:
             raise
         self.seen_alerts.add(alert.alert_id)
         self.ledger.record_alert_sent(today, alert.alert_id, message_id)
-        log.warning("alert published", extra={"alert_id": alert.alert_id, "severity": str(alert.severity)})
+        log.warning("alert published", extra={"alert_id": alert.alert_id, "alert_severity": str(alert.severity)})
 
 
 def _cells(cells: dict[str, object]) -> str:

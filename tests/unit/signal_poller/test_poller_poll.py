@@ -273,3 +273,21 @@ def test_a_day_claimed_by_a_concurrent_tick_is_not_called_no_trade_at_the_cutoff
     first.tick()  # the other invocation claims and publishes the signal
     assert world.tick(et("10:30:01")).status == "published"
     assert "signal.no_trade" not in world.publisher.alert_types()
+
+
+def test_deleting_the_published_row_is_an_edit() -> None:
+    world = World.at(et("09:28"), ROWS)
+    world.tick()
+    world.sheet.rows = [HEADER]
+    world.tick(et("09:29"))
+    [alert] = world.publisher.alerts()
+    assert alert.type == "signal.row_edited"
+    assert "no longer in the sheet" in alert.message
+
+
+def test_a_failed_read_after_publish_is_not_mistaken_for_an_edit() -> None:
+    world = World.at(et("09:28"), ROWS)
+    world.tick()
+    world.sheet.errors = [SheetUnavailable("503")]
+    world.tick(et("09:29"))
+    assert world.publisher.alerts() == []
