@@ -258,17 +258,23 @@ class Poller:
             return TickResult(status="published", day=today, polls=self.polls, signal_id=claim.signal.signal_id,
                               message_id=claim.message_id)
         read = self._read(today, now)
-        incomplete = [o for o in read.todays(today) if o.status is RowStatus.INCOMPLETE]
-        for outcome in incomplete:
-            column = outcome.missing[0] if outcome.missing else ""
-            reason = (f'row {outcome.row_number}, column "{column}", value "": still empty at the '
-                      f"{self.settings.cutoff:%H:%M} cutoff (missing: {', '.join(outcome.missing)})")
-            self._reject(today, outcome.model_copy(update={"status": RowStatus.REJECTED, "column": column,
-                                                            "reason": reason}), now)
+        reasons: list[str] = []
+        for outcome in read.todays(today):
+            if outcome.status is RowStatus.INCOMPLETE:
+                column = outcome.missing[0] if outcome.missing else ""
+                reason = (f'row {outcome.row_number}, column "{column}", value "": still empty at the '
+                          f"{self.settings.cutoff:%H:%M} cutoff (missing: {', '.join(outcome.missing)})")
+                self._reject(today, outcome.model_copy(update={"status": RowStatus.REJECTED, "column": column,
+                                                                "reason": reason}), now)
+                reasons.append(reason)
+            elif outcome.status is RowStatus.REJECTED:
+                reasons.append(outcome.reason)
+            elif outcome.status is RowStatus.VALID:
+                reasons.append(f"row {outcome.row_number} was complete only after the cutoff")
         self._record_rejections(today, read, now)
-        late = [f"row {o.row_number} was complete only after the cutoff" for o in read.todays(today)
-                if o.status is RowStatus.VALID]
-        detail = "; ".join([*(o.reason for o in read.todays(today) if o.reason), *late])[:1000] or "No row for today."
+        if not read.complete:
+            reasons.append("the sheet could not be read at the cutoff")
+        detail = "; ".join(reasons)[:1000] or "No row for today."
         self._alert(today, alerts.no_trade(today, f"{self.settings.cutoff:%H:%M}", detail, now))
         return TickResult(status="no_trade", day=today, polls=self.polls, detail=detail)
 

@@ -291,3 +291,11 @@ def test_a_failed_read_after_publish_is_not_mistaken_for_an_edit() -> None:
     world.sheet.errors = [SheetUnavailable("503")]
     world.tick(et("09:29"))
     assert world.publisher.alerts() == []
+
+
+def test_the_no_trade_alert_says_why_there_is_no_trade() -> None:
+    world = World.at(et("10:30"), [HEADER, ["2026-03-17", "QQQ", "Long", 2, 480], long_row(day="2026-03-17", qty=0)])
+    world.tick()
+    no_trade = next(a for a in world.publisher.alerts() if a.type == "signal.no_trade")
+    assert "still empty at the 10:30 cutoff (missing: Sell Put)" in no_trade.message
+    assert 'row 3, column "Quantità per Leg", value "0"' in no_trade.message
