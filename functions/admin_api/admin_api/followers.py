@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -64,8 +65,8 @@ class FollowerUpdate(BaseModel):
 
 
 def secret_name_for(follower_id: str) -> str:
-    """The Secret Manager secret holding a follower's IBKR login."""
-    return f"ibkr-{follower_id}"
+    """The Secret Manager secret holding a follower's IBKR login (secret ids allow only letters, digits, _ and -)."""
+    return "ibkr-" + re.sub(r"[^A-Za-z0-9_-]", "_", follower_id)
 
 
 def follower_view(follower: Follower, control: dict[str, Any] | None = None) -> dict[str, object]:
