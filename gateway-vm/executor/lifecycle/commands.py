@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from executor.lifecycle.context import Context
-from executor.lifecycle.monitor import Monitor
 from spreadpilot.models import Command, CommandKind, Follower
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ DONE, PENDING, REJECTED, DUPLICATE = "done", "pending_confirmation", "rejected",
 class CommandDesk:
     """Executes commands."""
 
-    def __init__(self, ctx: Context, monitor: Monitor) -> None:
+    def __init__(self, ctx: Context, flatten: Callable[[list[Follower], str], Awaitable[list[str]]]) -> None:
         self.ctx = ctx
-        self.monitor = monitor
+        self.flatten = flatten  # closes the followers' positions; returns those whose gateway is not ready
         # one command at a time: a redelivery racing its original must see it finished, not half-done
         self.lock = asyncio.Lock()
 
@@ -81,7 +81,7 @@ class CommandDesk:
             followers = await self._scope(command.scope)
             if command.scope == "all" or not followers:
                 return REJECTED, f"close_follower needs one known follower, got {command.scope!r}"
-            unreachable = await self.monitor.flatten(followers, f"close_follower by {command.issued_by}")
+            unreachable = await self.flatten(followers, f"close_follower by {command.issued_by}")
             return DONE, _closing_note(followers, unreachable)
         return await self._reconcile(command)
 
@@ -114,7 +114,7 @@ class CommandDesk:
         await self.ctx.store.set_controls(doc, entries_paused=True, at=now, updated_by=command.issued_by,
                                           reason=reason, command_id=command.command_id)
         followers = await self._scope(command.scope)
-        unreachable = await self.monitor.flatten(followers, reason)
+        unreachable = await self.flatten(followers, reason)
         await self.ctx.store.update_claim(f"flatten-code-{code}", confirmed_by=command.issued_by,
                                           confirmed_at=now.isoformat(), confirm_command_id=command.command_id)
         return DONE, "entries paused; " + _closing_note(followers, unreachable)

@@ -41,7 +41,7 @@ class Lifecycle:
         self.monitor = Monitor(self.ctx, self.closer, self.assignments)
         self.breaker = Breaker(self.ctx, self.monitor.flatten)
         self.mtm = MarkToMarket(self.ctx, self.breaker)
-        self.commands = CommandDesk(self.ctx, self.monitor)
+        self.commands = CommandDesk(self.ctx, self.monitor.flatten)
         self.subscriber: CommandSubscriber | None = None
         self._tasks: list[asyncio.Task[None]] = []
 

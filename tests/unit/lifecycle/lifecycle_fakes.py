@@ -1,0 +1,143 @@
+"""In-memory stand-ins for the lifecycle's ports (Firestore, the intent store, the publisher) and a fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from executor.alerts import Alerts
+from executor.book import IntentBook
+from executor.broker import HeldPosition
+from executor.lifecycle.context import Context
+from executor.lifecycle.settings import LifecycleSettings
+from spreadpilot.envelopes import AlertMessage, Message
+from spreadpilot.models import Command, Fill, Follower, OrderIntent, PnLSnapshot, Position, Right
+
+DAY = date(2026, 3, 17)
+
+
+@dataclass
+class FixedClock:
+    at: datetime = datetime(2026, 3, 17, 15, 0, tzinfo=UTC)  # 11:00 New York
+
+    def now(self) -> datetime:
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    def sleep_sync(self, seconds: float) -> None:
+        return None
+
+
+@dataclass
+class MemoryLifecycleStore:
+    followers_: list[Follower] = field(default_factory=list)
+    entries: list[OrderIntent] = field(default_factory=list)
+    positions: dict[str, dict[str, object]] = field(default_factory=dict)
+    controls: dict[str, dict[str, object]] = field(default_factory=dict)
+    claims: dict[str, dict[str, object]] = field(default_factory=dict)
+    commands: dict[str, dict[str, object]] = field(default_factory=dict)
+    audits: list[dict[str, object]] = field(default_factory=list)
+    snapshots: list[PnLSnapshot] = field(default_factory=list)
+
+    async def followers(self) -> list[Follower]:
+        return list(self.followers_)
+
+    async def entries_for(self, day: date) -> list[OrderIntent]:
+        return [i for i in self.entries if i.expiry == day]
+
+    async def open_positions(self) -> list[Position]:
+        return []
+
+    async def save_position(self, position: Position, **extra: object) -> None:
+        key = f"{position.follower_id}:{position.signal_id}"
+        self.positions[key] = {**self.positions.get(key, {}), **position.to_doc(), **extra}
+
+    async def set_controls(self, scope: str, *, entries_paused: bool, at: datetime, updated_by: str, reason: str,
+                           **extra: object) -> None:
+        self.controls[scope] = {"entries_paused": entries_paused, "updated_at": at.isoformat(),
+                                "updated_by": updated_by, "reason": reason, **extra}
+
+    async def claim(self, key: str, **data: object) -> bool:
+        if key in self.claims:
+            return False
+        self.claims[key] = dict(data)
+        return True
+
+    async def claim_data(self, key: str) -> dict[str, object] | None:
+        return self.claims.get(key)
+
+    async def update_claim(self, key: str, **data: object) -> None:
+        self.claims.setdefault(key, {}).update(data)
+
+    async def record_command(self, command: Command, **status: object) -> None:
+        self.commands[command.command_id] = {**command.to_doc(), **status}
+
+    async def audit(self, action: str, *, actor: str, source: str, at: str, **details: object) -> None:
+        self.audits.append({"action": action, "actor": actor, "source": source, "at": at, **details})
+
+    async def write_snapshots(self, snapshots: Iterable[PnLSnapshot]) -> None:
+        self.snapshots += list(snapshots)
+
+
+class MemoryIntents:
+    """The executor's intent store, as far as the intent book writes through to it."""
+
+    def __init__(self) -> None:
+        self.intents: dict[str, OrderIntent] = {}
+        self.fills: dict[str, Fill] = {}
+
+    async def create_intent(self, intent: OrderIntent) -> bool:
+        if intent.intent_id in self.intents:
+            return False
+        self.intents[intent.intent_id] = intent
+        return True
+
+    async def save_intent(self, intent: OrderIntent) -> None:
+        self.intents[intent.intent_id] = intent
+
+    async def record_fill(self, fill: Fill) -> bool:
+        return self.fills.setdefault(fill.exec_id, fill) is fill
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def publish(self, topic: str, message: Message, *, ordering_key: str = "") -> str:
+        self.messages.append(message)
+        return str(len(self.messages))
+
+    def alert_types(self) -> list[str]:
+        return [m.alert.type for m in self.messages if isinstance(m, AlertMessage)]
+
+
+def settings(**overrides: object) -> LifecycleSettings:
+    return LifecycleSettings(GOOGLE_CLOUD_PROJECT="test-project", **overrides)  # type: ignore[arg-type]
+
+
+def context(store: MemoryLifecycleStore, clock: FixedClock | None = None, **overrides: object) -> Context:
+    clock = clock or FixedClock()
+    intents = MemoryIntents()
+    return Context(links={}, book=IntentBook(intents, clock), intents=intents, store=store,  # type: ignore[arg-type]
+                   alerts=Alerts(RecordingPublisher(), "alerts", clock), settings=settings(**overrides), clock=clock,
+                   stop=asyncio.Event())
+
+
+def follower(n: int, loss_limit: str = "2000") -> Follower:
+    return Follower(id=f"f{n:02d}", name=f"Follower {n}", email=f"f{n}@example.com", iban="DE89370400440532013000",
+                    commission_pct=Decimal(20), gateway_id="gw-advisor", ibkr_account=f"DU{n:03d}",
+                    daily_loss_limit=Decimal(loss_limit))
+
+
+def option(account: str, strike: int, qty: int, right: Right = Right.PUT) -> HeldPosition:
+    return HeldPosition(account, con_id=strike * 10 + (1 if right is Right.PUT else 2), qty=qty, sec_type="OPT",
+                        right=right, strike=Decimal(strike), expiry=DAY)
+
+
+def stock(account: str, qty: int) -> HeldPosition:
+    return HeldPosition(account, con_id=320227571, qty=qty, sec_type="STK")

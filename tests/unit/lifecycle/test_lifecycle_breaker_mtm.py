@@ -1,0 +1,70 @@
+"""The daily-loss breaker and the MTM write throttle."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from lifecycle_fakes import MemoryLifecycleStore, RecordingPublisher, context, follower
+
+from executor.lifecycle.breaker import Breaker, breaker_tripped
+from executor.lifecycle.mtm import due
+from executor.lifecycle.ports import AccountPnL
+from spreadpilot.models import Follower
+
+NOW = datetime(2026, 3, 17, 15, 0, tzinfo=UTC)
+
+
+def loss(amount: str) -> AccountPnL:
+    return AccountPnL(Decimal(amount), Decimal(amount), Decimal(0))
+
+
+def test_the_breaker_trips_at_the_limit_and_a_zero_limit_never_trips() -> None:
+    assert breaker_tripped(Decimal(-2000), Decimal(2000))
+    assert not breaker_tripped(Decimal("-1999.99"), Decimal(2000))
+    assert not breaker_tripped(Decimal(-50000), Decimal(0))
+
+
+def run_breaker(flatten: bool) -> tuple[MemoryLifecycleStore, list[list[str]], list[bool], list[str]]:
+    store = MemoryLifecycleStore()
+    ctx = context(store, breaker_flatten=flatten)
+    flattened: list[list[str]] = []
+
+    async def do_flatten(followers: list[Follower], reason: str) -> list[str]:
+        flattened.append([f.id for f in followers])
+        return []
+
+    breaker = Breaker(ctx, do_flatten)
+    f = follower(1, loss_limit="500")
+
+    async def scenario() -> list[bool]:
+        return [await breaker.check(f, loss("-499"), NOW), await breaker.check(f, loss("-650"), NOW),
+                await breaker.check(f, loss("-900"), NOW)]
+
+    tripped = asyncio.run(scenario())
+    publisher = ctx.alerts.publisher
+    assert isinstance(publisher, RecordingPublisher)
+    return store, flattened, tripped, publisher.alert_types()
+
+
+def test_a_loss_beyond_the_limit_stops_the_followers_entries_once_and_alerts() -> None:
+    store, flattened, tripped, alerts = run_breaker(flatten=False)
+    assert tripped == [False, True, False]
+    assert store.controls["f01"]["entries_paused"] is True
+    assert store.controls["f01"]["updated_by"] == "breaker"
+    assert alerts == ["risk.daily_loss_breaker"]
+    assert flattened == []
+
+
+def test_with_breaker_flatten_the_followers_positions_are_closed_too() -> None:
+    _, flattened, _, _ = run_breaker(flatten=True)
+    assert flattened == [["f01"]]
+
+
+def test_an_unchanged_pnl_is_written_again_only_after_the_silence_limit() -> None:
+    reading = loss("-10")
+    assert due(None, reading, NOW, 300)
+    assert not due((reading, NOW), reading, NOW + timedelta(seconds=299), 300)
+    assert due((reading, NOW), reading, NOW + timedelta(seconds=300), 300)
+    assert due((reading, NOW), loss("-11"), NOW + timedelta(seconds=30), 300)

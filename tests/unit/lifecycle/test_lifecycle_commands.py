@@ -1,0 +1,94 @@
+"""Operator commands: persisted kill switches, a two-step flatten that runs once, idempotent by command id."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from lifecycle_fakes import FixedClock, MemoryLifecycleStore, context, follower
+
+from executor.lifecycle.commands import CommandDesk
+from spreadpilot.models import Command, CommandKind, Follower
+
+
+class Flattens:
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str]] = []
+
+    async def __call__(self, followers: list[Follower], reason: str) -> list[str]:
+        self.calls.append(([f.id for f in followers], reason))
+        return []
+
+
+def cmd(command_id: str, kind: CommandKind, scope: str = "all", code: str | None = None) -> Command:
+    return Command(command_id=command_id, kind=kind, scope=scope, issued_by="ops@example.com",
+                   issued_at=datetime(2026, 3, 17, 14, 0, tzinfo=UTC), source="telegram", reason="why",
+                   confirm_code=code)
+
+
+def desk(clock: FixedClock | None = None) -> tuple[CommandDesk, MemoryLifecycleStore, Flattens]:
+    store = MemoryLifecycleStore(followers_=[follower(1), follower(2)])
+    flattens = Flattens()
+    return CommandDesk(context(store, clock), flattens), store, flattens
+
+
+def test_pause_writes_the_kill_switch_the_entry_path_reads_with_who_and_why() -> None:
+    d, store, _ = desk()
+    assert asyncio.run(d.handle(cmd("c1", CommandKind.PAUSE, scope="f02"))) == "done"
+    assert store.controls["f02"]["entries_paused"] is True
+    assert store.controls["f02"]["updated_by"] == "ops@example.com"
+    assert store.controls["f02"]["reason"] == "why"
+    assert store.commands["c1"]["status"] == "done"
+    assert store.audits[0]["action"] == "executor.command.pause"
+    assert store.audits[0]["source"] == "telegram"
+
+
+def test_resume_of_everything_clears_the_global_switch() -> None:
+    d, store, _ = desk()
+    asyncio.run(d.handle(cmd("c1", CommandKind.PAUSE)))
+    asyncio.run(d.handle(cmd("c2", CommandKind.RESUME)))
+    assert store.controls["global"]["entries_paused"] is False
+
+
+def test_a_flatten_request_alone_never_flattens() -> None:
+    d, store, flattens = desk()
+    assert asyncio.run(d.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, code="ABCD12"))) == "pending_confirmation"
+    assert flattens.calls == []
+    assert "global" not in store.controls
+
+
+def test_a_confirm_with_the_requested_code_flattens_everyone_once_however_often_it_arrives() -> None:
+    d, store, flattens = desk()
+
+    async def scenario() -> list[str]:
+        await d.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, code="ABCD12"))
+        return [await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12")),
+                await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12")),
+                await d.handle(cmd("k2", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))]
+
+    assert asyncio.run(scenario()) == ["done", "duplicate", "duplicate"]
+    assert [ids for ids, _ in flattens.calls] == [["f01", "f02"]]
+    assert store.controls["global"]["entries_paused"] is True
+
+
+def test_a_confirm_with_an_unknown_code_another_scope_or_after_expiry_is_rejected() -> None:
+    clock = FixedClock()
+    d, _, flattens = desk(clock)
+
+    async def scenario() -> list[str]:
+        await d.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, scope="f01", code="ABCD12"))
+        unknown = await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, scope="f01", code="ZZZZ99"))
+        other_scope = await d.handle(cmd("k2", CommandKind.FLATTEN_CONFIRM, scope="all", code="ABCD12"))
+        clock.at += timedelta(seconds=301)
+        expired = await d.handle(cmd("k3", CommandKind.FLATTEN_CONFIRM, scope="f01", code="ABCD12"))
+        return [unknown, other_scope, expired]
+
+    assert asyncio.run(scenario()) == ["rejected", "rejected", "rejected"]
+    assert flattens.calls == []
+
+
+def test_close_follower_closes_that_follower_only_and_needs_a_follower() -> None:
+    d, _, flattens = desk()
+    assert asyncio.run(d.handle(cmd("c1", CommandKind.CLOSE_FOLLOWER, scope="f02"))) == "done"
+    assert asyncio.run(d.handle(cmd("c2", CommandKind.CLOSE_FOLLOWER, scope="all"))) == "rejected"
+    assert [ids for ids, _ in flattens.calls] == [["f02"]]
