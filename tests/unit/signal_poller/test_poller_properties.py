@@ -30,7 +30,7 @@ HEADER_ROW = find_header([HEADER])
 assert HEADER_ROW is not None
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(row=rows)
 def test_any_row_parses_without_raising_and_only_a_valid_row_carries_a_signal(row: list[Cell]) -> None:
     outcome = parse_signal_row(row, HEADER_ROW, DAY, row_number=7, detected_at=et("09:30"))
@@ -43,7 +43,7 @@ def test_any_row_parses_without_raising_and_only_a_valid_row_carries_a_signal(ro
         assert outcome.column
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(row=rows)
 def test_every_signal_satisfies_the_trading_rules(row: list[Cell]) -> None:
     outcome = parse_signal_row(row, HEADER_ROW, DAY, row_number=2, detected_at=et("09:30"))
@@ -61,7 +61,7 @@ def test_every_signal_satisfies_the_trading_rules(row: list[Cell]) -> None:
     assert signal.signal_id == make_signal_id(DAY, "QQQ", spread, signal.qty_per_leg)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(index=st.integers(min_value=1, max_value=5), junk=cells)
 def test_one_corrupted_cell_in_a_valid_row_never_yields_a_different_trade_silently(index: int, junk: Cell) -> None:
     row = long_row()
@@ -75,7 +75,7 @@ def test_one_corrupted_cell_in_a_valid_row_never_yields_a_different_trade_silent
         assert isinstance(spread.short_strike, Decimal)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sheet=st.lists(rows, max_size=8), header_at=st.integers(min_value=0, max_value=3))
 def test_a_tick_over_any_sheet_returns_normally_and_publishes_at_most_one_signal(
     sheet: list[list[Cell]], header_at: int
@@ -93,7 +93,7 @@ def test_a_tick_over_any_sheet_returns_normally_and_publishes_at_most_one_signal
         assert alert.alert_id
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     buy=st.integers(min_value=1, max_value=1000),
     sell=st.integers(min_value=1, max_value=1000),
