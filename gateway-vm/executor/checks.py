@@ -52,6 +52,13 @@ def entry_window_reason(at: datetime, start: time, end: time) -> str | None:
     return None
 
 
+def seconds_until_window(at: datetime, start: time) -> float:
+    """Business seconds from ``at`` until the entry window opens today (0 once it is open or past)."""
+    local = new_york(at)
+    opens = local.replace(hour=start.hour, minute=start.minute, second=start.second, microsecond=0)
+    return max(0.0, (opens - local).total_seconds())
+
+
 def stale_reason(expiry: date, at: datetime) -> str | None:
     """Why a 0-DTE entry for ``expiry`` can no longer be placed at ``at``, or None."""
     today = new_york(at).date()

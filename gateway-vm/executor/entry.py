@@ -18,7 +18,14 @@ from typing import TypeVar
 from executor.alerts import Alerts
 from executor.book import IntentBook
 from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboQuote, OrderRequest
-from executor.checks import credit_reason, entry_window_reason, kill_switch_reason, margin_decision, stale_reason
+from executor.checks import (
+    credit_reason,
+    entry_window_reason,
+    kill_switch_reason,
+    margin_decision,
+    seconds_until_window,
+    stale_reason,
+)
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.ladder import ladder_exhausted, next_limit
@@ -130,6 +137,16 @@ class EntryRunner:
                 await self._reject(intent_id, exc.reason)
                 return
 
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` of business time; False if the service is stopping."""
+        waits = [asyncio.ensure_future(self.clock.sleep(seconds)), asyncio.ensure_future(self.stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return not self.stop.is_set()
+
     async def _until_ready(self, link: GatewayLink) -> bool:
         if link.ready.is_set():
             return True
@@ -144,6 +161,11 @@ class EntryRunner:
     async def _submit(self, intent: OrderIntent, link: GatewayLink) -> None:
         """Checks, then the first order of the ladder; the intent is SUBMITTED before anything is sent."""
         ref = intent.intent_id
+        wait = seconds_until_window(self.clock.now(), self.settings.entry_start)
+        if wait > 0 and stale_reason(intent.expiry, self.clock.now()) is None:
+            if not await self._sleep(wait):
+                return  # stopping: the intent stays planned and a restart picks it up
+            self.prechecked.discard(ref)  # kill switches are read again at the open
         reason = stale_reason(intent.expiry, self.clock.now()) or entry_window_reason(
             self.clock.now(), self.settings.entry_start, self.settings.entry_end)
         if reason is None and ref not in self.prechecked:

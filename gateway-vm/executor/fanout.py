@@ -12,7 +12,7 @@ import logging
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
-from executor.checks import entry_window_reason, kill_switch_reason
+from executor.checks import entry_window_reason, kill_switch_reason, seconds_until_window
 from executor.entry import EntryRunner
 from executor.intents import ExecutorStore
 from executor.settings import ExecutorSettings
@@ -51,7 +51,9 @@ class SignalHandler:
         existing, (global_controls, per_follower) = await asyncio.gather(
             self.store.get_intents(ids.values()), self.store.controls(ids))
         now = self.clock.now()
-        window = entry_window_reason(now, self.settings.entry_start, self.settings.entry_end)
+        # a signal found before the window opens (the poller starts at 09:27) waits for it; after it closes, skip
+        early = seconds_until_window(now, self.settings.entry_start) > 0
+        window = None if early else entry_window_reason(now, self.settings.entry_start, self.settings.entry_end)
         to_run: list[str] = []
         planned: list[OrderIntent] = []
         for follower in followers:

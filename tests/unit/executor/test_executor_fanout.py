@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import time
 from decimal import Decimal
 
 from executor_fakes import FakeBroker
@@ -210,3 +211,23 @@ def test_a_spread_the_gateway_does_not_list_is_rejected_with_an_alert_and_no_ord
     assert set(w.store.states().values()) == {IntentState.REJECTED}
     assert w.orders() == []
     assert "order.rejected" in w.publisher.alert_types()
+
+
+def test_a_signal_found_before_the_window_opens_is_recorded_at_once_and_traded_at_the_open() -> None:
+    from executor_world import sim_clock
+
+    from spreadpilot.clock import new_york
+
+    w = world([follower(1)], clock=sim_clock(9, 28))
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        assert w.store.states() == {"f01": IntentState.PLANNED}
+        await engine.idle()
+
+    run(scenario)
+    intent = next(iter(w.store.intents.values()))
+    assert intent.state is IntentState.FILLED
+    submitted = next(c for c in intent.history if c.state is IntentState.SUBMITTED)
+    assert new_york(submitted.at).time() >= time(9, 30)

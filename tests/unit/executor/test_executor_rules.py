@@ -112,3 +112,10 @@ def test_margin_short_skips_or_reduces_as_configured() -> None:
     reduced = margin_decision(4, margin, MarginMode.REDUCE)
     assert reduced.contracts == 2
     assert "reduced from 4 to 2" in reduced.reason
+
+
+def test_seconds_until_the_window_opens() -> None:
+    from executor.checks import seconds_until_window
+
+    assert seconds_until_window(at(9, 27), time(9, 30)) == 180
+    assert seconds_until_window(at(9, 45), time(9, 30)) == 0
