@@ -49,6 +49,7 @@ up: setup
 
 down: setup
 	$(PY) -m stack down
+	$(PY) -m stack down --state-dir .local/demo
 
 demo: setup
 	$(PY) -m demo --followers $(FOLLOWERS) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep)

@@ -114,7 +114,10 @@ def run_day(demo: Demo, console: Console, began: float) -> int:
     ports = demo.start_simulators(env)
     demo.seed(ports, clock.sim_start)
     demo.start_functions(env)
+    demo.start_web(env)
     demo.start_executor(env)
+    if demo.state.web_url:
+        console.print(f"browse the day live: {demo.state.web_url} (admin@spreadpilot.local / spreadpilot-local)")
     store = Store(firestore_client(stack.project))
     timeline = build_timeline(o.scenario)
     day_start, day_end = o.scenario.at(o.scenario.start), o.scenario.at(o.scenario.end)

@@ -56,6 +56,12 @@ def function_env(out_dir: Path, speed: float) -> dict[str, str]:
     }
 
 
+def auth_env(issuer_port: int) -> dict[str, str]:
+    """The admin API verifies ID tokens against the local issuer's certificates (same code as production)."""
+    cert_path = "robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    return {"SPREADPILOT_AUTH_CERT_URL": f"http://127.0.0.1:{issuer_port}/{cert_path}"}
+
+
 def executor_env(subscription: str, speed: float) -> dict[str, str]:
     """Settings of the executor on the (simulated) gateway VM."""
     return {"SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription, "SPREADPILOT_DOWN_ALERT_S": staleness_s(speed, 30)}

@@ -63,6 +63,9 @@ class DemoState:
     real_started: float = field(default_factory=time.time)
     alert_tap: Any = None
     controls: dict[str, str] = field(default_factory=dict)  # simulator name → control URL
+    web_port: int = field(default_factory=free_port)
+    issuer_port: int = field(default_factory=free_port)
+    web_url: str = ""
 
 
 class Demo:
@@ -102,7 +105,7 @@ class Demo:
     def process_env(self, clock: SimClock) -> dict[str, str]:
         """Environment of every SpreadPilot process: the stack, the clock, the demo's settings."""
         assert self.state.stack is not None
-        web = "http://127.0.0.1:8080"
+        web = f"http://127.0.0.1:{self.state.web_port}"
         sources = os.pathsep.join(str(self.o.root / p) for p in ("shared", "local", "gateway-vm"))
         return dict(os.environ) | self.state.stack.env | config.common_env(clock.spec(), web) | {"PYTHONPATH": sources}
 
@@ -183,7 +186,7 @@ class Demo:
     def start_functions(self, env: dict[str, str]) -> None:
         """Serve every built function with functions-framework and create its push subscriptions."""
         assert self.state.stack is not None
-        function_env = env | config.function_env(self.o.out_dir, self.o.speed)
+        function_env = env | config.function_env(self.o.out_dir, self.o.speed) | config.auth_env(self.state.issuer_port)
         for key in ("signal_poller", "alert_router", "watchdog", "telegram_bot", "pnl", "reports", "admin_api"):
             stage = self.state.stages[key]
             if not stage.built:
@@ -194,6 +197,38 @@ class Demo:
                 stage.fail(f"did not start: {exc}")
                 continue
             stage.status, stage.detail = RUNNING, url
+
+    def start_web(self, env: dict[str, str]) -> None:
+        """The local sign-in issuer and the admin web app, pointed at the served admin API."""
+        stage = self.state.stages["admin_api"]
+        assert self.state.stack is not None
+        api_url = self.state.stack.functions.get("admin_api")
+        if stage.status != RUNNING or not api_url:
+            return
+        argv = [
+            sys.executable,
+            "-m",
+            "identity",
+            "--port",
+            str(self.state.issuer_port),
+            "--web-port",
+            str(self.state.web_port),
+            "--web-dir",
+            str(self.o.root / "web"),
+            "--api-base-url",
+            api_url,
+        ]
+        self.state.processes["identity"] = spawn(
+            "identity",
+            argv,
+            port=self.state.web_port,
+            state_dir=self.state_dir,
+            env=env,
+            cwd=self.o.root,
+            die_with_parent=not self.o.keep,
+        )
+        self.state.web_url = f"http://127.0.0.1:{self.state.web_port}"
+        stage.detail = f"web app {self.state.web_url}"
 
     def start_executor(self, env: dict[str, str]) -> None:
         """``python -m executor`` as the gateway VM runs it."""
@@ -250,7 +285,7 @@ class Demo:
         for name, server in self.state.processes.items():
             if pid_alive(server.pid):
                 continue
-            key = "executor" if name == "executor" else "ibsim"
+            key = {"executor": "executor", "identity": "admin_api"}.get(name, "ibsim")
             stage = self.state.stages[key]
             if stage.status != FAILED:
                 stage.fail(f"{name} exited during the day:\n{log_tail(server.log, 15)}")

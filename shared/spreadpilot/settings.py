@@ -26,7 +26,10 @@ class CommonSettings(BaseSettings):
         validation_alias=AliasChoices("GOOGLE_CLOUD_PROJECT", "SPREADPILOT_PROJECT"),
         description="the Google Cloud project (Firestore, Pub/Sub, Secret Manager)",
     )
-    clock: str = Field(default="real", description="'real', or a simulated day 'sim:<start-iso>@<speed>x/<anchor-epoch>' shared by every process")
+    clock: str = Field(
+        default="real",
+        description="'real', or a simulated day 'sim:<start-iso>@<speed>x/<anchor-epoch>' shared by every process",
+    )
     log_level: str = Field(
         default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="DEBUG, INFO, WARNING or ERROR"
     )
