@@ -109,3 +109,40 @@ def test_a_sheet_whose_only_row_breaks_a_rule_never_trades_and_says_why(buy: int
         assert world.publisher.signals() == []
         [rejection] = world.ledger.rejections.values()
         assert rejection.reason.startswith(f'row 2, column "{rejection.column}", value "{rejection.value}": ')
+
+
+strike_cells = st.one_of(
+    st.integers(min_value=470, max_value=500), st.sampled_from(["480", "485,5", " 490 ", 0, -480, "", None, "x"])
+)
+
+
+@st.composite
+def near_valid_rows(draw: st.DrawFn) -> list[Cell]:
+    """Rows shaped like the strategist's, each cell usually right and sometimes subtly wrong."""
+    long = draw(st.booleans())
+    legs = [draw(strike_cells), draw(strike_cells)]
+    unused = [draw(st.sampled_from([None, None, None, None, "", 495]))] * 2
+    return [
+        draw(st.sampled_from(["2026-03-17", "17/03/2026", 46098, "2026-03-17", "2026-03-16", "3/17/2026"])),
+        draw(st.sampled_from(["QQQ", " qqq", "QQQ", "QQQ", "SPY", ""])),
+        draw(st.sampled_from(["Long", " long "] if long else ["Short", "SHORT "]) | st.sampled_from(["Neutral", ""])),
+        draw(st.one_of(st.integers(min_value=1, max_value=5), st.integers(min_value=-1, max_value=1001),
+                       st.sampled_from(["2", "2.0", "2,5", "", True]))),
+        *(legs + unused if long else unused + legs),
+    ]
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(row=near_valid_rows())
+def test_rows_close_to_valid_trade_only_when_every_rule_holds(row: list[Cell]) -> None:
+    outcome = parse_signal_row(row, HEADER_ROW, DAY, row_number=2, detected_at=et("09:30"))
+    if outcome.signal is None:
+        assert outcome.status is not RowStatus.VALID
+        return
+    spread = outcome.signal.spread
+    legs = (row[5], row[4]) if spread.strategy is Strategy.BULL_PUT else (row[6], row[7])
+    unused = (row[6], row[7]) if spread.strategy is Strategy.BULL_PUT else (row[4], row[5])
+    assert all(str(leg).strip() for leg in legs)
+    assert all(cell in (None, "") for cell in unused)
+    assert (spread.short_strike > spread.long_strike) == (spread.strategy is Strategy.BULL_PUT)
+    assert 1 <= outcome.signal.qty_per_leg <= 1000
