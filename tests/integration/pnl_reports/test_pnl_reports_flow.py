@@ -29,12 +29,19 @@ from pnl_reports_harness import (
 from spreadpilot.envelopes import StatementRequest, decode, encode
 from spreadpilot.store import Store
 from stack import LocalStack
-from stack.topology import TopicTap
+from stack.topology import PulledMessage, TopicTap
 
 
 def handled(db: firestore.Client, fid: str, message_id: str) -> bool:
     """The reports function has finished with this request message."""
     return bool(docs(db, "statements").get(f"{fid}:{MONTH}", {}).get("last_request_id") == message_id)
+
+
+def wait_all_handled(db: firestore.Client, pulled: list[PulledMessage]) -> None:
+    """Wait until the reports function has finished with each of these request messages."""
+    for message in pulled:
+        fid = decode(message.data, StatementRequest).follower_id
+        wait_for("a statement request handled", lambda f=fid, m=message.message_id: handled(db, f, m))
 
 
 def roll_up_days(stack: LocalStack, db: firestore.Client) -> dict[str, dict[str, object]]:
@@ -120,10 +127,7 @@ def test_redelivered_or_repeated_requests_send_no_second_email_but_an_explicit_r
     asked = clean_stack.pubsub.publish("statement-requests", data)  # someone asks again without resend
     wait_for("the repeated request handled", lambda: handled(firestore_db, "f01", asked))
     tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})  # the month is re-run
-    for pulled in requests_tap.pull(4, timeout_s=20):
-        if pulled.message_id != asked:
-            fid, mid = decode(pulled.data, StatementRequest).follower_id, pulled.message_id
-            wait_for("the re-run's request handled", lambda f=fid, m=mid: handled(firestore_db, f, m))
+    wait_all_handled(firestore_db, [p for p in requests_tap.pull(4, timeout_s=20) if p.message_id != asked])
     assert len(clean_stack.sink.emails()) == 3
 
     resend, _ = encode(StatementRequest(follower_id="f01", month=MONTH, resend=True, requested_by="admin"))
@@ -156,7 +160,7 @@ def test_rerunning_a_day_rewrites_only_what_changed(clean_stack: LocalStack, fir
 
 
 def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
-    clean_stack: LocalStack, firestore_db: firestore.Client
+    clean_stack: LocalStack, tap: Callable[[str], TopicTap], firestore_db: firestore.Client
 ) -> None:
     serve(clean_stack)
     seed_month(firestore_db)
@@ -171,8 +175,11 @@ def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
         Decimal(str(docs(firestore_db, "daily_pnl")[f"{fid}:{DAYS[0]}"]["commissions"])) == Decimal("3.10")
         for fid in ("f01", "f02")))
 
+    requests_tap = tap("statement-requests")
+
     tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})
 
+    wait_all_handled(firestore_db, requests_tap.pull(3, timeout_s=20))
     f02_monthly = wait_for("f02's corrected month", lambda: (m := docs(firestore_db, "monthly_pnl")[f"f02:{MONTH}"])
                            and Decimal(str(m["net_pnl"])) == Decimal("232.70") and m)  # 233.70 less the late 1.00
     invoices = wait_for("f02's invoice corrected", lambda: (i := docs(firestore_db, "invoices"))
@@ -180,3 +187,20 @@ def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
     assert Decimal(str(invoices[f"f02:{MONTH}"]["amount"])) == Decimal("33.18")  # (232.70 - 100) x 25 %
     assert invoices[f"f01:{MONTH}"] == before[f"f01:{MONTH}"] | {"status": "paid"}
     assert Decimal(str(docs(firestore_db, "monthly_pnl")[f"f01:{MONTH}"]["commission"])) == Decimal("22.54")
+
+
+def test_malformed_requests_and_ticks_are_acknowledged_and_change_nothing(
+    clean_stack: LocalStack, firestore_db: firestore.Client
+) -> None:
+    pnl_url, reports_url = serve(clean_stack)
+    seed_month(firestore_db)
+
+    bad_request = push_again(clean_stack, reports_url, "statement-requests", b'{"schema":"statement-request.v9"}', "b1")
+    unknown_month = push_again(clean_stack, reports_url, "statement-requests",
+                               encode(StatementRequest(follower_id="f01", month="2026-02"))[0], "b2")
+    bad_tick = push_again(clean_stack, pnl_url, "tick-pnl-daily", b'{"job":"pnl-weekly"}', "b3")
+
+    assert (bad_request, unknown_month, bad_tick) == (200, 200, 200)  # acked: retrying cannot make them valid
+    assert clean_stack.sink.emails() == []
+    assert docs(firestore_db, "statements") == {}
+    assert docs(firestore_db, "daily_pnl") == {}
