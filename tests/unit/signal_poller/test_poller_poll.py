@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from poller_fakes import HEADER, World, et, long_row, short_row
+from signal_poller.headers import Cell
 from signal_poller.sheet_reader import SheetQuotaExceeded, SheetUnavailable, SheetUnreadable
 
 from spreadpilot.errors import Retryable
@@ -267,12 +268,21 @@ def test_a_row_completed_after_the_cutoff_is_named_in_the_no_trade_alert() -> No
 
 
 def test_a_day_claimed_by_a_concurrent_tick_is_not_called_no_trade_at_the_cutoff() -> None:
-    world = World.at(et("10:29:59"))
-    first = World.at(et("10:29:59"), ROWS)
-    first.ledger = world.ledger
-    first.tick()  # the other invocation claims and publishes the signal
-    assert world.tick(et("10:30:01")).status == "published"
+    world = World.at(et("10:29:58"))
+    other = World.at(et("10:29:59"), ROWS)
+    other.ledger = world.ledger
+    reads = world.sheet.read_rows
+
+    def read_while_another_tick_publishes() -> list[list[Cell]]:
+        rows: list[list[Cell]] = reads()
+        if not other.publisher.published:
+            other.tick()  # the concurrent invocation claims and publishes between this tick's reads
+        return rows
+
+    world.sheet.read_rows = read_while_another_tick_publishes
+    assert world.tick().status == "published"  # its next loop turn is at the cutoff
     assert "signal.no_trade" not in world.publisher.alert_types()
+    assert len(other.publisher.signals()) == 1
 
 
 def test_deleting_the_published_row_is_an_edit() -> None:
