@@ -4,7 +4,9 @@ Realized P&L uses average cost per contract (``con_id``): opening fills build a 
 ``(price - average) x quantity x multiplier``. Exercise and assignment arrive as fills (the option closed, the
 stock bought or sold at the strike), so they are realized like any trade. An option still open after the last fill
 of its expiry day expired worthless: it is settled at 0 (a short leg keeps its premium, a long leg loses its cost).
-Commissions are subtracted: ``realized_pnl`` is net, ``commissions`` says how much of it they were.
+Commissions are subtracted: ``realized_pnl`` is net, ``commissions`` says how much of it they were. What is still
+open after the day (e.g. assigned stock not yet sold) is stored with the day as ``open_lots`` and carried into the
+next rollup at its average cost, so closing it later realizes the right amount.
 MTM comes from the broker's daily P&L in the snapshots: the last one closes the day, the highest and lowest are the
 day's best and worst. Re-running a day over the same inputs writes the same document.
 """
@@ -14,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from pnl.alerts import report_failure
+from pnl.lots import OpenLot
 from pnl.records import PnLRecords
 from spreadpilot.clock import NEW_YORK, new_york
 from spreadpilot.errors import Retryable
@@ -42,15 +45,26 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), NEW_YORK)
 
 
+CARRY_DAYS = 7  # how far back the last stored day's open positions are looked for (long weekends, holidays)
+
+
 @dataclass
 class _Lot:
-    """An open position in one contract at average cost."""
+    """An open position in one contract at average cost (mutable while the day's fills are applied)."""
 
     qty: int = 0  # signed: negative = short
     avg: Decimal = ZERO
     sec_type: str = "OPT"
     expiry: date | None = None
     mult: int = 100
+
+    @classmethod
+    def carried(cls, lot: OpenLot) -> _Lot:
+        return cls(qty=lot.qty, avg=lot.avg, sec_type=lot.sec_type, expiry=lot.expiry, mult=lot.mult)
+
+    def stored(self, con_id: int) -> OpenLot:
+        return OpenLot(con_id=con_id, qty=self.qty, avg=self.avg, sec_type=self.sec_type, expiry=self.expiry,
+                       mult=self.mult)
 
 
 @dataclass
@@ -60,7 +74,7 @@ class Realized:
     gross: Decimal = ZERO
     commissions: Decimal = ZERO
     trades: int = 0
-    open_lots: dict[int, _Lot] = field(default_factory=dict)
+    open_lots: tuple[OpenLot, ...] = ()
 
     @property
     def net(self) -> Decimal:
@@ -68,12 +82,13 @@ class Realized:
         return self.gross - self.commissions
 
 
-def realize(fills: Iterable[Fill], day: date) -> Realized:
-    """Realized P&L of one follower's fills of ``day`` (average cost; options expiring by ``day`` settle at 0)."""
+def realize(fills: Iterable[Fill], day: date, carried: Iterable[OpenLot] = ()) -> Realized:
+    """Realized P&L of one follower's fills of ``day`` on top of the positions ``carried`` from before
+    (average cost; options expiring by ``day`` settle at 0)."""
     # A combo's BAG-level execution report repeats its legs' cash: the legs alone are counted.
     ordered = sorted((f for f in fills if f.sec_type != "BAG"), key=lambda f: (f.at, f.exec_id))
     result = Realized(trades=len({f.intent_id for f in ordered}))
-    lots: dict[int, _Lot] = {}
+    lots: dict[int, _Lot] = {lot.con_id: _Lot.carried(lot) for lot in carried}
     for fill in ordered:
         result.commissions += fill.commission
         lot = lots.setdefault(fill.con_id, _Lot(sec_type=fill.sec_type, expiry=fill.expiry, mult=multiplier(fill)))
@@ -90,27 +105,28 @@ def realize(fills: Iterable[Fill], day: date) -> Realized:
             lot.avg = ZERO
         elif (lot.qty > 0) == (signed > 0):  # the fill flipped the position: the rest opens at the fill price
             lot.avg = fill.price
-    for con_id, lot in lots.items():
+    for lot in lots.values():
         if lot.qty != 0 and lot.sec_type == "OPT" and lot.expiry is not None and lot.expiry <= day:
             result.gross += (ZERO - lot.avg) * abs(lot.qty) * lot.mult * (1 if lot.qty > 0 else -1)
             lot.qty = 0
-        if lot.qty != 0:
-            result.open_lots[con_id] = lot
+    result.open_lots = tuple(lot.stored(con_id) for con_id, lot in sorted(lots.items()) if lot.qty != 0)
     return result
 
 
 def daily_pnl(
-    follower_id: str, day: date, fills: list[Fill], snapshots: list[PnLSnapshot], computed_at: datetime
-) -> DailyPnL:
-    """The day's P&L document of one follower."""
-    realized = realize(fills, day)
+    follower_id: str, day: date, fills: list[Fill], snapshots: list[PnLSnapshot], computed_at: datetime,
+    carried: tuple[OpenLot, ...] = (),
+) -> tuple[DailyPnL, tuple[OpenLot, ...]]:
+    """The day's P&L document of one follower, and what stays open after it."""
+    realized = realize(fills, day, carried)
     marks = [s.daily_pnl for s in sorted(snapshots, key=lambda s: s.at)]
     if realized.open_lots:
         log.warning(
-            "positions still open after the day's fills: their P&L is in the MTM, not realized",
-            extra={"follower_id": follower_id, "date": day.isoformat(), "con_ids": sorted(realized.open_lots)},
+            "positions still open after the day: carried to the next day at their average cost",
+            extra={"follower_id": follower_id, "date": day.isoformat(),
+                   "con_ids": [lot.con_id for lot in realized.open_lots]},
         )
-    return DailyPnL(
+    doc = DailyPnL(
         follower_id=follower_id,
         date=day,
         realized_pnl=realized.net,
@@ -121,6 +137,7 @@ def daily_pnl(
         trades=realized.trades,
         computed_at=computed_at,
     )
+    return doc, realized.open_lots
 
 
 def same_figures(a: DailyPnL, b: DailyPnL) -> bool:
@@ -148,24 +165,28 @@ def run_daily(records: PnLRecords, publisher: Publisher, day: date, now: datetim
     for snap in records.snapshots_between(start, end):
         if new_york(snap.at).date() == day:
             snapshots[snap.follower_id].append(snap)
-    follower_ids = sorted(set(fills) | set(snapshots))
+    window = records.open_lots_between(day - timedelta(days=CARRY_DAYS), day)
+    carried = {fid: by_day[max(d for d in by_day if d < day)] for fid, by_day in window.items()
+               if any(d < day for d in by_day)}
+    follower_ids = sorted(set(fills) | set(snapshots) | {fid for fid, lots in carried.items() if lots})
     existing = records.daily(day, follower_ids)
     written: list[str] = []
     unchanged: list[str] = []
     failed: list[str] = []
     for follower_id in follower_ids:
         try:
-            doc = daily_pnl(follower_id, day, fills[follower_id], snapshots[follower_id], now)
+            doc, lots = daily_pnl(follower_id, day, fills[follower_id], snapshots[follower_id], now,
+                                  carried.get(follower_id, ()))
         except Exception:  # isolate: one follower's bad data must not stop the others' rollup
             log.exception("daily rollup failed for a follower", extra={"follower_id": follower_id})
             report_failure(publisher, "pnl.daily_failed", follower_id, f"daily P&L of {day} failed", now)
             failed.append(follower_id)
             continue
         before = existing.get(follower_id)
-        if before is not None and same_figures(doc, before):
+        if before is not None and same_figures(doc, before) and window.get(follower_id, {}).get(day, ()) == lots:
             unchanged.append(follower_id)
             continue
-        records.put_daily(doc)
+        records.put_daily(doc, lots)
         written.append(follower_id)
         log.info(
             "daily P&L stored",

@@ -18,6 +18,7 @@ from google.cloud import firestore
 
 from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
+from pnl.lots import OpenLot
 from spreadpilot.errors import Retryable
 from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
 from spreadpilot.store import INVOICES, Store
@@ -47,8 +48,12 @@ class PnLRecords(Protocol):
         """The stored daily documents of ``day`` by follower id."""
         ...
 
-    def put_daily(self, doc: DailyPnL) -> None:
-        """Write ``daily_pnl/{follower_id}:{date}``."""
+    def put_daily(self, doc: DailyPnL, open_lots: tuple[OpenLot, ...]) -> None:
+        """Write ``daily_pnl/{follower_id}:{date}`` with the positions it leaves open."""
+        ...
+
+    def open_lots_between(self, first: date, last: date) -> dict[str, dict[date, tuple[OpenLot, ...]]]:
+        """The open positions stored with each daily document from ``first`` to ``last``, by follower and day."""
         ...
 
     def daily_between(self, first: date, last: date) -> list[DailyPnL]:
@@ -105,9 +110,25 @@ class FirestoreRecords:
         found = self.store.daily_pnl.get_many(f"{fid}:{day.isoformat()}" for fid in follower_ids)
         return {doc.follower_id: doc for doc in found.values()}
 
-    def put_daily(self, doc: DailyPnL) -> None:
+    def put_daily(self, doc: DailyPnL, open_lots: tuple[OpenLot, ...]) -> None:
         """Write the whole daily document."""
-        self.store.daily_pnl.ref(self.store.daily_pnl.key(doc)).set(doc.to_doc())
+        lots = [lot.to_doc() for lot in open_lots]
+        self.store.daily_pnl.ref(self.store.daily_pnl.key(doc)).set({**doc.to_doc(), "open_lots": lots})
+
+    def open_lots_between(self, first: date, last: date) -> dict[str, dict[date, tuple[OpenLot, ...]]]:
+        """One range query over the window's daily documents, projected to what is needed."""
+        query = (
+            self.db.collection(self.store.daily_pnl.collection)
+            .where(filter=firestore.FieldFilter("date", ">=", first.isoformat()))
+            .where(filter=firestore.FieldFilter("date", "<=", last.isoformat()))
+            .select(["follower_id", "date", "open_lots"])
+        )
+        found: dict[str, dict[date, tuple[OpenLot, ...]]] = {}
+        for snap in query.stream():
+            doc = snap.to_dict() or {}
+            lots = tuple(OpenLot.from_doc(lot) for lot in doc.get("open_lots") or [])
+            found.setdefault(str(doc["follower_id"]), {})[date.fromisoformat(str(doc["date"]))] = lots
+        return found
 
     def daily_between(self, first: date, last: date) -> list[DailyPnL]:
         """Daily documents whose ``date`` is in ``[first, last]``."""

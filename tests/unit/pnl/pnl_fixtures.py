@@ -10,6 +10,7 @@ from itertools import count
 import pytest
 from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
+from pnl.lots import OpenLot
 from pnl.records import InvoiceOutcome
 from pnl.settings import PnLSettings
 
@@ -31,6 +32,7 @@ class MemoryRecords:
         self.monthly_docs: dict[str, tuple[MonthlyStatement, Decimal]] = {}
         self.invoices: dict[str, Invoice] = {}
         self.daily_writes = 0
+        self.lots: dict[tuple[str, date], tuple[OpenLot, ...]] = {}
 
     def fills_between(self, start: datetime, end: datetime) -> list[Fill]:
         return [f for f in self.fills if start <= f.at < end]
@@ -41,9 +43,17 @@ class MemoryRecords:
     def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
         return {fid: self.daily_docs[f"{fid}:{day}"] for fid in follower_ids if f"{fid}:{day}" in self.daily_docs}
 
-    def put_daily(self, doc: DailyPnL) -> None:
+    def put_daily(self, doc: DailyPnL, open_lots: tuple[OpenLot, ...] = ()) -> None:
         self.daily_writes += 1
         self.daily_docs[f"{doc.follower_id}:{doc.date}"] = doc
+        self.lots[(doc.follower_id, doc.date)] = open_lots
+
+    def open_lots_between(self, first: date, last: date) -> dict[str, dict[date, tuple[OpenLot, ...]]]:
+        found: dict[str, dict[date, tuple[OpenLot, ...]]] = {}
+        for (fid, day), lots in self.lots.items():
+            if first <= day <= last:
+                found.setdefault(fid, {})[day] = lots
+        return found
 
     def daily_between(self, first: date, last: date) -> list[DailyPnL]:
         return [d for d in self.daily_docs.values() if first <= d.date <= last]

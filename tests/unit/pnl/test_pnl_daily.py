@@ -25,7 +25,7 @@ def test_spread_expiring_worthless_keeps_the_credit_less_commissions() -> None:
     assert realized.gross == Decimal("150.00")  # (1.20 - 0.45) x 2 x 100
     assert realized.commissions == Decimal("2.10")
     assert realized.net == Decimal("147.90")
-    assert realized.open_lots == {}
+    assert realized.open_lots == ()
 
 
 def test_spread_closed_early_realizes_entry_credit_minus_exit_debit() -> None:
@@ -64,13 +64,33 @@ def test_partial_closes_use_average_cost() -> None:
     assert realize(fills, DAY).gross == Decimal("200.00")  # average 1.20, closed at 0.20, 2 x 100
 
 
-def test_stock_still_held_at_the_close_is_not_realized() -> None:
+def test_stock_still_held_at_the_close_is_not_realized_but_carried() -> None:
     fills = [fill(et(DAY, 13, 5), "BOT", 100, "485", con_id=STOCK, sec_type="STK")]
 
     realized = realize(fills, DAY)
 
     assert realized.gross == Decimal(0)
-    assert set(realized.open_lots) == {STOCK}
+    assert [(lot.con_id, lot.qty, lot.avg) for lot in realized.open_lots] == [(STOCK, 100, Decimal("485"))]
+
+
+def test_assigned_stock_sold_the_next_trading_day_realizes_against_its_carried_cost(
+    records: MemoryRecords, publisher: RecordingPublisher
+) -> None:
+    friday, monday = date(2026, 3, 20), date(2026, 3, 23)
+    records.fills = [
+        fill(et(friday, 9, 31), "SLD", 1, "1.20", con_id=SHORT, expiry=friday),
+        fill(et(friday, 9, 31), "BOT", 1, "0.45", con_id=LONG, strike="480", expiry=friday),
+        fill(et(friday, 15, 59), "BOT", 1, "0", con_id=SHORT, expiry=friday),  # assigned late in the day
+        fill(et(friday, 15, 59), "BOT", 100, "485", con_id=STOCK, sec_type="STK"),
+        fill(et(monday, 9, 35), "SLD", 100, "482.50", con_id=STOCK, sec_type="STK"),  # flattened on Monday
+    ]
+
+    run_daily(records, publisher, friday, et(friday, 16, 30))
+    run_daily(records, publisher, monday, et(monday, 16, 30))
+
+    assert records.daily_docs[f"f01:{friday}"].realized_pnl == Decimal("75.00")  # +120 short, -45 long expired
+    assert records.daily_docs[f"f01:{monday}"].realized_pnl == Decimal("-250.00")  # (482.50 - 485) x 100
+    assert records.lots[("f01", monday)] == ()
 
 
 def test_daily_document_has_realized_trades_and_closing_best_worst_mtm(
