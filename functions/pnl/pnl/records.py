@@ -7,6 +7,7 @@ sorts differently as text) is still counted.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition
 from google.cloud import firestore
+from pydantic import ValidationError
 
 from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
@@ -24,6 +26,7 @@ from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyS
 from spreadpilot.store import INVOICES, Store
 
 PAD = timedelta(days=1)
+log = logging.getLogger(__name__)
 
 
 class InvoiceOutcome(StrEnum):
@@ -144,8 +147,17 @@ class FirestoreRecords:
         return self.store.followers.get_many(follower_ids)
 
     def active_followers(self) -> dict[str, Follower]:
-        """Every follower document, filtered here (a few hundred: no index needed)."""
-        return {f.id: f for f in self.store.followers.all() if f.enabled and f.state is FollowerState.ACTIVE}
+        """Every follower document, filtered here (a few hundred: no index needed); a malformed one is skipped."""
+        active: dict[str, Follower] = {}
+        for snap in self.db.collection(self.store.followers.collection).stream():
+            try:
+                follower = _model(Follower, snap.to_dict())
+            except ValidationError:
+                log.error("malformed follower document: no statement", extra={"follower_id": snap.id})
+                continue
+            if follower.enabled and follower.state is FollowerState.ACTIVE:
+                active[follower.id] = follower
+        return active
 
     def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
         """The previous month's closing standing; followers with a gap fall back to their latest earlier month."""

@@ -10,7 +10,7 @@ from pnl.lots import OpenLot
 from pnl.records import FirestoreRecords
 
 from spreadpilot.clock import NEW_YORK
-from spreadpilot.models import DailyPnL
+from spreadpilot.models import DailyPnL, Follower
 from spreadpilot.store import Store
 from stack import LocalStack
 
@@ -30,3 +30,16 @@ def test_open_positions_stored_with_a_day_read_back_for_the_next_rollup(
     assert records.open_lots_between(date(2026, 3, 16), date(2026, 3, 23)) == {"f01": {friday: (stock,)}}
     assert records.daily(friday, ["f01", "f02"]) == {"f01": doc}
     assert records.daily_between(friday, friday) == [doc]
+
+
+def test_active_followers_skip_disabled_closed_and_malformed_documents(
+    clean_stack: LocalStack, firestore_db: firestore.Client
+) -> None:
+    store = Store(firestore_db)
+    base = {"name": "A", "email": "a@example.com", "iban": "DE89370400440532013000", "commission_pct": "20",
+            "gateway_id": "gw1", "ibkr_account": "DU001"}
+    for fid, extra in [("f01", {}), ("f02", {"enabled": False}), ("f03", {"state": "closed"})]:
+        store.followers.put(Follower.model_validate({"id": fid, **base, **extra}))
+    firestore_db.document("followers/f04").set({"id": "f04", "name": "broken", "iban": "not an iban"})
+
+    assert list(FirestoreRecords(store).active_followers()) == ["f01"]
