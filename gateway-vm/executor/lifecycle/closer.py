@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboLegSpec, HeldPosition, OrderAck, OrderRejected
-from executor.lifecycle.context import Context
+from executor.lifecycle.context import Context, sleep_or_stop
 from executor.lifecycle.holdings import HeldSpread
 from executor.lifecycle.ports import ComboOrder, LifecycleBroker, SingleOrder
 from executor.outcome import settle
@@ -136,6 +136,7 @@ class Closer:
             return await self.ctx.book.move(ref, IntentState.CANCELLED, "gateway not ready; the next pass retries",
                                             reason="gateway not ready")
         self.running.add(ref)
+        doubt = False  # the broker's answer was lost: reconciliation decides, then the close is followed
         try:
             limit = await self._limit(broker, target)
             await self.ctx.book.move(ref, IntentState.SUBMITTED, f"closing at {limit or 'market'}", limit=limit)
@@ -160,31 +161,58 @@ class Closer:
             await self.ctx.book.move(ref, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
             link = self.ctx.links[target.follower.gateway_id]
             await link.resync(f"no acknowledgement for {ref}")
+            doubt = True
         except BrokerDisconnected:
             log.warning("disconnected mid-close; reconciliation decides", extra={"order_ref": ref})
+            doubt = True
+        finally:
+            self.running.discard(ref)
+        if doubt and not self.ctx.stop.is_set():
+            return await self.follow(ref)
+        return self.ctx.book.get(ref)
+
+    async def follow(self, ref: str) -> OrderIntent:
+        """Follow a close whose outcome is open (sent by an earlier process, or before a disconnect or a lost
+        acknowledgement): once its gateway is reconciled, market it if it still rests as a limit, wait for its end."""
+        self.running.add(ref)
+        try:
+            while not self.ctx.stop.is_set():
+                intent = self.ctx.book.get(ref)
+                if intent.state.final:
+                    break
+                if intent.state is IntentState.PLANNED:  # reconciliation: absent at the broker; the monitor redoes it
+                    await self.ctx.book.move(ref, IntentState.CANCELLED, "not at the broker after reconciliation",
+                                             reason="superseded by the next position pass")
+                    break
+                link = self.ctx.links.get(intent.gateway_id)
+                if link is None:
+                    break
+                if not link.ready.is_set():
+                    await sleep_or_stop(self.ctx, 1.0)
+                    continue
+                try:
+                    if intent.state is IntentState.WORKING and intent.limit is not None \
+                            and not await self._wait_final(ref, self.ctx.settings.exit_market_after_s):
+                        await self._to_market(ref)
+                    if not await self._wait_final(ref, self.ctx.settings.exit_done_timeout_s):
+                        await self.ctx.alerts.send("position.close_unfilled", Severity.CRITICAL,
+                                                   f"close order {ref} has no final outcome", order_ref=ref,
+                                                   follower_id=intent.follower_id)
+                    break
+                except (BrokerDisconnected, AckTimeout):
+                    log.warning("following a close: broker unavailable; waiting for reconciliation",
+                                extra={"order_ref": ref})
         finally:
             self.running.discard(ref)
         return self.ctx.book.get(ref)
 
-    async def follow(self, ref: str) -> OrderIntent:
-        """Follow a close an earlier process sent: market it if it still rests as a limit, wait for its end."""
-        intent = self.ctx.book.get(ref)
-        if intent.state is IntentState.PLANNED:  # reconciliation found it absent at the broker: the monitor redoes it
-            return await self.ctx.book.move(ref, IntentState.CANCELLED, "not at the broker after a restart",
-                                            reason="superseded by the next position pass")
-        self.running.add(ref)
-        try:
-            broker = self.ctx.broker(intent.gateway_id)
-            if intent.state is IntentState.WORKING and intent.limit is not None and broker is not None \
-                    and not await self._wait_final(ref, self.ctx.settings.exit_market_after_s):
-                await broker.to_market(ref)
-                await self.ctx.book.update(ref, limit=None)
-            await self._wait_final(ref, self.ctx.settings.exit_done_timeout_s)
-        except (BrokerDisconnected, AckTimeout):
-            log.warning("resumed close: broker unavailable; reconciliation decides", extra={"order_ref": ref})
-        finally:
-            self.running.discard(ref)
-        return self.ctx.book.get(ref)
+    async def _to_market(self, ref: str) -> None:
+        broker = self.ctx.broker(self.ctx.book.get(ref).gateway_id)
+        if broker is None:
+            raise BrokerDisconnected("gateway not ready")
+        await broker.to_market(ref)
+        await self.ctx.book.update(ref, limit=None)
+        log.info("close turned to market", extra={"order_ref": ref})
 
     async def _limit(self, broker: LifecycleBroker, target: CloseTarget) -> Decimal | None:
         """A marketable limit for a combo close (the far side plus slack); None = market (single legs, no quote)."""
