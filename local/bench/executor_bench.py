@@ -127,6 +127,9 @@ def _measure(stack: LocalStack, db: firestore.Client, followers: list[Follower],
 def _ack_latency(sim: SimulatorProcess) -> float:
     """Median submit→acknowledged latency of a single combo order on an idle connection."""
     import asyncio
+    import logging
+
+    logging.getLogger("ib_async").setLevel(logging.CRITICAL)  # the probe orders' cancels are logged as errors
 
     async def measure() -> float:
         ib = IB()
