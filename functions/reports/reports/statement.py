@@ -88,6 +88,9 @@ def deliver_statement(
         "requested_by": request.requested_by, "last_request_id": delivery_id,
     })
     key = send_key(request, delivery_id)
+    if request.resend:
+        # A resend also takes the ordinary key, so an ordinary request afterwards does not send once more.
+        records.claim_send(send_key(request.model_copy(update={"resend": False}), delivery_id), now)
     if not records.claim_send(key, now):
         log.info("statement already emailed: not sending again", extra={**context, "claim": key})
         return Delivered(pdf_path, xlsx_path, emailed=False)

@@ -117,3 +117,14 @@ def test_sender_and_admin_copy_also_read_the_shared_email_settings(monkeypatch: 
 
     assert (settings.statement_sender, settings.statement_admin_copy) == (
         "ops@spreadpilot.example", "boss@spreadpilot.example")
+
+
+def test_an_ordinary_request_after_a_resend_sends_nothing_more(
+    records: MemoryStatementRecords, settings: ReportsSettings
+) -> None:
+    storage, mailer = MemoryStorage(), RecordingMailer()
+
+    deliver(records, storage, mailer, settings, resend=True, delivery="m1")
+    deliver(records, storage, mailer, settings, delivery="m2")
+
+    assert len(mailer.sent) == 1
