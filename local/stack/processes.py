@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,11 +46,17 @@ def log_tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _die_with_parent() -> None:
-    # Linux only: the child gets SIGTERM when the process that started it dies, so a killed test run
-    # leaves no emulator behind. Harmless where prctl is missing.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+# The launcher asks for the parent-death signal in the child and then execs the server (the pid stays the same).
+# A preexec_fn would do the same, but it runs Python between fork and exec, which is unsafe in a process with
+# gRPC threads: children died at start-up with "epoll_wait error: Bad file descriptor".
+_LAUNCHER = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    f"    ctypes.CDLL('libc.so.6', use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM)\n"
+    "except OSError:\n"
+    "    pass\n"
+    "os.execvp(sys.argv[1], sys.argv[1:])\n"
+)
 
 
 def spawn(
@@ -69,15 +75,15 @@ def spawn(
     pids.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
     with log_path.open("wb") as log:
+        command = [sys.executable, "-c", _LAUNCHER, *argv] if die_with_parent else list(argv)
         proc = subprocess.Popen(
-            list(argv),
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_die_with_parent if die_with_parent else None,
         )
     (pids / f"{name}.pid").write_text(f"{proc.pid} {_start_ticks(proc.pid)}\n", encoding="utf-8")
     return Server(name=name, pid=proc.pid, port=port, log=log_path)
