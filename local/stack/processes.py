@@ -55,7 +55,9 @@ _LAUNCHER = (
     f"    ctypes.CDLL('libc.so.6', use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM)\n"
     "except OSError:\n"
     "    pass\n"
-    "os.execvp(sys.argv[1], sys.argv[1:])\n"
+    "if os.getppid() != int(sys.argv[1]):\n"  # the starter died before the signal was armed
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
 )
 
 
@@ -75,7 +77,7 @@ def spawn(
     pids.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
     with log_path.open("wb") as log:
-        command = [sys.executable, "-c", _LAUNCHER, *argv] if die_with_parent else list(argv)
+        command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *argv] if die_with_parent else list(argv)
         proc = subprocess.Popen(
             command,
             stdout=log,
