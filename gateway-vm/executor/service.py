@@ -13,7 +13,6 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
 
 from executor.engine import Engine
 from executor.heartbeat import beat
@@ -38,8 +37,7 @@ async def serve(settings: ExecutorSettings) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # RealClock/SimClock are frozen dataclasses, which mypy does not match to the Protocol's settable ``speed``
-    clock = cast("Clock", settings.make_clock())
+    clock: Clock = settings.make_clock()
     pool = ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="io")
     store = FirestoreExecutorStore(Store(firestore_client(settings.project)), pool)
     gateways = await store.gateways()

@@ -30,7 +30,10 @@ CLOCK_ENV = "SPREADPILOT_CLOCK"
 class Clock(Protocol):
     """Source of "now" and of business-time sleeps."""
 
-    speed: float
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per real second (1 for the real clock)."""
+        ...
 
     def now(self) -> datetime:
         """Current time, timezone-aware (UTC)."""
