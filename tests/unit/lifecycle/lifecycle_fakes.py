@@ -17,6 +17,7 @@ from spreadpilot.envelopes import AlertMessage, Message
 from spreadpilot.models import Command, Fill, Follower, OrderIntent, PnLSnapshot, Position, Right
 
 DAY = date(2026, 3, 17)
+STOCK_CON_ID = 320227571
 
 
 @dataclass
@@ -140,4 +141,4 @@ def option(account: str, strike: int, qty: int, right: Right = Right.PUT) -> Hel
 
 
 def stock(account: str, qty: int) -> HeldPosition:
-    return HeldPosition(account, con_id=320227571, qty=qty, sec_type="STK")
+    return HeldPosition(account, con_id=STOCK_CON_ID, qty=qty, sec_type="STK")

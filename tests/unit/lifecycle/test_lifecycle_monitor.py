@@ -1,0 +1,90 @@
+"""The position monitor over an in-memory broker: what it closes, how, and what it leaves alone."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from lifecycle_broker import MemoryBroker
+from lifecycle_fakes import STOCK_CON_ID, MemoryLifecycleStore, RecordingPublisher, context, follower, option, stock
+
+from executor.gateways import GatewayLink
+from executor.lifecycle.assignment import AssignmentDesk
+from executor.lifecycle.closer import Closer
+from executor.lifecycle.monitor import Monitor
+from executor.lifecycle.ports import LegQuote
+from spreadpilot.models import AssignmentState, IntentKind, IntentState
+
+A = "DU001"
+
+
+def setup(broker: MemoryBroker, **overrides: object) -> tuple[Monitor, MemoryLifecycleStore, RecordingPublisher]:
+    store = MemoryLifecycleStore(followers_=[follower(1)])
+    ctx = context(store, **overrides)
+
+    async def reconciler(gateway_id: str, truth: object) -> None:
+        return None
+
+    link = GatewayLink("gw-advisor", broker, clock=ctx.clock, alerts=ctx.alerts, reconciler=reconciler,
+                       on_order=ctx.book.on_order, on_execution=lambda e: None)
+    link.ready.set()
+    ctx.links = {"gw-advisor": link}
+    closer = Closer(ctx)
+    publisher = ctx.alerts.publisher
+    assert isinstance(publisher, RecordingPublisher)
+    return Monitor(ctx, closer, AssignmentDesk(ctx, closer)), store, publisher
+
+
+async def two_passes(monitor: Monitor) -> None:
+    for _ in range(2):
+        await monitor.pass_once(monitor.ctx.clock.now())
+        await asyncio.gather(*monitor.closer.tasks)
+
+
+def test_a_spread_whose_short_has_no_time_value_left_is_closed_whole_in_one_combo_order() -> None:
+    short, long_ = option(A, 485, -2), option(A, 480, 2)
+    broker = MemoryBroker([short, long_], {short.con_id: LegQuote(short.con_id, Decimal("5.00"), Decimal("5.10"))})
+    monitor, _, _ = setup(broker)
+    asyncio.run(two_passes(monitor))
+    assert [(e["event"], e["action"], e["qty"], e["legs"]) for e in broker.journal] == [
+        ("combo", "SELL", 2, sorted([short.con_id, long_.con_id]))]
+    assert broker.positions_ == []
+    exits = [t.intent for t in monitor.ctx.book.tracked.values()]
+    assert [(i.kind, i.state) for i in exits] == [(IntentKind.EXIT, IntentState.FILLED)]
+
+
+def test_a_spread_with_time_value_left_is_not_touched() -> None:
+    short, long_ = option(A, 485, -2), option(A, 480, 2)
+    broker = MemoryBroker([short, long_], {short.con_id: LegQuote(short.con_id, Decimal("5.30"), Decimal("5.50"))})
+    monitor, _, _ = setup(broker)
+    asyncio.run(two_passes(monitor))
+    assert broker.journal == []
+
+
+def test_a_naked_short_orphan_is_bought_back_alone_with_a_critical_alert() -> None:
+    broker = MemoryBroker([option(A, 485, -1)], underlying=Decimal(490))
+    monitor, _, alerts = setup(broker)
+    asyncio.run(two_passes(monitor))
+    assert [(e["event"], e["action"], e["qty"]) for e in broker.journal] == [("single", "BUY", 1)]
+    assert broker.positions_ == []
+    assert "position.orphan_leg" in alerts.alert_types()
+
+
+def test_assigned_stock_is_offset_by_exercising_the_long_put_on_its_listing_exchange() -> None:
+    long_ = option(A, 480, 2)
+    broker = MemoryBroker([stock(A, 200), long_], underlying=Decimal(478))
+    monitor, store, alerts = setup(broker)
+    asyncio.run(two_passes(monitor))
+    assert broker.journal == [{"event": "exercise", "con_id": long_.con_id, "qty": 2, "exchange": "CBOE"}]
+    assert broker.positions_ == []
+    assert [d["assignment"] for d in store.positions.values()] == [AssignmentState.COMPENSATED.value]
+    assert {"position.assigned", "position.assignment_repair"} <= set(alerts.alert_types())
+
+
+def test_with_flatten_compensation_the_stock_is_sold_at_market_instead() -> None:
+    broker = MemoryBroker([stock(A, 200), option(A, 480, 2)], underlying=Decimal(478))
+    monitor, _, _ = setup(broker, compensation="flatten")
+    asyncio.run(two_passes(monitor))
+    assert broker.journal[0] == {"event": "single", "ref": broker.journal[0]["ref"], "action": "SELL", "qty": 200,
+                                 "con_id": STOCK_CON_ID}
+    assert not any(e["event"] == "exercise" for e in broker.journal)
