@@ -45,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--per-follower-gateways", action="store_true", help="one simulator per follower instead of one advisor gateway"
     )
     parser.add_argument("--out", default="out/demo")
+    parser.add_argument("--state-dir", default=".local/demo", help="where the demo stack keeps pids and logs")
     return parser.parse_args(argv)
 
 
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> int:
         args.per_follower_gateways,
         ROOT / args.out,
     )
-    demo = Demo(options, console)
+    demo = Demo(options, console, ROOT / args.state_dir)
     began = time.monotonic()
     try:
         return run_day(demo, console, began)
@@ -203,6 +204,8 @@ def finish(demo: Demo, console: Console, store: Store, began: float) -> int:
             path = statement.get(key)
             if path and Path(path).exists() and not Path(path).is_relative_to(o.out_dir / "statements"):
                 shutil.copy(path, o.out_dir / "statements")
+            if path:
+                statement[key] = os.path.relpath(path, ROOT)
     failed = [k for k, s in demo.state.stages.items() if s.status == FAILED]
     duplicated = summary["broker_check"]["duplicate_order_refs"]
     summary["ran_through"] = not failed and not duplicated and not demo.state.errors
@@ -217,7 +220,9 @@ def finish(demo: Demo, console: Console, store: Store, began: float) -> int:
         console.print(f"[bold red]more than one order at the broker for: {', '.join(duplicated)}[/]")
     if summary["not_built"]:
         console.print(f"[yellow]not built yet: {', '.join(summary['not_built'])}[/]")
-    console.print(f"summary: {(o.out_dir / 'summary.json').relative_to(ROOT)}  ({summary['wall_time_s']} s wall time)")
+    console.print(
+        f"summary: {os.path.relpath(o.out_dir / 'summary.json', ROOT)}  ({summary['wall_time_s']} s wall time)"
+    )
     return 0 if summary["ran_through"] else 1
 
 

@@ -71,11 +71,11 @@ class DemoState:
 class Demo:
     """One run of ``make demo``."""
 
-    def __init__(self, options: DemoOptions, console: Console) -> None:
+    def __init__(self, options: DemoOptions, console: Console, state_dir: Path) -> None:
         self.o = options
         self.console = console
         self.state = DemoState(stages=discover_stages(options.root))
-        self.state_dir = options.root / ".local" / "demo"
+        self.state_dir = state_dir
 
     # ── set-up ─────────────────────────────────────────────────────────────────────────────────────────────────
 

@@ -102,7 +102,7 @@ def load_scenario(path: Path) -> Scenario:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"scenario {path} not found (see local/scenarios/ for examples)") from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for an impossible date
         raise ConfigError(f"scenario {path} is not valid YAML: {exc}") from exc
     try:
         return Scenario.model_validate(raw)
