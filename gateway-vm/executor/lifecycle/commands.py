@@ -6,7 +6,9 @@
     flatten_request     stores the request's ``confirm_code`` as pending (``claims/flatten-code-{code}``); never
                         flattens by itself
     flatten_confirm     with the code of a pending, unexpired request of the same scope: pauses entries for the
-                        scope and closes every position in it; a code flattens once, whatever is redelivered
+                        scope and closes every position in it; a code flattens once, whatever is redelivered.
+                        A confirm that overtook its request is nacked (``Retryable``) and looked at again on
+                        redelivery, for up to ``confirm_wait_s``; after that it is rejected
     close_follower      closes one follower's positions
     reconcile           reconciles the gateways (of one follower, or all) with the broker now
 
@@ -23,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from executor.lifecycle.context import Context
+from spreadpilot.errors import Retryable
 from spreadpilot.models import Command, CommandKind, Follower
 
 log = logging.getLogger(__name__)
@@ -47,13 +50,16 @@ class CommandDesk:
     async def _handle(self, command: Command) -> str:
         now = self.ctx.clock.now()
         key = f"command-{command.command_id}"
+        first_seen = now
         if not await self.ctx.store.claim(key, kind=str(command.kind), scope=command.scope, at=now.isoformat()):
             previous = await self.ctx.store.claim_data(key) or {}
             if previous.get("status"):
                 log.info("command already handled", extra={"command_id": command.command_id})
                 return DUPLICATE
-            # claimed by a process that died before finishing: every action below is safe to repeat
-        status, note = await self._execute(command, now)
+            # claimed by a process that died before finishing, or a confirm that came before its request:
+            # every action below is safe to repeat
+            first_seen = datetime.fromisoformat(str(previous.get("at") or now.isoformat()))
+        status, note = await self._execute(command, now, first_seen)
         await self.ctx.store.update_claim(key, status=status, note=note)
         await self.ctx.store.record_command(command, status=status, note=note, handled_at=now.isoformat(),
                                             handled_by="executor")
@@ -65,7 +71,7 @@ class CommandDesk:
                                            "scope": command.scope, "status": status, "note": note})
         return status
 
-    async def _execute(self, command: Command, now: datetime) -> tuple[str, str]:
+    async def _execute(self, command: Command, now: datetime, first_seen: datetime) -> tuple[str, str]:
         kind = command.kind
         if kind in (CommandKind.PAUSE, CommandKind.RESUME):
             paused = kind is CommandKind.PAUSE
@@ -76,7 +82,7 @@ class CommandDesk:
         if kind is CommandKind.FLATTEN_REQUEST:
             return await self._request(command, now)
         if kind is CommandKind.FLATTEN_CONFIRM:
-            return await self._confirm(command, now)
+            return await self._confirm(command, now, first_seen)
         if kind is CommandKind.CLOSE_FOLLOWER:
             followers = await self._scope(command.scope)
             if command.scope == "all" or not followers:
@@ -97,9 +103,13 @@ class CommandDesk:
             return REJECTED, f"confirm code {code} is already in use"
         return PENDING, f"waiting for flatten_confirm with code {code} until {expires.isoformat()}"
 
-    async def _confirm(self, command: Command, now: datetime) -> tuple[str, str]:
+    async def _confirm(self, command: Command, now: datetime, first_seen: datetime) -> tuple[str, str]:
         code = command.confirm_code
         pending = await self.ctx.store.claim_data(f"flatten-code-{code}") if code else None
+        if code is not None and pending is None \
+                and (now - first_seen).total_seconds() < self.ctx.settings.confirm_wait_s:
+            # Pub/Sub does not keep order: the request may still be on its way; a redelivery looks again
+            raise Retryable(f"no flatten_request with code {code} yet")
         if code is None or pending is None:
             return REJECTED, "no pending flatten_request carries this confirm code"
         if pending.get("scope") != command.scope:

@@ -17,7 +17,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # the package 
 
 from executor.alerts import Alerts
 from spreadpilot.envelopes import CommandMessage, decode
-from spreadpilot.errors import Rejected
+from spreadpilot.errors import Rejected, Retryable
 from spreadpilot.models import Command, Severity
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,11 @@ class CommandSubscriber:
         future: Any = asyncio.run_coroutine_threadsafe(self.handle(command), self.loop)
         try:
             future.result(timeout=HANDLE_TIMEOUT_S)
+        except Retryable as exc:
+            log.warning("command not handled yet; nack for redelivery",
+                        extra={"command_id": command.command_id, "reason": str(exc)})
+            message.nack()
+            return
         except (Exception, FutureTimeout):  # redelivery is the retry; handling is idempotent by command id
             log.exception("command not handled; nack for redelivery", extra={"command_id": command.command_id})
             message.nack()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from lifecycle_fakes import FixedClock, MemoryLifecycleStore, context, follower
 
 from executor.lifecycle.commands import CommandDesk
+from spreadpilot.errors import Retryable
 from spreadpilot.models import Command, CommandKind, Follower
 
 
@@ -71,19 +73,45 @@ def test_a_confirm_with_the_requested_code_flattens_everyone_once_however_often_
     assert store.controls["global"]["entries_paused"] is True
 
 
-def test_a_confirm_with_an_unknown_code_another_scope_or_after_expiry_is_rejected() -> None:
+def test_a_confirm_for_another_scope_or_after_expiry_is_rejected() -> None:
     clock = FixedClock()
     d, _, flattens = desk(clock)
 
     async def scenario() -> list[str]:
         await d.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, scope="f01", code="ABCD12"))
-        unknown = await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, scope="f01", code="ZZZZ99"))
         other_scope = await d.handle(cmd("k2", CommandKind.FLATTEN_CONFIRM, scope="all", code="ABCD12"))
         clock.at += timedelta(seconds=301)
         expired = await d.handle(cmd("k3", CommandKind.FLATTEN_CONFIRM, scope="f01", code="ABCD12"))
-        return [unknown, other_scope, expired]
+        return [other_scope, expired]
 
-    assert asyncio.run(scenario()) == ["rejected", "rejected", "rejected"]
+    assert asyncio.run(scenario()) == ["rejected", "rejected"]
+    assert flattens.calls == []
+
+
+def test_a_confirm_that_overtook_its_request_is_retried_then_flattens_once_the_request_is_in() -> None:
+    d, _, flattens = desk()
+
+    async def scenario() -> str:
+        with pytest.raises(Retryable):
+            await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))
+        await d.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, code="ABCD12"))
+        return await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))  # the redelivery
+
+    assert asyncio.run(scenario()) == "done"
+    assert len(flattens.calls) == 1
+
+
+def test_a_confirm_whose_code_never_shows_up_is_rejected_after_the_wait() -> None:
+    clock = FixedClock()
+    d, _, flattens = desk(clock)
+
+    async def scenario() -> str:
+        with pytest.raises(Retryable):
+            await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ZZZZ99"))
+        clock.at += timedelta(seconds=61)
+        return await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ZZZZ99"))
+
+    assert asyncio.run(scenario()) == "rejected"
     assert flattens.calls == []
 
 
