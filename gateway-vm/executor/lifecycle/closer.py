@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboLegSpec, HeldPosition, OrderAck, OrderRejected
+from executor.broker import (
+    AckTimeout,
+    BrokerDisconnected,
+    Combo,
+    ComboLegSpec,
+    ComboQuote,
+    HeldPosition,
+    OrderAck,
+    OrderRejected,
+)
 from executor.lifecycle.context import Context, sleep_or_stop
 from executor.lifecycle.holdings import HeldSpread
 from executor.lifecycle.ports import ComboOrder, LifecycleBroker, SingleOrder
@@ -34,6 +43,7 @@ from spreadpilot.models import (
 )
 
 log = logging.getLogger(__name__)
+QUOTE_TTL_S = 5.0  # business seconds a combo quote is reused by other followers' closes
 BUSY_STATES = frozenset({IntentState.SUBMITTED, IntentState.WORKING, IntentState.UNKNOWN})
 
 
@@ -71,6 +81,7 @@ class Closer:
         self.running: set[str] = set()
         self.pending: dict[str, int] = {}  # follower id → closes spawned and not finished
         self.last_close: dict[str, datetime] = {}  # follower id → when its last close was recorded
+        self._quotes: dict[tuple[str, tuple[int, ...]], tuple[float, asyncio.Future[ComboQuote | None]]] = {}
 
     def busy(self, follower_id: str) -> bool:
         """A close of this follower is in flight (or its outcome is unknown)."""
@@ -218,11 +229,23 @@ class Closer:
         """A marketable limit for a combo close (the far side plus slack); None = market (single legs, no quote)."""
         if target.combo is None:
             return None
-        quote = await broker.quote(_combo(target.combo))
+        quote = await self._quote(broker, target.follower.gateway_id, _combo(target.combo))
         if quote is None:
             return None
         # SELLing the credit combo back: its BUY-side bid is where it sells now; asking less makes it marketable.
         return to_cents(quote.bid - self.ctx.settings.exit_limit_slack)
+
+    async def _quote(self, broker: LifecycleBroker, gateway_id: str, combo: Combo) -> ComboQuote | None:
+        """The combo's quote, asked once per gateway and combo within ``QUOTE_TTL_S`` however many followers close it
+        (a flatten of hundreds of followers must not queue hundreds of quote requests before its orders)."""
+        key = (gateway_id, tuple(leg.con_id for leg in combo.legs))
+        now = self.ctx.clock.now().timestamp()
+        cached = self._quotes.get(key)
+        if cached is None or now - cached[0] > QUOTE_TTL_S or (
+                cached[1].done() and (cached[1].cancelled() or cached[1].exception() is not None)):
+            cached = (now, asyncio.ensure_future(broker.quote(combo)))
+            self._quotes[key] = cached
+        return await asyncio.shield(cached[1])
 
     async def _send(self, broker: LifecycleBroker, ref: str, target: CloseTarget, limit: Decimal | None) -> OrderAck:
         account = target.follower.ibkr_account
