@@ -8,7 +8,7 @@
     flatten_confirm     with the code of a pending, unexpired request of the same scope: pauses entries for the
                         scope and closes every position in it; a code flattens once, whatever is redelivered.
                         A confirm that overtook its request is nacked (``Retryable``) and looked at again on
-                        redelivery, for up to ``confirm_wait_s``; after that it is rejected
+                        redelivery, for up to ``CONFIRM_WAIT_S``; after that it is rejected
     close_follower      closes one follower's positions
     reconcile           reconciles the gateways (of one follower, or all) with the broker now
 
@@ -31,6 +31,9 @@ from spreadpilot.models import Command, CommandKind, Follower
 log = logging.getLogger(__name__)
 GLOBAL = "global"
 DONE, PENDING, REJECTED, DUPLICATE = "done", "pending_confirmation", "rejected", "duplicate"
+# business seconds a confirm that overtook its request keeps being redelivered (the request is seconds behind at
+# most; a code that never shows up is then rejected, and the operator asks again)
+CONFIRM_WAIT_S = 60.0
 
 
 class CommandDesk:
@@ -107,7 +110,7 @@ class CommandDesk:
         code = command.confirm_code
         pending = await self.ctx.store.claim_data(f"flatten-code-{code}") if code else None
         if code is not None and pending is None \
-                and (now - first_seen).total_seconds() < self.ctx.settings.confirm_wait_s:
+                and (now - first_seen).total_seconds() < CONFIRM_WAIT_S:
             # Pub/Sub does not keep order: the request may still be on its way; a redelivery looks again
             raise Retryable(f"no flatten_request with code {code} yet")
         if code is None or pending is None:

@@ -60,7 +60,4 @@ class LifecycleSettings(CommonSettings):
         default=False, description="when a follower's daily-loss breaker trips, also close its positions")
     flatten_confirm_ttl_s: float = Field(
         default=300.0, gt=0, description="business seconds a flatten_request's confirm code stays valid")
-    confirm_wait_s: float = Field(
-        default=60.0, gt=0,
-        description="business seconds a flatten_confirm that arrived before its request is retried before rejection")
     max_command_messages: int = Field(default=4, ge=1, description="command messages handled at once")
