@@ -19,7 +19,7 @@ from executor.book import IntentBook, to_fill
 from executor.broker import BrokerTruth, Execution, OrderUpdate
 from executor.intents import ExecutorStore
 from executor.outcome import settle
-from spreadpilot.models import IntentState, OrderIntent, Severity
+from spreadpilot.models import IntentKind, IntentState, OrderIntent, Severity
 
 log = logging.getLogger(__name__)
 MAX_RESENDS = 2
@@ -57,7 +57,7 @@ def resolve(intent: OrderIntent, truth: BrokerTruth) -> Resolution:
         return Resolution(Found.DONE, best, executions, duplicates)
     if executions:
         return Resolution(Found.FILLED_NO_ORDER, None, executions)
-    if _holds_legs(intent, truth):
+    if intent.kind is IntentKind.ENTRY and _holds_legs(intent, truth):  # held legs are what a close closes
         return Resolution(Found.HELD)
     return Resolution(Found.ABSENT)
 

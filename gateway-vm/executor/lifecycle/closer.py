@@ -191,9 +191,13 @@ class Closer:
                 intent = self.ctx.book.get(ref)
                 if intent.state.final:
                     break
-                if intent.state is IntentState.PLANNED:  # reconciliation: absent at the broker; the monitor redoes it
+                if intent.state is IntentState.PLANNED:  # reconciliation: the broker never got it
                     await self.ctx.book.move(ref, IntentState.CANCELLED, "not at the broker after reconciliation",
-                                             reason="superseded by the next position pass")
+                                             reason="never reached the broker")
+                    if intent.kind is IntentKind.FLATTEN:  # the monitor redoes exits and orphans, not a flatten
+                        await self.ctx.alerts.send("position.flatten_lost", Severity.CRITICAL,
+                                                   f"flatten close {ref} never reached the broker: flatten again",
+                                                   follower_id=intent.follower_id, order_ref=ref)
                     break
                 link = self.ctx.links.get(intent.gateway_id)
                 if link is None:
