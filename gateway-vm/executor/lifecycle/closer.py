@@ -9,7 +9,9 @@ driven to a final state by one task. A follower with a close in flight gets no s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -151,13 +153,15 @@ class Closer:
         try:
             limit = await self._limit(broker, target)
             await self.ctx.book.move(ref, IntentState.SUBMITTED, f"closing at {limit or 'market'}", limit=limit)
-            ack = await self._send(broker, ref, target, limit)
+            async with self._sending(ref):
+                ack = await self._send(broker, ref, target, limit)
             await self.ctx.book.move(ref, IntentState.WORKING, f"acknowledged ({ack.status})", order_id=ack.order_id,
                                      perm_id=ack.perm_id or None)
             if await self._wait_final(ref, self.ctx.settings.exit_market_after_s):
                 return self.ctx.book.get(ref)
             if limit is not None:
-                await broker.to_market(ref)
+                async with self._sending(ref):
+                    await broker.to_market(ref)
                 await self.ctx.book.update(ref, limit=None)
                 log.info("close turned to market", extra={"order_ref": ref})
             if not await self._wait_final(ref, self.ctx.settings.exit_done_timeout_s):
@@ -225,9 +229,20 @@ class Closer:
         broker = self.ctx.broker(self.ctx.book.get(ref).gateway_id)
         if broker is None:
             raise BrokerDisconnected("gateway not ready")
-        await broker.to_market(ref)
+        async with self._sending(ref):
+            await broker.to_market(ref)
         await self.ctx.book.update(ref, limit=None)
         log.info("close turned to market", extra={"order_ref": ref})
+
+    @contextlib.asynccontextmanager
+    async def _sending(self, ref: str) -> AsyncIterator[None]:
+        """Mark a message for ``ref`` in flight, so a concurrent reconciliation leaves its outcome to the answer."""
+        tracked = self.ctx.book.tracked[ref]
+        tracked.sending = True
+        try:
+            yield
+        finally:
+            tracked.sending = False
 
     async def _limit(self, broker: LifecycleBroker, target: CloseTarget) -> Decimal | None:
         """A marketable limit for a combo close (the far side plus slack); None = market (single legs, no quote)."""
