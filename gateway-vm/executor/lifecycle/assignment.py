@@ -92,6 +92,11 @@ class AssignmentDesk:
     async def check(self, follower: Follower, holdings: Holdings, record: SpreadRecord | None, now: datetime) -> bool:
         """Detect and repair; True if the follower is being repaired (nothing else should act on it this pass)."""
         shrunk = self._shrunk(follower.id, holdings, now)
+        if shrunk and holdings.stock is None and new_york(now).time() >= self.ctx.settings.session_close_at:
+            # 0-DTE options leave the account at the close without an order of ours; with no stock delivered that
+            # is expiry worthless, not assignment (an in-the-money one would have left QQQ stock behind).
+            log.info("options expired at the close", extra={"follower_id": follower.id})
+            shrunk = False
         current = self.assigned.get(follower.id)
         if current is not None and holdings.stock is None and not shrunk:
             await self._compensated(follower, current, now)

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from lifecycle_broker import MemoryBroker
-from lifecycle_fakes import STOCK_CON_ID, MemoryLifecycleStore, RecordingPublisher, context, follower, option, stock
+from lifecycle_fakes import (
+    STOCK_CON_ID,
+    FixedClock,
+    MemoryLifecycleStore,
+    RecordingPublisher,
+    context,
+    follower,
+    option,
+    stock,
+)
 
 from executor.gateways import GatewayLink
 from executor.lifecycle.assignment import AssignmentDesk
@@ -18,15 +28,27 @@ from spreadpilot.models import AssignmentState, IntentKind, IntentState
 A = "DU001"
 
 
-def setup(broker: MemoryBroker, **overrides: object) -> tuple[Monitor, MemoryLifecycleStore, RecordingPublisher]:
-    store = MemoryLifecycleStore(followers_=[follower(1)])
-    ctx = context(store, **overrides)
+def setup(
+    broker: MemoryBroker,
+    clock: FixedClock | None = None,
+    store: MemoryLifecycleStore | None = None,
+    **overrides: object,
+) -> tuple[Monitor, MemoryLifecycleStore, RecordingPublisher]:
+    store = store or MemoryLifecycleStore(followers_=[follower(1)])
+    ctx = context(store, clock, **overrides)
 
     async def reconciler(gateway_id: str, truth: object) -> None:
         return None
 
-    link = GatewayLink("gw-advisor", broker, clock=ctx.clock, alerts=ctx.alerts, reconciler=reconciler,
-                       on_order=ctx.book.on_order, on_execution=lambda e: None)
+    link = GatewayLink(
+        "gw-advisor",
+        broker,
+        clock=ctx.clock,
+        alerts=ctx.alerts,
+        reconciler=reconciler,
+        on_order=ctx.book.on_order,
+        on_execution=lambda e: None,
+    )
     link.ready.set()
     ctx.links = {"gw-advisor": link}
     closer = Closer(ctx)
@@ -47,7 +69,8 @@ def test_a_spread_whose_short_has_no_time_value_left_is_closed_whole_in_one_comb
     monitor, _, _ = setup(broker)
     asyncio.run(two_passes(monitor))
     assert [(e["event"], e["action"], e["qty"], e["legs"]) for e in broker.journal] == [
-        ("combo", "SELL", 2, sorted([short.con_id, long_.con_id]))]
+        ("combo", "SELL", 2, sorted([short.con_id, long_.con_id]))
+    ]
     assert broker.positions_ == []
     exits = [t.intent for t in monitor.ctx.book.tracked.values()]
     assert [(i.kind, i.state) for i in exits] == [(IntentKind.EXIT, IntentState.FILLED)]
@@ -85,6 +108,42 @@ def test_with_flatten_compensation_the_stock_is_sold_at_market_instead() -> None
     broker = MemoryBroker([stock(A, 200), option(A, 480, 2)], underlying=Decimal(478))
     monitor, _, _ = setup(broker, compensation="flatten")
     asyncio.run(two_passes(monitor))
-    assert broker.journal[0] == {"event": "single", "ref": broker.journal[0]["ref"], "action": "SELL", "qty": 200,
-                                 "con_id": STOCK_CON_ID}
+    assert broker.journal[0] == {
+        "event": "single",
+        "ref": broker.journal[0]["ref"],
+        "action": "SELL",
+        "qty": 200,
+        "con_id": STOCK_CON_ID,
+    }
     assert not any(e["event"] == "exercise" for e in broker.journal)
+
+
+def _short_gone_between_passes(first: datetime, second: datetime) -> RecordingPublisher:
+    short, long_ = option(A, 485, -2), option(A, 480, 2)
+    broker = MemoryBroker(
+        [short, long_],
+        {short.con_id: LegQuote(short.con_id, Decimal("0.60"), Decimal("0.70"))},
+        underlying=Decimal(488),
+    )
+    clock = FixedClock(first)
+    store = MemoryLifecycleStore(followers_=[follower(1)])
+    monitor, _, alerts = setup(broker, clock=clock, store=store)
+    asyncio.run(monitor.pass_once(clock.now()))
+    broker.positions_.clear()  # the broker took the options away without an order of ours
+    clock.at = second
+    asyncio.run(monitor.pass_once(clock.now()))
+    return alerts
+
+
+def test_options_leaving_the_account_at_the_close_without_stock_are_expiry_not_assignment() -> None:
+    alerts = _short_gone_between_passes(
+        datetime(2026, 3, 17, 19, 59, tzinfo=UTC), datetime(2026, 3, 17, 20, 1, tzinfo=UTC)
+    )
+    assert "position.assigned" not in alerts.alert_types()
+
+
+def test_a_short_option_vanishing_during_the_session_is_treated_as_assignment() -> None:
+    alerts = _short_gone_between_passes(
+        datetime(2026, 3, 17, 17, 0, tzinfo=UTC), datetime(2026, 3, 17, 17, 1, tzinfo=UTC)
+    )
+    assert "position.assigned" in alerts.alert_types()
