@@ -9,7 +9,11 @@ network errors and timeouts raise ``Retryable``; a bad request or a blocked chat
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -17,6 +21,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from spreadpilot.errors import Rejected, Retryable
 
 TELEGRAM_API_ENV = "TELEGRAM_API_URL"
+SEND_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 class TelegramRetryAfter(Retryable):
@@ -66,3 +72,34 @@ async def send_document(bot: Bot, chat_id: int | str, filename: str, content: by
     except TelegramError as error:
         raise _translate(error) from error
     return int(message.message_id)
+
+
+class SyncBot:
+    """One bot whose async client lives on its own loop thread, so synchronous handlers (Cloud Functions) can use it.
+
+    Started lazily in the process that uses it: functions-framework may import the function in a master process
+    and then fork workers, and a thread started before the fork does not exist in the worker.
+    """
+
+    def __init__(self, token: str, timeout_s: float = SEND_TIMEOUT_S) -> None:
+        self.token = token
+        self.timeout_s = timeout_s
+        self.lock = threading.Lock()
+        self.pid = 0
+        self.loop = asyncio.new_event_loop()
+        self.bot: Bot | None = None
+
+    def run(self, make: Callable[[Bot], Coroutine[Any, Any, T]]) -> T:
+        """Run ``make(bot)`` on the bot's loop and wait for its result."""
+        with self.lock:
+            if self.pid != os.getpid() or self.bot is None:
+                self.loop = asyncio.new_event_loop()
+                threading.Thread(target=self.loop.run_forever, name="telegram-loop", daemon=True).start()
+                self.bot = telegram_bot(self.token)
+                self.pid = os.getpid()
+            bot, loop = self.bot, self.loop
+        return asyncio.run_coroutine_threadsafe(make(bot), loop).result(timeout=self.timeout_s)
+
+    def send_message(self, chat_id: int | str, text: str) -> int:
+        """Send ``text`` to ``chat_id``; errors as ``send_message`` raises them."""
+        return self.run(lambda bot: send_message(bot, chat_id, text))
