@@ -1,7 +1,7 @@
 """The broker as the executor sees it: one connection to one IB Gateway, behind a small Protocol.
 
-``ib_adapter.IBBroker`` is the real one (the only module that imports ``ib_async``); the unit tests use an in-memory
-fake. Prices here are what IB calls them: a combo's ``limit`` is signed (see ``pricing``).
+``executor.ib.IBBroker`` is the real one (the only package that imports ``ib_async``); the unit tests use an
+in-memory fake. Prices here are what IB calls them: a combo's ``limit`` is signed (see ``pricing``).
 
 Errors:
     BrokerDisconnected (Retryable)  the connection is down; nothing was or will be sent on it

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from executor.engine import Engine
 from executor.heartbeat import beat
-from executor.ib_adapter import IBBroker
+from executor.ib import IBBroker
 from executor.intents import FirestoreExecutorStore
 from executor.lifecycle.service import Lifecycle
 from executor.lifecycle.settings import LifecycleSettings

@@ -1,7 +1,7 @@
 """What the lifecycle needs from a broker and from Firestore: two small Protocols and their value types.
 
 ``LifecycleBroker`` extends the executor's ``Broker`` with the operations of the day after the entry (positions,
-leg quotes, P&L, closing orders, exercise); ``executor.ib_adapter.IBBroker`` implements both. Prices follow IB:
+leg quotes, P&L, closing orders, exercise); ``executor.ib.IBBroker`` implements both. Prices follow IB:
 a combo's limit is signed (see ``executor.pricing``), ``None`` means a market order.
 """
 
