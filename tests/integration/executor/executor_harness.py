@@ -6,10 +6,6 @@ Firestore and Pub/Sub emulators. The broker-side truth is the simulator's JSONL 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -36,6 +32,8 @@ from spreadpilot.models import (
 )
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import Store
+from stack.executor_process import ExecutorProcess
+from stack.executor_process import wait_for as wait_for  # the tests import it from here
 from stack.topology import TopicTap
 
 DAY = date(2026, 3, 17)
@@ -68,47 +66,16 @@ def publish(project: str, sig: Signal) -> str:
     return PubSubPublisher(project).publish("signals", SignalMessage(signal=sig))
 
 
-class Executor:
-    """``python -m executor`` as a child process."""
+class Executor(ExecutorProcess):
+    """``python -m executor`` as a child process, entries only."""
 
     def __init__(self, subscription: str, clock: SimClock, log_path: Path, **settings: object) -> None:
-        env = dict(os.environ)
-        env.update({"SPREADPILOT_CLOCK": clock.spec(), "SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription,
-                    "SPREADPILOT_RECONNECT_MIN_S": "0.2", "SPREADPILOT_RECONNECT_MAX_S": "1",
-                    "SPREADPILOT_LOG_LEVEL": "INFO",
-                    # entry tests: no position monitor closing their deep in-the-money test spreads mid-test
-                    "SPREADPILOT_LIFECYCLE_ENABLED": "false"})
-        env.update({f"SPREADPILOT_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log_path = log_path
-        self._log = log_path.open("a", encoding="utf-8")
-        self.process = subprocess.Popen([sys.executable, "-m", "executor"], env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log.close()
-
-    def terminate(self, timeout_s: float = 30.0) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout_s)
-        self._log.close()
-        return code
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
+        # entry tests: no position monitor closing their deep in-the-money test spreads mid-test
+        super().__init__(clock, log_path, signals_subscription=subscription, lifecycle_enabled="false", **settings)
 
 
 def intents(db: firestore.Client, sig: Signal) -> dict[str, OrderIntent]:
     return {i.follower_id: i for i in Store(db).orders.all() if i.signal_id == sig.signal_id}
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def settled(db: firestore.Client, sig: Signal, followers: Iterable[Follower]) -> Callable[[], bool]:

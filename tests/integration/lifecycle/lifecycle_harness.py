@@ -5,10 +5,6 @@ Broker-side truth is the simulator's journal and state; Firestore is read throug
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -35,6 +31,8 @@ from spreadpilot.models import (
 )
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import CONTROLS, HEARTBEATS, Store
+from stack.executor_process import ExecutorProcess
+from stack.executor_process import wait_for as wait_for  # the tests import it from here
 from stack.topology import TopicTap
 
 DAY = date(2026, 3, 17)
@@ -74,42 +72,12 @@ def publish_command(project: str, cmd: Command) -> str:
     return PubSubPublisher(project).publish("commands", CommandMessage(command=cmd))
 
 
-class Executor:
+class Executor(ExecutorProcess):
     """``python -m executor`` as a child process, lifecycle on, fresh subscriptions."""
 
     def __init__(self, signals: str, commands: str, clock: SimClock, log_path: Path, **settings: object) -> None:
-        env = dict(os.environ)
-        env.update({"SPREADPILOT_CLOCK": clock.spec(), "SPREADPILOT_SIGNALS_SUBSCRIPTION": signals,
-                    "SPREADPILOT_COMMANDS_SUBSCRIPTION": commands, "SPREADPILOT_RECONNECT_MIN_S": "0.2",
-                    "SPREADPILOT_RECONNECT_MAX_S": "1", "SPREADPILOT_LOG_LEVEL": "INFO",
-                    "SPREADPILOT_LIFECYCLE_ENABLED": "true"})
-        env.update({f"SPREADPILOT_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log_path = log_path
-        self._log = log_path.open("a", encoding="utf-8")
-        self.process = subprocess.Popen([sys.executable, "-m", "executor"], env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log.close()
-
-    def terminate(self, timeout_s: float = 30.0) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout_s)
-        self._log.close()
-        return code
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+        super().__init__(clock, log_path, signals_subscription=signals, commands_subscription=commands,
+                         lifecycle_enabled="true", **settings)
 
 
 def intents(db: firestore.Client, kind: IntentKind | None = None) -> list[OrderIntent]:
