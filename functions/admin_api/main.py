@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import flask
+
 from admin_api.app import build_api, from_flask, to_flask
 from admin_api.routes import AdminApi
 from admin_api.settings import AdminSettings
-
 from spreadpilot.logs import configure_logging
 from spreadpilot.settings import load_settings
 

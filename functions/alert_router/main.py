@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import functions_framework
-from alert_router.settings import AlertRouterSettings
-from alert_router.wiring import build_router
 from cloudevents.http import CloudEvent
 
+from alert_router.settings import AlertRouterSettings
+from alert_router.wiring import build_router
 from spreadpilot.clock import clock_from_env
 from spreadpilot.envelopes import AlertMessage, decode_push
 from spreadpilot.errors import Rejected

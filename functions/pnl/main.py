@@ -7,10 +7,10 @@ from functools import cache
 
 import functions_framework
 from cloudevents.http import CloudEvent
+
 from pnl.records import FirestoreRecords
 from pnl.settings import PnLSettings
 from pnl.tick import parse_tick, run_tick
-
 from spreadpilot.clock import clock_from_env
 from spreadpilot.errors import Rejected
 from spreadpilot.logs import configure_logging

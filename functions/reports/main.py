@@ -8,12 +8,12 @@ from pathlib import Path
 
 import functions_framework
 from cloudevents.http import CloudEvent
+
 from reports.records import FirestoreStatementRecords
 from reports.send import SendGridMailer
 from reports.settings import ReportsSettings
 from reports.statement import deliver_statement
 from reports.storage import BucketStorage, FolderStorage, StatementStorage
-
 from spreadpilot.clock import clock_from_env
 from spreadpilot.email import sendgrid_client
 from spreadpilot.envelopes import StatementRequest, decode_push

@@ -11,6 +11,7 @@ from typing import Any
 
 import functions_framework
 from cloudevents.http import CloudEvent
+
 from signal_poller.runtime import run_tick, runtime
 from signal_poller.tick import parse_tick
 

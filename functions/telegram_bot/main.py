@@ -7,13 +7,13 @@ import logging
 import flask
 import functions_framework
 from pydantic import ValidationError
-from telegram_bot.settings import TelegramBotSettings
-from telegram_bot.update import SECRET_HEADER, Update, secret_matches
-from telegram_bot.wiring import build_bot
 
 from spreadpilot.clock import clock_from_env
 from spreadpilot.logs import configure_logging
 from spreadpilot.settings import load_settings
+from telegram_bot.settings import TelegramBotSettings
+from telegram_bot.update import SECRET_HEADER, Update, secret_matches
+from telegram_bot.wiring import build_bot
 
 SETTINGS = load_settings(TelegramBotSettings)
 configure_logging("telegram_bot", SETTINGS.log_level)

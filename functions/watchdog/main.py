@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functions_framework
 from cloudevents.http import CloudEvent
+
 from deadman.adapters import FirestoreWatchdogReader, PubSubAlertOutbox
 from deadman.settings import WatchdogSettings
 from deadman.tick import run_tick
-
 from spreadpilot.clock import clock_from_env
 from spreadpilot.logs import configure_logging
 from spreadpilot.publisher import PubSubPublisher

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from google.cloud import firestore
-from identity.server import LOCAL_PASSWORD
-from identity.testing import SessionServers
-from identity.webserve import WebConfig, WebServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from reportlab.pdfgen import canvas
 
+from identity.server import LOCAL_PASSWORD
+from identity.testing import SessionServers
+from identity.webserve import WebConfig, WebServer
 from spreadpilot.clock import new_york
 from spreadpilot.envelopes import CommandMessage, decode
 from spreadpilot.models import Alert, Severity, Signal, Spread, Strategy, make_signal_id

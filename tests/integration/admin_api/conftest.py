@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from admin_harness import AdminClient
-from identity.testing import SessionServers, TokenFactory
 
+from identity.testing import SessionServers, TokenFactory
 from stack.local_stack import LocalStack
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from admin_harness import AdminClient, new_follower
+
 from identity.testing import TokenFactory
 
 CHANGING = [

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from admin_harness import AdminClient, new_follower
 from google.cloud import firestore
-from identity.testing import TokenFactory
 
+from identity.testing import TokenFactory
 from spreadpilot.envelopes import CommandMessage, decode
 from stack.topology import TopicTap
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from admin_harness import AdminClient, new_follower
 from google.cloud import firestore
-from identity.testing import SessionServers
 
+from identity.testing import SessionServers
 from spreadpilot.clock import new_york
 from spreadpilot.models import Alert, IntentState, OrderIntent, Severity, Signal, Spread, Strategy, make_signal_id
 from spreadpilot.store import Store

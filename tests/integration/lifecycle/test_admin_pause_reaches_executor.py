@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import requests
 from google.cloud import firestore
-from identity.testing import SessionServers, TokenFactory
 from lifecycle_harness import Executor, controls, follower, intents, make_signal, orders, publish_signal, seed, wait_for
 
 from ibsim.testing import SimulatorProcess
+from identity.testing import SessionServers, TokenFactory
 from spreadpilot.clock import SimClock
 from spreadpilot.models import IntentState
 from stack.local_stack import LocalStack

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from google.cloud import firestore
+
 from pnl.lots import OpenLot
 from pnl.records import FirestoreRecords
-
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.models import DailyPnL, Follower
 from spreadpilot.store import Store

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from google.cloud import firestore
-from signal_poller.ledger import DayClaim, FirestoreLedger, Rejection
 
+from signal_poller.ledger import DayClaim, FirestoreLedger, Rejection
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.models import Signal, Spread, Strategy, make_signal_id
 from stack import LocalStack

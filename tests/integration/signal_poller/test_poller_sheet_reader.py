@@ -24,11 +24,11 @@ from poller_harness import (
     ticks,
     wait_for,
 )
+
 from signal_poller.headers import find_header
 from signal_poller.runtime import runtime
 from signal_poller.sheet_reader import GspreadSheetReader, SheetQuotaExceeded, SheetUnavailable, SheetUnreadable
 from signal_poller.sheet_rows import RowStatus, parse_signal_row
-
 from spreadpilot.sheets_client import sheets_client
 from stack import LocalStack
 from stack.topology import TopicTap

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from google.api_core.exceptions import ServiceUnavailable
+
 from admin_api.auth import TokenVerifier, parse_certificates
 from admin_api.deps import Deps, Route
 from admin_api.followers import FollowerCreate, secret_name_for
@@ -12,7 +14,6 @@ from admin_api.http import ApiError, ApiRequest, parse_body
 from admin_api.routes import ALL_ROUTES, AdminApi
 from admin_api.settings import AdminSettings
 from admin_api.statements import LocalFileLinks
-from google.api_core.exceptions import ServiceUnavailable
 from identity.keys import certificates_doc
 from identity.server import Issuer
 from identity.testing import TokenFactory

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import requests
+
 from admin_api.views import fan_out
 from identity.webserve import WebConfig, WebServer
 

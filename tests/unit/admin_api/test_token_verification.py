@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from admin_api.auth import AuthError, HttpCertSource, Role, TokenVerifier, bearer_token, max_age, parse_certificates
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from admin_api.auth import AuthError, HttpCertSource, Role, TokenVerifier, bearer_token, max_age, parse_certificates
 from identity.keys import SigningKey, certificates_doc
 from identity.server import Issuer, IssuerServer
 from identity.testing import TokenFactory

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from alert_router.ports import Admission, Busy, ChannelError, ChannelState, Claimed, Deferred, DeliveryStatus, Done
 from alert_router.records import within_cooldown
 from alert_router.settings import AlertRouterSettings
-
 from spreadpilot.models import Alert, Severity
 
 AT = datetime(2026, 3, 17, 14, 40, tzinfo=UTC)

@@ -13,9 +13,9 @@ from alert_fakes import (
     make_alert,
     make_settings,
 )
+
 from alert_router.ports import ChannelError, DeliveryStatus
 from alert_router.routing import AlertRouter
-
 from spreadpilot.errors import Retryable
 from spreadpilot.models import Severity
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 from alert_fakes import make_alert, make_settings
+
 from alert_router.settings import AlertRouterSettings
 from alert_router.text import alert_text, deep_links, email_subject
-
 from spreadpilot.errors import ConfigError
 from spreadpilot.models import Severity
 from spreadpilot.settings import load_settings

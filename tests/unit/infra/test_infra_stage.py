@@ -10,6 +10,7 @@ from pathlib import Path
 
 from infra_support import REPO
 from packaging.utils import canonicalize_name
+
 from stage.bundle import assemble
 from stage.pins import DistributionIndex
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
+
 from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
 from pnl.lots import OpenLot
 from pnl.records import InvoiceOutcome
 from pnl.settings import PnLSettings
-
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.envelopes import Message
 from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement, PnLSnapshot, Right

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pnl.daily import realize, run_daily
 from pnl_fixtures import MemoryRecords, RecordingPublisher, et, fill, snapshot
+
+from pnl.daily import realize, run_daily
 
 DAY = date(2026, 3, 17)
 SHORT, LONG, STOCK = 1, 2, 9

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from pnl_fixtures import IBAN, MemoryRecords, RecordingPublisher, daily, et, follower
+
 from pnl.invoices import InvoiceStatus
 from pnl.monthly import max_drawdown, month_figures, run_monthly
 from pnl.settings import PnLSettings
-from pnl_fixtures import IBAN, MemoryRecords, RecordingPublisher, daily, et, follower
-
 from spreadpilot.envelopes import StatementRequest
 from spreadpilot.errors import Retryable
 from spreadpilot.models import FollowerState

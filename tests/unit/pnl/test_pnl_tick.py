@@ -7,12 +7,12 @@ import json
 from datetime import date
 
 import pytest
+from pnl_fixtures import MemoryRecords, RecordingPublisher, daily, et, fill, follower
+
 from pnl.daily import DailyRun
 from pnl.monthly import MonthlyRun
 from pnl.settings import PnLSettings
 from pnl.tick import Job, Tick, parse_tick, run_tick
-from pnl_fixtures import MemoryRecords, RecordingPublisher, daily, et, fill, follower
-
 from spreadpilot.errors import Rejected
 
 SOURCE = "//pubsub.googleapis.com/projects/spreadpilot-test/topics/"

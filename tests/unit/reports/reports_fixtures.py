@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from reports.data import InvoiceView, StatementData
 from reports.records import FAILED, SENDING, StatementInputs
-
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.email import EmailMessage
 from spreadpilot.errors import Retryable

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from reports_fixtures import GENERATED, MONTH, MemoryStatementRecords, MemoryStorage, RecordingMailer, inputs
+
 from reports.send import PDF_TYPE, XLSX_TYPE
 from reports.settings import ReportsSettings
 from reports.statement import deliver_statement
-from reports_fixtures import GENERATED, MONTH, MemoryStatementRecords, MemoryStorage, RecordingMailer, inputs
-
 from spreadpilot.envelopes import StatementRequest
 from spreadpilot.errors import Rejected, Retryable
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from reports_fixtures import IBAN, statement_data
+
 from reports.data import cents
 from reports.pdf import render_pdf
 from reports.xlsx import render_xlsx
-from reports_fixtures import IBAN, statement_data
 
 
 def pdf_text(content: bytes) -> str:

@@ -10,7 +10,6 @@ from signal_poller.ledger import DayClaim, Rejection
 from signal_poller.poll import Poller, TickResult
 from signal_poller.settings import PollerSettings
 from signal_poller.sheet_reader import Rows
-
 from spreadpilot import market_calendar
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.envelopes import AlertMessage, Message, SignalMessage

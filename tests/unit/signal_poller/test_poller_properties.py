@@ -7,9 +7,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from poller_fakes import DAY, HEADER, World, et, long_row
+
 from signal_poller.headers import Cell, find_header
 from signal_poller.sheet_rows import RowStatus, parse_signal_row
-
 from spreadpilot.models import Strategy, make_signal_id
 
 TOKENS = [

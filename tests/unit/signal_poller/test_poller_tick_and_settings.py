@@ -6,9 +6,9 @@ import base64
 from datetime import time
 
 import pytest
+
 from signal_poller.settings import PollerSettings
 from signal_poller.tick import parse_tick
-
 from spreadpilot.errors import ConfigError
 from spreadpilot.settings import load_settings
 

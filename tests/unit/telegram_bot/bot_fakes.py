@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from spreadpilot.envelopes import Message
+from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
 from telegram_bot.ports import Heartbeat, PendingConfirmation
 from telegram_bot.settings import TelegramBotSettings
 from telegram_bot.update import Update
-
-from spreadpilot.envelopes import Message
-from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
 
 NOW = datetime(2026, 3, 17, 14, 40, tzinfo=UTC)  # 10:40 New York
 OPERATOR = 111

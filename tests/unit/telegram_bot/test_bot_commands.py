@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import pytest
+
+from spreadpilot.errors import ConfigError
+from spreadpilot.settings import load_settings
 from telegram_bot.bot import confirm_code
 from telegram_bot.commands import Invalid, Parsed, parse_command
 from telegram_bot.settings import TelegramBotSettings
 from telegram_bot.update import secret_matches
-
-from spreadpilot.errors import ConfigError
-from spreadpilot.settings import load_settings
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bot_fakes import CHAT, NOW, OPERATOR, MemoryBotStore, RecordingPublisher, RecordingReplier, make_settings, update
-from telegram_bot.bot import REFUSAL, OperatorBot
-from telegram_bot.ports import Heartbeat
 
 from spreadpilot.models import (
     CommandKind,
@@ -20,6 +18,8 @@ from spreadpilot.models import (
     make_intent_id,
     make_signal_id,
 )
+from telegram_bot.bot import REFUSAL, OperatorBot
+from telegram_bot.ports import Heartbeat
 
 DAY = date(2026, 3, 17)
 SPREAD = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480))

@@ -6,7 +6,6 @@ from decimal import Decimal
 from deadman.ports import Heartbeat
 from deadman.settings import WatchdogSettings
 from deadman.tick import run_tick
-
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.models import (
     Alert,
