@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from pathlib import Path
 from typing import Any, Protocol
+
+from google.api_core.exceptions import PreconditionFailed
 
 
 class StatementStorage(Protocol):
@@ -43,6 +47,14 @@ class BucketStorage:
         self.name = bucket
 
     def save(self, name: str, content: bytes, content_type: str) -> str:
-        """Upload (the client retries transient errors itself)."""
-        self.bucket.blob(name).upload_from_string(content, content_type=content_type)
-        return f"gs://{self.name}/{name}"
+        """Upload once under a name carrying the content's hash (the client retries transient errors itself).
+
+        The statements bucket has a retention policy, so an object can never be overwritten: a regenerated
+        statement with the same bytes is already there, and a corrected one gets a new name.
+        """
+        stem, dot, suffix = name.rpartition(".")
+        digest = hashlib.sha256(content).hexdigest()[:12]
+        stored = f"{stem}-{digest}{dot}{suffix}" if dot else f"{name}-{digest}"
+        with contextlib.suppress(PreconditionFailed):  # the same content is stored already
+            self.bucket.blob(stored).upload_from_string(content, content_type=content_type, if_generation_match=0)
+        return f"gs://{self.name}/{stored}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from google.api_core.exceptions import PreconditionFailed
+
 from reports.storage import BucketStorage, FolderStorage
 
 
@@ -11,7 +13,9 @@ class _Blob:
     def __init__(self, bucket: _Bucket, name: str) -> None:
         self.bucket, self.name = bucket, name
 
-    def upload_from_string(self, content: bytes, content_type: str) -> None:
+    def upload_from_string(self, content: bytes, content_type: str, if_generation_match: int | None = None) -> None:
+        if if_generation_match == 0 and self.name in self.bucket.objects:
+            raise PreconditionFailed("object exists")  # what Cloud Storage answers to create-if-absent
         self.bucket.objects[self.name] = (content, content_type)
 
 
@@ -50,12 +54,28 @@ def test_folder_storage_overwrites_a_regenerated_statement(tmp_path: Path) -> No
     assert Path(storage.save("a.pdf", b"new", "application/pdf")).read_bytes() == b"new"
 
 
-def test_bucket_storage_uploads_with_the_content_type_and_returns_a_gs_uri() -> None:
+def test_bucket_storage_uploads_once_under_a_content_named_object_and_returns_a_gs_uri() -> None:
     client = _Client()
     storage = BucketStorage("spreadpilot-statements", client)
 
     uri = storage.save("2026-03/statement-f01-2026-03.xlsx", b"PK..", "application/vnd.ms-excel")
 
-    assert uri == "gs://spreadpilot-statements/2026-03/statement-f01-2026-03.xlsx"
-    assert client.buckets["spreadpilot-statements"].objects == {
-        "2026-03/statement-f01-2026-03.xlsx": (b"PK..", "application/vnd.ms-excel")}
+    name = uri.removeprefix("gs://spreadpilot-statements/")
+    assert name.startswith("2026-03/statement-f01-2026-03-")
+    assert name.endswith(".xlsx")
+    assert client.buckets["spreadpilot-statements"].objects == {name: (b"PK..", "application/vnd.ms-excel")}
+
+
+def test_bucket_storage_never_overwrites_a_retained_object() -> None:
+    client = _Client()
+    storage = BucketStorage("spreadpilot-statements", client)
+    first = storage.save("2026-03/s.pdf", b"v1", "application/pdf")
+
+    assert storage.save("2026-03/s.pdf", b"v1", "application/pdf") == first  # regenerated: already stored
+    corrected = storage.save("2026-03/s.pdf", b"v2", "application/pdf")
+
+    assert corrected != first
+    assert {k: v[0] for k, v in client.buckets["spreadpilot-statements"].objects.items()} == {
+        first.removeprefix("gs://spreadpilot-statements/"): b"v1",
+        corrected.removeprefix("gs://spreadpilot-statements/"): b"v2",
+    }
