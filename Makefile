@@ -11,6 +11,7 @@ FOLLOWERS ?= 5
 SCENARIO ?= local/scenarios/normal-day.yaml
 SPEED ?=
 KEEP ?=
+GATEWAYS ?= advisor
 
 .PHONY: setup lint test test-unit test-integration up down demo bench lock stage clean docs
 
@@ -52,7 +53,7 @@ down: setup
 	$(PY) -m stack down --state-dir .local/demo
 
 demo: setup
-	$(PY) -m demo --followers $(FOLLOWERS) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep)
+	$(PY) -m demo --followers $(FOLLOWERS) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep) $(if $(filter per-follower,$(GATEWAYS)),--per-follower-gateways)
 
 bench: setup
 	$(PY) -m bench --readme README.md

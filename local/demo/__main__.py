@@ -100,6 +100,25 @@ def main(argv: list[str]) -> int:
             )
 
 
+def warn_if_compressed(demo: Demo, console: Console) -> None:
+    """Say so when the simulated clock outruns what one broker connection can carry.
+
+    A connection carries 45 messages per *real* second (what-if + order per follower), while the day runs N× faster:
+    with hundreds of followers on one connection the orders take simulated minutes to reach the broker, the market
+    moves meanwhile, and the ladder's 5-second steps are over before the orders arrive.
+    """
+    per_connection = 1 if demo.o.per_follower_gateways else len(demo.o.scenario.follower_specs(demo.o.followers))
+    fan_out_sim_s = per_connection * 2 / 45 * demo.o.speed
+    if fan_out_sim_s > 60:
+        suggested = max(1, int(60 / (per_connection * 2 / 45)))
+        console.print(
+            f"[yellow]note: {per_connection} followers on one connection need about {per_connection * 2 / 45:.0f} "
+            f"real seconds to reach the broker, {fan_out_sim_s / 60:.0f} simulated minutes at ×{demo.o.speed:g}; "
+            f"entries will meet a market that has moved and may end cancelled. SPEED={suggested} keeps the "
+            "fan-out within a simulated minute.[/]"
+        )
+
+
 def run_day(demo: Demo, console: Console, began: float) -> int:
     o = demo.o
     demo.prepare_out_dir()
@@ -107,6 +126,7 @@ def run_day(demo: Demo, console: Console, began: float) -> int:
         f"[bold]SpreadPilot demo[/]: scenario [cyan]{o.scenario.name}[/] on {o.scenario.date}, "
         f"{len(o.scenario.follower_specs(o.followers))} followers, ×{o.speed:g} speed"
     )
+    warn_if_compressed(demo, console)
     console.print("starting the local stack …")
     stack = demo.start_stack()
     clock = demo.make_clock(WARMUP_S)
