@@ -13,8 +13,6 @@ import contextlib
 import math
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from spreadpilot.envelopes import SignalMessage
 from spreadpilot.models import Follower, Gateway, IntentState, Signal, Spread, Strategy, make_signal_id
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import ORDERS, Store
+from stack.executor_process import ExecutorProcess
 from stack.local_stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,23 +74,14 @@ def _acked(db: firestore.Client) -> int:
 
 
 @contextlib.contextmanager
-def _executor(stack: LocalStack, log: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+def _executor(stack: LocalStack, log: Path, **settings: str) -> Iterator[ExecutorProcess]:
     tap = stack.tap("signals")
-    env = dict(os.environ) | stack.env | {
-        "SPREADPILOT_CLOCK": sim_clock(START).spec(), "SPREADPILOT_SIGNALS_SUBSCRIPTION": tap.subscription,
-        "SPREADPILOT_LOG_LEVEL": "WARNING", "SPREADPILOT_HEARTBEAT_S": "0.5", "SPREADPILOT_LIFECYCLE_ENABLED": "false",
-        **{f"SPREADPILOT_{k.upper()}": v for k, v in settings.items()}}
-    with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "executor"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    executor = ExecutorProcess(sim_clock(START), log, stack.env, signals_subscription=tap.subscription,
+                               log_level="WARNING", heartbeat_s="0.5", lifecycle_enabled="false", **settings)
     try:
-        yield proc
+        yield executor
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        executor.stop()
         tap.close()
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,6 +37,7 @@ from spreadpilot.models import (
 )
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import COMMANDS, Store
+from stack.executor_process import ExecutorProcess
 from stack.local_stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,23 +63,15 @@ def _command(command_id: str, kind: CommandKind) -> Command:
 
 
 @contextlib.contextmanager
-def _executor(stack: LocalStack, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(os.environ) | stack.env | {
-        "SPREADPILOT_CLOCK": sim_clock(START).spec(), "SPREADPILOT_LOG_LEVEL": "WARNING",
-        "SPREADPILOT_SIGNALS_SUBSCRIPTION": stack.tap("signals").subscription,
-        "SPREADPILOT_COMMANDS_SUBSCRIPTION": stack.tap("commands").subscription,
-        "SPREADPILOT_MIN_CREDIT": "0.10", "SPREADPILOT_WHAT_IF": "false", "SPREADPILOT_MTM_S": "600"}
-    with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "executor"], env=env, stdout=out, stderr=subprocess.STDOUT)
+def _executor(stack: LocalStack, log: Path) -> Iterator[ExecutorProcess]:
+    executor = ExecutorProcess(sim_clock(START), log, stack.env, log_level="WARNING",
+                               signals_subscription=stack.tap("signals").subscription,
+                               commands_subscription=stack.tap("commands").subscription,
+                               min_credit="0.10", what_if="false", mtm_s="600")
     try:
-        yield proc
+        yield executor
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        executor.stop()
 
 
 def _wait(condition: Any, timeout_s: float, what: str) -> None:

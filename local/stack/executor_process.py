@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from spreadpilot.clock import SimClock
@@ -16,8 +16,9 @@ from spreadpilot.clock import SimClock
 class ExecutorProcess:
     """The real executor on the given simulated clock; ``settings`` become ``SPREADPILOT_<NAME>`` variables."""
 
-    def __init__(self, clock: SimClock, log_path: Path, **settings: object) -> None:
-        env = dict(os.environ)
+    def __init__(self, clock: SimClock, log_path: Path, env: Mapping[str, str] | None = None,
+                 **settings: object) -> None:
+        env = dict(os.environ) | dict(env or {})
         env.update({"SPREADPILOT_CLOCK": clock.spec(), "SPREADPILOT_RECONNECT_MIN_S": "0.2",
                     "SPREADPILOT_RECONNECT_MAX_S": "1", "SPREADPILOT_LOG_LEVEL": "INFO"})
         env.update({f"SPREADPILOT_{k.upper()}": str(v) for k, v in settings.items()})
@@ -38,6 +39,16 @@ class ExecutorProcess:
         code = self.process.wait(timeout=timeout_s)
         self._log.close()
         return code
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within ``timeout_s``."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
 
     def log(self) -> str:
         """Everything the process logged."""
