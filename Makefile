@@ -13,6 +13,10 @@ SPEED ?=
 KEEP ?=
 GATEWAYS ?= advisor
 
+.PHONY: system-packages
+system-packages:
+	@bash local/stack/system_packages.sh
+
 .PHONY: setup lint test test-unit test-integration up down demo bench lock stage clean docs
 
 setup: $(STAMP) paths
@@ -35,7 +39,7 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: setup
+test: setup system-packages
 	$(PY) -m stack.preflight
 	$(VENV)/bin/pytest -q tests
 
