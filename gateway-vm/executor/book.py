@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from executor.broker import Execution, OrderUpdate
-from executor.intents import ExecutorStore
+from executor.intents import ExecutorStore, Fence
 from executor.pricing import to_cents
 from spreadpilot.clock import Clock
 from spreadpilot.models import Fill, IntentState, OrderIntent
@@ -34,6 +34,7 @@ class Tracked:
     task_running: bool = False
     sending: bool = False  # a message for this intent is on its way; only its own answer may resolve it
     resends: int = 0  # sends after reconciliation proved the broker never got the order (this process only)
+    held: bool = False  # the order cannot be changed from this client: no more ladder steps, its outcome ends it
 
 
 def filled_spreads(executions: list[Execution]) -> tuple[int, Decimal | None]:
@@ -55,14 +56,30 @@ def filled_spreads(executions: list[Execution]) -> tuple[int, Decimal | None]:
 class IntentBook:
     """In-memory intents with write-through to the store."""
 
-    def __init__(self, store: ExecutorStore, clock: Clock) -> None:
+    def __init__(self, store: ExecutorStore, clock: Clock, fence: Fence | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.fence = fence  # the lease epoch every write carries (None: no leases)
         self.tracked: dict[str, Tracked] = {}
+
+    def epoch(self, gateway_id: str) -> int | None:
+        """The lease epoch to write ``gateway_id``'s intents with (0: not held; None: no leases)."""
+        return self.fence(gateway_id) if self.fence else None
+
+    async def _save(self, intent: OrderIntent) -> None:
+        await self.store.save_intent(intent, self.epoch(intent.gateway_id))
 
     def track(self, intent: OrderIntent) -> Tracked:
         """Start tracking ``intent`` (idempotent: an already tracked intent is kept as it is)."""
         return self.tracked.setdefault(intent.intent_id, Tracked(intent))
+
+    def untrack_gateway(self, gateway_id: str) -> list[str]:
+        """Stop tracking every intent on ``gateway_id`` (another process drives it now); the ids dropped."""
+        dropped = [i for i, t in self.tracked.items() if t.intent.gateway_id == gateway_id]
+        for intent_id in dropped:
+            t = self.tracked.pop(intent_id)
+            t.changed.set()  # wakes its runner, which sees it is no longer tracked and ends
+        return dropped
 
     def get(self, intent_id: str) -> OrderIntent:
         """The current intent."""
@@ -86,8 +103,10 @@ class IntentBook:
                 log.warning("final intent not moved", extra={"order_ref": intent_id, "state": str(t.intent.state),
                                                              "refused": str(state), "note": note})
                 return t.intent
-            t.intent = t.intent.moved_to(state, self.clock.now(), note, **changes)
-            await self.store.save_intent(t.intent)
+            # fills a failed write left out of the store travel with the next change
+            moved = _with_fills(t.intent.moved_to(state, self.clock.now(), note, **changes), t.executions)
+            await self._save(moved)  # memory follows the store, never runs ahead of it
+            t.intent = moved
             t.changed.set()
         log.info("intent moved", extra={"order_ref": intent_id, "state": str(state), "note": note,
                                         "follower_id": t.intent.follower_id})
@@ -97,8 +116,9 @@ class IntentBook:
         """Change fields other than the state and write it through."""
         t = self.tracked[intent_id]
         async with t.lock:
-            t.intent = t.intent.model_copy(update={"updated_at": self.clock.now(), **changes})
-            await self.store.save_intent(t.intent)
+            updated = t.intent.model_copy(update={"updated_at": self.clock.now(), **changes})
+            await self._save(updated)
+            t.intent = updated
             return t.intent
 
     def on_order(self, update: OrderUpdate) -> None:
@@ -110,24 +130,23 @@ class IntentBook:
         t.changed.set()
 
     async def on_execution(self, execution: Execution) -> bool:
-        """Record one execution as a ``Fill`` and recompute the intent's fills; False if it is not ours."""
+        """Recompute the intent's fills from one more execution; False if it is not ours.
+
+        The execution itself goes to the ledger (``executor.ledger``), which keeps retrying a failed write; here
+        only the intent's filled quantity and average credit follow.
+        """
         t = self.tracked.get(execution.order_ref)
         if t is None:
             return False
-        if execution.sec_type != "BAG":
-            fresh = await self.store.record_fill(to_fill(t.intent, execution))
-            if not fresh and execution.commission:
-                await self.store.update_fill_commission(execution.exec_id, execution.commission)
         async with t.lock:
             t.executions[execution.exec_id] = execution
-            filled, avg = filled_spreads(list(t.executions.values()))
-            if filled != t.intent.filled_qty or avg != t.intent.avg_price:
-                t.intent = t.intent.model_copy(
-                    update={"filled_qty": filled, "avg_price": avg, "updated_at": self.clock.now(),
-                            "perm_id": t.intent.perm_id or execution.perm_id or None}
-                )
-                await self.store.save_intent(t.intent)
-            t.changed.set()
+            t.changed.set()  # the executions are broker truth whether or not the write below lands
+            updated = _with_fills(t.intent, t.executions)
+            if updated is not t.intent:
+                updated = updated.model_copy(update={"updated_at": self.clock.now(),
+                                                     "perm_id": t.intent.perm_id or execution.perm_id or None})
+                await self._save(updated)
+                t.intent = updated
         return True
 
     def last_update(self, intent_id: str) -> OrderUpdate | None:
@@ -151,10 +170,21 @@ class IntentBook:
         t.changed.clear()
 
 
+def _with_fills(intent: OrderIntent, executions: dict[str, Execution]) -> OrderIntent:
+    """``intent`` with its filled quantity and average credit from ``executions`` (the same object if unchanged)."""
+    filled, avg = filled_spreads(list(executions.values()))
+    filled = max(filled, intent.filled_qty)
+    avg = avg if avg is not None else intent.avg_price
+    if filled == intent.filled_qty and avg == intent.avg_price:
+        return intent
+    return intent.model_copy(update={"filled_qty": filled, "avg_price": avg})
+
+
 def to_fill(intent: OrderIntent, execution: Execution) -> Fill:
-    """The ``fills/{exec_id}`` document of one leg execution."""
+    """The ``fills/{exec_id}`` document of one leg execution of one of our orders."""
     return Fill(
         exec_id=execution.exec_id, intent_id=intent.intent_id, follower_id=intent.follower_id,
+        order_ref=execution.order_ref,
         account=execution.account, perm_id=execution.perm_id or None, con_id=execution.con_id,
         sec_type=execution.sec_type, right=execution.right, strike=execution.strike, expiry=execution.expiry,
         side=execution.side, qty=execution.qty, price=execution.price, commission=execution.commission,

@@ -4,9 +4,14 @@
 in-memory fake. Prices here are what IB calls them: a combo's ``limit`` is signed (see ``pricing``).
 
 Errors:
-    BrokerDisconnected (Retryable)  the connection is down; nothing was or will be sent on it
+    BrokerDisconnected (Retryable)  the connection is down, or not reconciled yet; nothing was or will be sent on it
     OrderRejected (Rejected)        the broker refused the order (error 201 and friends)
     AckTimeout (Retryable)          sent, but no acknowledgement in time: the order's outcome is unknown
+    MarketDataTimeout (Retryable)   a quote, qualification or what-if did not answer in time; no order was sent
+    OutcomeUnknown (Retryable)      the local view of an order is in doubt (e.g. the client marked it done after an
+                                    error): reconcile from broker truth before anything else is sent for it
+    NotModifiable (Rejected)        the order cannot be modified or cancelled from this client (placed by another
+                                    client id, or known only from a truth fetch without an order id)
 """
 
 from __future__ import annotations
@@ -31,6 +36,18 @@ class OrderRejected(Rejected):
 
 class AckTimeout(Retryable):
     """An order message got no acknowledgement in time; whether it reached the broker is unknown."""
+
+
+class MarketDataTimeout(Retryable):
+    """A request that sends no order (qualify, quote, what-if) got no answer in time."""
+
+
+class OutcomeUnknown(Retryable):
+    """The local view of an order is in doubt; broker truth must decide before anything else is sent."""
+
+
+class NotModifiable(Rejected):
+    """This client cannot modify or cancel the order (IB error 10147: only the placing client id can)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +187,9 @@ class BrokerListener:
     on_execution: Callable[[Execution], None] = lambda execution: None
     on_connection: Callable[[int, str], None] = lambda code, message: None  # 1100/1101/1102
     on_disconnected: Callable[[], None] = lambda: None
+    # asked right before an order message goes on the wire (after any wait for the message budget): False while the
+    # gateway is not reconciled, so a message that waited in the budget across a reconnect is not sent
+    may_send: Callable[[], bool] = lambda: True
 
 
 class Broker(Protocol):

@@ -1,8 +1,10 @@
 """The executor's core wired together, independent of where signals come from and which broker sits behind.
 
 ``service`` builds it with the real adapters (ib_async, Firestore, Pub/Sub); the unit tests with in-memory fakes.
-Start-up order matters: unfinished intents are loaded first, so that each gateway's first reconciliation (which
-precedes any order on it) already covers them.
+Start-up order matters: a gateway's unfinished intents are adopted as soon as this process owns the gateway and
+before its first reconciliation, so that reconciliation (which precedes any order on it) already covers them.
+Adoption runs again every ``adopt_s``, so an intent that a failed delivery or another process recorded on one of
+our gateways is never left unrun. Every execution goes to the ledger (``executor.ledger``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from executor.entry import EntryRunner
 from executor.fanout import SignalHandler
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
+from executor.lease import GatewayLease, LeaseStore
+from executor.ledger import ExecutionLedger, Owner
 from executor.reconcile import reconcile
 from executor.settings import ExecutorSettings
+from executor.waits import wait_any
 from spreadpilot.clock import Clock
-from spreadpilot.models import IntentKind, Signal
+from spreadpilot.models import Signal
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -32,37 +37,44 @@ class Engine:
     """Gateways, intents, entries and alerts of one executor process."""
 
     def __init__(self, store: ExecutorStore, brokers: Mapping[str, Broker], publisher: Publisher,
-                 settings: ExecutorSettings, clock: Clock, pool: ThreadPoolExecutor | None = None) -> None:
+                 settings: ExecutorSettings, clock: Clock, pool: ThreadPoolExecutor | None = None,
+                 leases: LeaseStore | None = None, holder: str = "executor") -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.started_at = clock.now()
         self.stop = asyncio.Event()
-        self.book = IntentBook(store, clock)
+        self.book = IntentBook(store, clock, self._epoch_of if leases else None)
+        self.ledger = ExecutionLedger(store, clock)
         self.alerts = Alerts(publisher, settings.alerts_topic, clock, pool)
         self.links = {
             gateway_id: GatewayLink(
                 gateway_id, broker, clock=clock, alerts=self.alerts, reconciler=self._reconcile,
                 on_order=self.book.on_order, on_execution=self._on_execution,
                 backoff=(settings.reconnect_min_s, settings.reconnect_max_s), down_alert_s=settings.down_alert_s,
+                lease=GatewayLease(leases, gateway_id, holder, clock, ttl_s=settings.lease_ttl_s) if leases else None,
+                on_owned=self._adopt_gateway, on_lost=self._drop_gateway,
             )
             for gateway_id, broker in brokers.items()
         }
         self.runner = EntryRunner(self.book, store, self.links, self.alerts, settings, clock, self.stop)
         self.handler = SignalHandler(store, self.book, self.runner, self.alerts, settings, clock)
-        self._link_tasks: list[asyncio.Task[None]] = []
+        self.accounts: dict[str, str] = {}  # account → follower id, for executions no intent explains
+        self._tasks: list[asyncio.Task[None]] = []
         self._fill_tasks: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> None:
-        """Load unfinished intents, connect every gateway (each reconciles first), resume the intents."""
-        resumed = await self.handler.resume_open()
+        """Start the gateways (each adopts its open intents, connects, reconciles), the ledger and adoption."""
         loop = asyncio.get_running_loop()
-        self._link_tasks = [loop.create_task(link.run(self.stop), name=f"gateway:{gid}")
-                            for gid, link in self.links.items()]
-        for intent_id in resumed:
-            if self.book.get(intent_id).kind is IntentKind.ENTRY:  # closes are followed by executor.lifecycle
-                self.handler.spawn(intent_id)
-        log.info("engine started", extra={"gateways": list(self.links), "resumed": len(resumed)})
+        try:
+            await self._refresh_accounts()
+        except Exception:  # the next fan-out or adoption pass reads them again
+            log.exception("followers not read at start-up")
+        self._tasks = [loop.create_task(link.run(self.stop), name=f"gateway:{gid}")
+                       for gid, link in self.links.items()]
+        self._tasks += [loop.create_task(self.ledger.run(self.stop, self.settings.ledger_retry_s), name="ledger"),
+                        loop.create_task(self._adopt_loop(), name="adopt")]
+        log.info("engine started", extra={"gateways": list(self.links)})
 
     async def handle_signal(self, signal: Signal) -> list[str]:
         """Record the signal's intents and start its entries (returns when the intents are durable)."""
@@ -74,6 +86,7 @@ class Engine:
         """Wait until no entry and no fill recording is running."""
         while self.handler.tasks or self._fill_tasks:
             await asyncio.gather(*self.handler.tasks, *self._fill_tasks, return_exceptions=True)
+        await self.ledger.flush()
 
     async def shutdown(self, grace_s: float = 20.0) -> None:
         """Stop taking work, let entries reach a safe point (orders rest at the broker), record, disconnect."""
@@ -84,12 +97,11 @@ class Engine:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        for task in self._link_tasks:
-            task.cancel()
-        await asyncio.gather(*self._link_tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # each ends on stop (the ledger flushes)
         for link in self.links.values():
             await link.close()
-        log.info("engine stopped", extra={"in_flight": self.book.in_flight()})
+        log.info("engine stopped",
+                 extra={"in_flight": self.book.in_flight(), "fills_pending": len(self.ledger.pending)})
 
     def heartbeat(self) -> dict[str, object]:
         """The ``heartbeats/executor`` document."""
@@ -97,10 +109,56 @@ class Engine:
             "at": self.clock.now().isoformat(), "started_at": self.started_at.isoformat(),
             "gateways": {gid: link.status() for gid, link in self.links.items()},
             "in_flight": self.book.in_flight(), "version": self.settings.version,
-            "stopping": self.stop.is_set(),
+            "stopping": self.stop.is_set(), "fills_pending": len(self.ledger.pending),
         }
 
+    def _epoch_of(self, gateway_id: str) -> int:
+        """The lease epoch this process writes the gateway's intents with (0: not held, it may only create)."""
+        link = self.links.get(gateway_id)
+        if link is None or link.lease is None or link.lease.epoch is None or not link.owned:
+            return 0
+        return link.lease.epoch
+
+    async def _refresh_accounts(self) -> None:
+        for follower in await self.store.enabled_followers():
+            self.accounts[follower.ibkr_account] = follower.id
+        await self.handler.alert_malformed()
+
+    async def _adopt_gateway(self, gateway_id: str) -> None:
+        """Track (and run) the open intents of a gateway this process now owns."""
+        for intent_id in await self.handler.adopt_open():
+            self.handler.spawn(intent_id)
+
+    def _drop_gateway(self, gateway_id: str) -> None:
+        """Another process may drive the gateway now: forget its intents here (their runners end)."""
+        dropped = self.book.untrack_gateway(gateway_id)
+        log.warning("gateway intents dropped", extra={"gateway_id": gateway_id, "intents": len(dropped)})
+
+    async def _adopt_loop(self) -> None:
+        """Every ``adopt_s``: adopt open intents nobody here tracks yet (a fan-out that failed part-way)."""
+        while not self.stop.is_set():
+            await wait_any(self.stop, self.clock.sleep(self.settings.adopt_s))
+            if self.stop.is_set():
+                return
+            try:
+                await self._refresh_accounts()
+                for intent_id in await self.handler.adopt_open():
+                    log.warning("adopted an intent nobody ran", extra={"order_ref": intent_id})
+                    self.handler.spawn(intent_id)
+            except Exception:  # a store outage: the next pass tries again
+                log.exception("adoption pass failed")
+
+    def _owner(self, execution: Execution) -> Owner | None:
+        tracked = self.book.tracked.get(execution.order_ref)
+        if tracked is not None:
+            return Owner(tracked.intent.follower_id, tracked.intent)
+        follower_id = self.accounts.get(execution.account)
+        return Owner(follower_id, None) if follower_id else None
+
     def _on_execution(self, execution: Execution) -> None:
+        owner = self._owner(execution)
+        if owner is not None:  # an untracked one may be ours from before a restart: the next sweep tells
+            self.ledger.add(execution, owner)
         task = asyncio.get_running_loop().create_task(self.book.on_execution(execution))
         self._fill_tasks.add(task)
         task.add_done_callback(self._fill_done)
@@ -108,9 +166,9 @@ class Engine:
     def _fill_done(self, task: asyncio.Task[bool]) -> None:
         self._fill_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            # the next reconciliation records it from broker truth
-            log.error("recording a fill failed", exc_info=task.exception())
+            # the executions are kept in memory and written with the intent's next change or reconciliation
+            log.error("recording a fill on its intent failed", exc_info=task.exception())
 
     async def _reconcile(self, gateway_id: str, truth: BrokerTruth) -> None:
         await asyncio.gather(*self._fill_tasks, return_exceptions=True)
-        await reconcile(self.book, self.alerts, gateway_id, truth)
+        await reconcile(self.book, self.alerts, gateway_id, truth, self.ledger, self.accounts)

@@ -1,8 +1,17 @@
 """One follower's entry, from a planned intent to a final state: checks → order → limit ladder → outcome.
 
 ``EntryRunner.run`` is the only code that sends orders for an intent, and at most one run per intent is active.
-It sends only through a gateway that is ``ready`` (connected and reconciled), and after any doubt (disconnect,
-lost acknowledgement) it lets reconciliation decide from broker truth before doing anything else.
+It sends only through a gateway that is ``ready`` (owned, connected and reconciled), and after any doubt
+(disconnect, lost acknowledgement, a refused modify, a local view in doubt) it lets reconciliation decide from
+broker truth before doing anything else.
+
+What goes wrong is told apart by what the caller must do:
+- a quote, qualification or what-if that does not answer sent no order: the entry asks again after
+  ``market_retry_s``, and is skipped with an alert after ``market_attempts``;
+- an order message without acknowledgement may have reached the broker: the intent is ``unknown`` until
+  reconciliation finds it;
+- a Firestore error changed nothing in memory (the book writes first): the entry retries after ``store_retry_s``
+  and alerts once it keeps failing.
 """
 
 from __future__ import annotations
@@ -10,14 +19,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
 from executor.alerts import Alerts
-from executor.book import IntentBook
-from executor.broker import AckTimeout, BrokerDisconnected, Combo, ComboQuote, OrderRequest
+from executor.book import IntentBook, Tracked
+from executor.broker import (
+    AckTimeout,
+    BrokerDisconnected,
+    Combo,
+    ComboQuote,
+    MarketDataTimeout,
+    NotModifiable,
+    OrderRejected,
+    OrderRequest,
+    OutcomeUnknown,
+)
 from executor.checks import (
     credit_reason,
     entry_window_reason,
@@ -29,6 +48,7 @@ from executor.checks import (
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.ladder import ladder_exhausted, next_limit
+from executor.lease import LeaseLost
 from executor.outcome import settle
 from executor.pricing import combo_limit, credit_of, to_cents
 from executor.settings import ExecutorSettings
@@ -39,6 +59,7 @@ from spreadpilot.models import IntentState, OrderIntent, Severity
 log = logging.getLogger(__name__)
 ACTION = "BUY"  # a credit spread is bought as a BAG at a negative price (see pricing)
 QUOTE_TTL_STEPS = 2  # a quote is shared for two ladder steps' worth of business time
+STORE_ALERT_AFTER = 3  # Firestore errors in a row before an entry alerts
 T = TypeVar("T")
 
 
@@ -47,7 +68,7 @@ class Market:
     """The qualified combo and its quote on one gateway for one signal."""
 
     combo: Combo
-    quote: ComboQuote | None
+    quote: ComboQuote
 
 
 class MarketCache:
@@ -75,14 +96,29 @@ class MarketCache:
         combo = await asyncio.shield(combo_task)
         now = self.clock.now().timestamp()
         fetched_at, quote_task = self._quotes.get(key, (0.0, None))
-        if quote_task is None or _failed(quote_task) or now - fetched_at > self.ttl_s:
+        if quote_task is None or _failed(quote_task) or _empty(quote_task) or now - fetched_at > self.ttl_s:
             quote_task = asyncio.ensure_future(link.broker.quote(combo))
             self._quotes[key] = (now, quote_task)
-        return Market(combo, await asyncio.shield(quote_task))
+        quote = await asyncio.shield(quote_task)
+        if quote is None:  # a leg without a quote right now: not cached, the entry asks again
+            raise MarketDataTimeout(f"no live quote for {intent.spread.short_strike}/{intent.spread.long_strike}")
+        return Market(combo, quote)
+
+
+async def _market_data(awaitable: Awaitable[T]) -> T:
+    """Await a request that sends no order; a timeout of it is a ``MarketDataTimeout``, never an unknown order."""
+    try:
+        return await awaitable
+    except AckTimeout as exc:
+        raise MarketDataTimeout(str(exc)) from exc
 
 
 def _failed(task: asyncio.Task[T]) -> bool:
     return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+def _empty(task: asyncio.Task[ComboQuote | None]) -> bool:
+    return task.done() and not _failed(task) and task.result() is None
 
 
 class EntryRunner:
@@ -107,12 +143,15 @@ class EntryRunner:
             return
         tracked.task_running = True
         try:
-            await self._drive(intent_id)
+            await self._drive(intent_id, tracked)
         finally:
             tracked.task_running = False
 
-    async def _drive(self, intent_id: str) -> None:
+    async def _drive(self, intent_id: str, tracked: Tracked) -> None:
+        market_attempts = store_failures = 0
         while not self.stop.is_set():
+            if self.book.tracked.get(intent_id) is not tracked:
+                return  # dropped: another process drives its gateway now
             link = self.links[self.book.get(intent_id).gateway_id]
             if not await self._until_ready(link):
                 return
@@ -126,16 +165,43 @@ class EntryRunner:
                     await self._ladder(intent_id, link)
                 else:  # submitted by an attempt whose outcome nobody saw: broker truth decides
                     await link.resync(f"outcome of {intent_id} unknown")
+                store_failures = 0
             except BrokerDisconnected:
                 log.warning("disconnected mid-entry; waiting for reconciliation", extra={"order_ref": intent_id})
-            except AckTimeout as exc:
+            except LeaseLost:
+                return
+            except MarketDataTimeout as exc:  # no order was sent: ask again, for a while
+                market_attempts += 1
+                if market_attempts >= self.settings.market_attempts:
+                    await self._skip_no_market(intent_id, str(exc))
+                    return
+                log.warning("market data slow; asking again", extra={"order_ref": intent_id, "error": str(exc)})
+                await self._sleep(self.settings.market_retry_s)
+            except (AckTimeout, OutcomeUnknown) as exc:
                 if self.book.get(intent_id).state.final:
                     return
-                await self.book.move(intent_id, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
-                await link.resync(f"no acknowledgement for {intent_id}")
+                if isinstance(exc, AckTimeout) and self.book.get(intent_id).state is IntentState.SUBMITTED:
+                    await self.book.move(intent_id, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
+                await link.resync(f"{exc} ({intent_id})")
             except Rejected as exc:  # the broker refused the order, or the spread is not listed there
                 await self._reject(intent_id, exc.reason)
                 return
+            except Exception as exc:  # a store error: nothing changed in memory, so trying again is safe
+                store_failures += 1
+                log.warning("entry step failed; retrying", exc_info=exc, extra={"order_ref": intent_id})
+                if store_failures == STORE_ALERT_AFTER:
+                    intent = self.book.get(intent_id)
+                    await self.alerts.send("executor.entry_stalled", Severity.CRITICAL,
+                                           f"entry keeps failing ({store_failures} times): {exc!r}",
+                                           follower_id=intent.follower_id, signal_id=intent.signal_id,
+                                           order_ref=intent_id)
+                await self._sleep(self.settings.store_retry_s * min(store_failures, 10))
+
+    async def _skip_no_market(self, ref: str, why: str) -> None:
+        reason = f"no market data for the spread after {self.settings.market_attempts} attempts ({why})"
+        intent = await self.book.move(ref, IntentState.SKIPPED, reason, reason=reason)
+        await self.alerts.send("order.no_market_data", Severity.WARNING, reason, follower_id=intent.follower_id,
+                               signal_id=intent.signal_id, order_ref=ref)
 
     async def _sleep(self, seconds: float) -> bool:
         """Sleep ``seconds`` of business time; False if the service is stopping."""
@@ -172,8 +238,8 @@ class EntryRunner:
             global_controls, per_follower = await self.store.controls([intent.follower_id])
             reason = kill_switch_reason(global_controls, per_follower[intent.follower_id])
         self.prechecked.discard(ref)
-        market = await self.markets.get(link, intent)
-        mid_credit = to_cents(credit_of(ACTION, market.quote.mid)) if market.quote else None
+        market = await _market_data(self.markets.get(link, intent))
+        mid_credit = to_cents(credit_of(ACTION, market.quote.mid))
         reason = reason or credit_reason(mid_credit, self.settings.min_credit)
         if reason is not None or mid_credit is None:
             await self.book.move(ref, IntentState.SKIPPED, reason or "no quote", reason=reason or "no quote")
@@ -181,7 +247,8 @@ class EntryRunner:
         contracts = intent.contracts
         request = OrderRequest(ref, intent.account, market.combo, ACTION, contracts, combo_limit(ACTION, mid_credit))
         if self.settings.what_if:
-            decision = margin_decision(contracts, await link.broker.what_if(request), self.settings.margin_mode)
+            margin = await _market_data(link.broker.what_if(request))
+            decision = margin_decision(contracts, margin, self.settings.margin_mode)
             if decision.contracts == 0:
                 await self.book.move(ref, IntentState.SKIPPED, decision.reason, reason=decision.reason)
                 await self.alerts.send("order.margin_skip", Severity.WARNING, decision.reason,
@@ -227,6 +294,8 @@ class EntryRunner:
             await self._concede(intent, link)
 
     async def _concede(self, intent: OrderIntent, link: GatewayLink) -> None:
+        if self.book.tracked[intent.intent_id].held:
+            return
         step = intent.ladder_step + 1
         if ladder_exhausted(step, self.settings.ladder_max_steps):
             await self._cancel_remainder(intent, link)
@@ -239,16 +308,35 @@ class EntryRunner:
             return
         if not link.ready.is_set():
             raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
-        async with self._sending(intent.intent_id):
-            ack = await link.broker.modify(intent.intent_id, combo_limit(ACTION, credit))
+        try:
+            async with self._sending(intent.intent_id):
+                ack = await link.broker.modify(intent.intent_id, combo_limit(ACTION, credit))
+        except NotModifiable as exc:  # the order rests at its limit; its own outcome ends the entry
+            await self._hold(intent, exc.reason)
+            return
+        except OrderRejected as exc:  # only the modify was refused: the order may well be live (or just filled)
+            log.warning("modify refused; reconciling", extra={"order_ref": intent.intent_id, "reason": exc.reason})
+            await self.book.update(intent.intent_id, ladder_step=step)
+            raise OutcomeUnknown(f"modify refused: {exc.reason}") from exc
         await self.book.update(intent.intent_id, ladder_step=step, limit=combo_limit(ACTION, credit),
                                order_id=ack.order_id)
+
+    async def _hold(self, intent: OrderIntent, why: str) -> None:
+        """Stop laddering an order this client cannot change; it rests at its limit until the broker ends it."""
+        self.book.tracked[intent.intent_id].held = True
+        await self.alerts.send("order.not_modifiable", Severity.WARNING,
+                               f"order rests at {intent.limit}: {why}", follower_id=intent.follower_id,
+                               signal_id=intent.signal_id, order_ref=intent.intent_id)
 
     async def _cancel_remainder(self, intent: OrderIntent, link: GatewayLink) -> None:
         ref = intent.intent_id
         if not link.ready.is_set():
             raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
-        await link.broker.cancel(ref)
+        try:
+            await link.broker.cancel(ref)
+        except NotModifiable as exc:
+            await self._hold(intent, exc.reason)
+            return
         deadline = asyncio.get_running_loop().time() + self.settings.ack_timeout_s
         while not ((u := self.book.last_update(ref)) is not None and u.done):
             if self.book.get(ref).state.final:

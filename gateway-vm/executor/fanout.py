@@ -1,8 +1,13 @@
 """A signal fanned out to every enabled follower: intents recorded first, then every entry at once.
 
 ``SignalHandler.handle`` returns once every follower's intent is durably recorded (the moment the Pub/Sub message
-may be acked); the entries then run concurrently, one task per follower. A follower's failure is isolated here,
-the only broad ``except`` of the executor, and alerted.
+may be acked); the entries then run concurrently, one task per follower. Each follower is isolated: one intent that
+cannot be recorded, one malformed document or one failing entry never stops the others (the failure is alerted,
+and the message redelivered while anything is left unrecorded).
+
+Who runs an intent is decided by the gateway, not by who recorded it: the process holding the gateway's lease
+adopts every unfinished intent on it (``adopt_open``), so an intent recorded by a delivery that failed later, or by
+another executor process, is run all the same, and by one process only.
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ from executor.intents import ExecutorStore
 from executor.settings import ExecutorSettings
 from executor.sizing import contracts_for
 from spreadpilot.clock import Clock
-from spreadpilot.models import IntentState, OrderIntent, Severity, Signal, StateChange, make_intent_id
+from spreadpilot.errors import Retryable
+from spreadpilot.models import (
+    IntentKind,
+    IntentState,
+    OrderIntent,
+    Severity,
+    Signal,
+    StateChange,
+    make_intent_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +49,28 @@ class SignalHandler:
         self.settings = settings
         self.clock = clock
         self.tasks: set[asyncio.Task[None]] = set()
+        self._alerted_malformed: set[tuple[str, str]] = set()
+        self._alerted_second: set[str] = set()
 
     async def handle(self, signal: Signal) -> list[str]:
-        """Record every enabled follower's intent (create-if-absent) and start the entries; the started ids."""
-        to_run = await self.plan(signal)
+        """Record every enabled follower's intent (create-if-absent) and start the entries; the started ids.
+
+        Raises ``Retryable`` (after starting what was recorded) when some intents could not be recorded, so the
+        message is redelivered and the rest are recorded then; nothing recorded is ever left unrun.
+        """
+        to_run, failed = await self.plan(signal)
         for intent_id in to_run:
             self.spawn(intent_id)
-        log.info("signal planned", extra={"signal_id": signal.signal_id, "entries": len(to_run)})
+        log.info("signal planned", extra={"signal_id": signal.signal_id, "entries": len(to_run),
+                                          "not_recorded": len(failed)})
+        if failed:
+            raise Retryable(f"{len(failed)} intent(s) of {signal.signal_id} not recorded yet: {failed[0]}")
         return to_run
 
-    async def plan(self, signal: Signal) -> list[str]:
-        """Create the intents of ``signal``; intents to run (new ones and unfinished ones nobody is running)."""
+    async def plan(self, signal: Signal) -> tuple[list[str], list[str]]:
+        """Record the intents of ``signal``; the intents to run here, and what could not be recorded (and why)."""
         followers = await self.store.enabled_followers()
+        await self.alert_malformed()
         ids = {f.id: make_intent_id(signal.signal_id, f.id) for f in followers}
         existing, (global_controls, per_follower) = await asyncio.gather(
             self.store.get_intents(ids.values()), self.store.controls(ids))
@@ -54,15 +78,14 @@ class SignalHandler:
         # a signal found before the window opens (the poller starts at 09:27) waits for it; after it closes, skip
         early = seconds_until_window(now, self.settings.entry_start) > 0
         window = None if early else entry_window_reason(now, self.settings.entry_start, self.settings.entry_end)
-        to_run: list[str] = []
+        recorded: list[OrderIntent] = []
         planned: list[OrderIntent] = []
         for follower in followers:
             intent_id = ids[follower.id]
             if intent_id in self.book.tracked:
                 continue  # a duplicate delivery: this process already has it
             if intent_id in existing:
-                # Recorded by an earlier delivery. If it is unfinished, its owner runs it: this process (tracked
-                # at start-up by ``resume_open``) or another live one; starting a second runner could double-send.
+                recorded.append(existing[intent_id])  # recorded by an earlier delivery: run it if it is ours
                 continue
             contracts = contracts_for(signal.qty_per_leg, follower.multiplier, follower.max_contracts)
             reason = ("sized to 0 contracts" if contracts == 0 else None) or window or kill_switch_reason(
@@ -78,32 +101,77 @@ class SignalHandler:
             if reason:
                 intent = intent.moved_to(IntentState.SKIPPED, now, reason, reason=reason)
             planned.append(intent)
-        created = await asyncio.gather(*(self.store.create_intent(i) for i in planned))
-        for intent, fresh in zip(planned, created, strict=True):
-            if not fresh:
-                continue  # another delivery recorded it first; that delivery runs it
-            self.book.track(intent)
-            if not intent.state.final:
-                self.runner.prechecked.add(intent.intent_id)
-                to_run.append(intent.intent_id)
+        results = await asyncio.gather(*(self._record(i) for i in planned), return_exceptions=True)
+        failed: list[str] = []
+        for intent, result in zip(planned, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancelled, or the process is going down
+            if isinstance(result, Exception):  # isolated: the others go ahead, the redelivery retries it
+                log.warning("intent not recorded", extra={"order_ref": intent.intent_id, "error": repr(result)})
+                failed.append(f"{intent.follower_id}: {result!r}")
+                continue
+            recorded.append(result)
         if window and planned:
             await self.alerts.send("signal.outside_window", Severity.WARNING, f"signal not traded: {window}",
                                    signal_id=signal.signal_id)
+        return self.adopt(recorded, prechecked=True), failed
+
+    def adopt(self, intents: list[OrderIntent], *, prechecked: bool = False) -> list[str]:
+        """Track the intents on gateways this process holds; the unfinished entries among them, to run."""
+        to_run = []
+        for intent in intents:
+            link = self.runner.links.get(intent.gateway_id)
+            if intent.intent_id in self.book.tracked or link is None or not link.owned:
+                continue  # another process holds its gateway: that one runs it
+            self.book.track(intent)
+            if intent.kind is IntentKind.ENTRY and not intent.state.final:
+                if prechecked:
+                    self.runner.prechecked.add(intent.intent_id)
+                to_run.append(intent.intent_id)
         return to_run
+
+    async def _record(self, intent: OrderIntent) -> OrderIntent:
+        """Claim the follower's day and create the intent (create-if-absent); the intent as recorded."""
+        holder = await self.store.claim_entry_day(intent)
+        if holder != intent.intent_id and not intent.state.final:
+            # one spread a day per follower, whatever reaches the executor (the poller guards the sheet, not us)
+            reason = f"the follower already has today's entry {holder}"
+            intent = intent.moved_to(IntentState.SKIPPED, self.clock.now(), reason, reason=reason)
+            if intent.signal_id not in self._alerted_second:
+                self._alerted_second.add(intent.signal_id)
+                await self.alerts.send("signal.second_for_day", Severity.CRITICAL,
+                                       f"a second signal for {intent.expiry} reached the executor; not traded "
+                                       f"for followers that already have today's entry", signal_id=intent.signal_id)
+        if await self.store.create_intent(intent, self.book.epoch(intent.gateway_id)):
+            return intent
+        # there already: an earlier delivery, or this very write committed although the client saw an error
+        stored = (await self.store.get_intents([intent.intent_id])).get(intent.intent_id)
+        if stored is None:
+            await self.alert_malformed()
+            raise Retryable(f"intent {intent.intent_id} exists but cannot be read")
+        return stored
+
+    async def alert_malformed(self) -> None:
+        """One alert per malformed document the store skipped (an operator must fix it in the console)."""
+        for bad in self.store.malformed():
+            key = (bad.path, bad.error)
+            if key in self._alerted_malformed:
+                continue
+            self._alerted_malformed.add(key)
+            await self.alerts.send("document.malformed", Severity.CRITICAL,
+                                   f"document {bad.path} is malformed and was skipped (not traded, not followed): "
+                                   f"{bad.error}", document=bad.path)
 
     def spawn(self, intent_id: str) -> None:
         """Run one entry as its own task, isolated from every other follower's."""
         self._keep(asyncio.get_running_loop().create_task(self._isolated(intent_id), name=f"entry:{intent_id}"))
 
-    async def resume_open(self) -> list[str]:
-        """Track every unfinished intent in the store (after a restart) and resume each; the resumed ids."""
-        resumed = []
-        for intent in await self.store.open_intents():
-            if intent.intent_id in self.book.tracked:
-                continue
-            self.book.track(intent)
-            resumed.append(intent.intent_id)
-        return resumed
+    async def adopt_open(self) -> list[str]:
+        """Track every unfinished intent on a gateway this process holds (after a restart, a takeover, or a
+        fan-out whose delivery failed part-way); the entries to run."""
+        open_intents = await self.store.open_intents()
+        await self.alert_malformed()
+        return self.adopt(open_intents)
 
     async def _isolated(self, intent_id: str) -> None:
         try:
@@ -113,7 +181,7 @@ class SignalHandler:
             await self.runner.run(intent_id)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the fan-out isolates one follower's failure from the others
+        except Exception as exc:  # one follower's failure is isolated from the others, logged and alerted
             log.exception("entry failed", extra={"order_ref": intent_id})
             intent = self.book.get(intent_id)
             await self.alerts.send("executor.entry_failed", Severity.CRITICAL, f"entry failed: {exc!r}",
@@ -122,4 +190,3 @@ class SignalHandler:
     def _keep(self, task: asyncio.Task[None]) -> None:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-

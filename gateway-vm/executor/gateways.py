@@ -1,8 +1,14 @@
 """The gateway pool: one broker connection per gateway, shared by its followers.
 
-Each link keeps itself connected (backoff between attempts), reconciles before it lets anything be sent (after the
-first connect, every reconnect, and 1101 "restored, data lost"), and alerts once per outage that lasts longer than
-``down_alert_s``. While a link is not ``ready`` nothing is sent on it: senders ``await link.ready.wait()``.
+Each link holds the gateway's lease (when leases are configured; ``executor.lease``), keeps itself connected
+(backoff between attempts), reconciles before it lets anything be sent (after the first connect, every reconnect,
+1101 "restored, data lost", and whenever a sender asks for it), and alerts once per outage that lasts longer than
+``down_alert_s``. While a link is not ``ready`` nothing is sent on it: senders ``await link.ready.wait()``, and the
+broker asks ``may_send`` once more right before an order message goes on the wire.
+
+A reconciliation that fails for any reason (a slow truth request, a store error, a document it cannot write) is
+retried with backoff on the live session; after ``RECONCILE_ALERT_AFTER`` failures in a row an operator is alerted.
+One error never leaves a gateway connected but unusable.
 """
 
 from __future__ import annotations
@@ -14,20 +20,26 @@ from datetime import datetime
 
 from executor.alerts import Alerts
 from executor.broker import Broker, BrokerDisconnected, BrokerListener, BrokerTruth, Execution, OrderUpdate
+from executor.lease import GatewayLease
+from executor.waits import wait_any
 from spreadpilot.clock import Clock
 from spreadpilot.models import Severity
 
 log = logging.getLogger(__name__)
 Reconciler = Callable[[str, BrokerTruth], Awaitable[None]]
 LOST, RESTORED_DATA_LOST, RESTORED_DATA_KEPT = 1100, 1101, 1102
+RECONCILE_ALERT_AFTER = 3
 
 
 class GatewayLink:
-    """One gateway: its broker session, readiness and outage bookkeeping."""
+    """One gateway: its lease, broker session, readiness and outage bookkeeping."""
 
     def __init__(self, gateway_id: str, broker: Broker, *, clock: Clock, alerts: Alerts, reconciler: Reconciler,
                  on_order: Callable[[OrderUpdate], None], on_execution: Callable[[Execution], None],
-                 backoff: tuple[float, float] = (0.5, 15.0), down_alert_s: float = 30.0) -> None:
+                 backoff: tuple[float, float] = (0.5, 15.0), down_alert_s: float = 30.0,
+                 lease: GatewayLease | None = None,
+                 on_owned: Callable[[str], Awaitable[None]] | None = None,
+                 on_lost: Callable[[str], None] | None = None) -> None:
         self.gateway_id = gateway_id
         self.broker = broker
         self.clock = clock
@@ -35,20 +47,38 @@ class GatewayLink:
         self.reconciler = reconciler
         self.backoff = backoff
         self.down_alert_s = down_alert_s
+        self.lease = lease
+        self.on_owned = on_owned
+        self.on_lost = on_lost
         self.ready = asyncio.Event()
         self.accounts: list[str] = []
         self.since: datetime | None = None
         self.down_since: datetime | None = clock.now()
+        self.reconcile_failures = 0
+        self._owned = lease is None
+        self._adopted = False
+        self._needs_reconcile = True
         self._wake = asyncio.Event()
         self._resync_lock = asyncio.Lock()
         self._alerted_for: datetime | None = None
         broker.set_listener(BrokerListener(on_order=on_order, on_execution=on_execution,
-                                           on_connection=self._on_code, on_disconnected=self._on_disconnected))
+                                           on_connection=self._on_code, on_disconnected=self._on_disconnected,
+                                           may_send=self.may_send))
+
+    @property
+    def owned(self) -> bool:
+        """This process drives the gateway (it holds the lease, or leases are not configured)."""
+        return self._owned and (self.lease is None or self.lease.held())
+
+    def may_send(self) -> bool:
+        """An order message may go out now: owned, connected and reconciled."""
+        return self.ready.is_set() and self.owned
 
     def status(self) -> dict[str, object]:
         """The heartbeat's view of this gateway."""
         since = self.since or self.down_since or self.clock.now()
-        return {"connected": self.ready.is_set(), "since": since.isoformat(), "accounts": list(self.accounts)}
+        return {"connected": self.ready.is_set(), "since": since.isoformat(), "accounts": list(self.accounts),
+                "owned": self.owned, "reconcile_failures": self.reconcile_failures}
 
     def _on_disconnected(self) -> None:
         if self.ready.is_set() or self.down_since is None:
@@ -56,6 +86,7 @@ class GatewayLink:
             self.down_since = self.clock.now()
             self.since = None
         self.ready.clear()
+        self._needs_reconcile = True
         self._wake.set()
 
     def _on_code(self, code: int, message: str) -> None:
@@ -65,49 +96,116 @@ class GatewayLink:
                 self.down_since = self.clock.now()
             self.ready.clear()  # nothing is sent while IB says connectivity is lost
         elif code in (RESTORED_DATA_LOST, RESTORED_DATA_KEPT):
-            asyncio.get_running_loop().create_task(self.resync(f"connectivity restored ({code})"))
+            self.request_reconcile()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Keep the session up until ``stop``; reconnects back off exponentially."""
-        delay = self.backoff[0]
-        while not stop.is_set():
-            if not self.broker.is_connected():
-                try:
-                    self.accounts = await self.broker.connect()
-                    await self._reconcile("connected")
-                    delay = self.backoff[0]
-                except BrokerDisconnected as exc:
-                    self.ready.clear()
-                    log.warning("gateway connect failed", extra={"gateway_id": self.gateway_id, "error": str(exc)})
-                    await self._maybe_alert_down()
-                    await _wait_any(stop, asyncio.sleep(delay))
-                    delay = min(self.backoff[1], delay * 2)
-                    continue
-            self._wake.clear()
-            await _wait_any(stop, self._wake.wait(), asyncio.sleep(1.0))
-            await self._maybe_alert_down()
+    def request_reconcile(self) -> None:
+        """Stop sending until the run loop has reconciled from fresh broker truth."""
+        self.ready.clear()
+        self._needs_reconcile = True
+        self._wake.set()
 
     async def resync(self, why: str) -> None:
-        """Stop sending, fetch broker truth, reconcile, then allow sending again (e.g. after 1101 or a lost ack)."""
-        if not self.broker.is_connected():
+        """Stop sending and reconcile now (e.g. after a lost ack); on failure the run loop keeps retrying."""
+        if not self.broker.is_connected() or not self.owned:
+            self.request_reconcile()
             return
         self.ready.clear()
         try:
             await self._reconcile(why)
-        except BrokerDisconnected:
-            self._on_disconnected()
+        except Exception as exc:  # the run loop retries with backoff and alerts; the caller waits for ready
+            log.warning("reconciliation failed", extra={"gateway_id": self.gateway_id, "why": why, "error": repr(exc)})
+            self.request_reconcile()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Hold the lease and keep the session up and reconciled until ``stop``; retries back off exponentially."""
+        delay = self.backoff[0]
+        next_renewal = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            if self.lease is not None and loop.time() >= next_renewal:
+                next_renewal = loop.time() + self.lease.renew_every_s
+                if not await self.lease.renew():
+                    await self._release_ownership("lease not held")
+                    await wait_any(stop, asyncio.sleep(self.lease.renew_every_s))
+                    continue
+            if not self._owned:
+                self._owned = True
+                self._adopted = False
+            if not self._adopted and self.on_owned is not None:
+                try:
+                    await self.on_owned(self.gateway_id)  # adopt its open intents before the first reconciliation
+                    self._adopted = True
+                except Exception as exc:  # retried on the next turn
+                    log.warning("adopting open intents failed", extra={"gateway_id": self.gateway_id,
+                                                                       "error": repr(exc)})
+            try:
+                if not self.broker.is_connected():
+                    self.ready.clear()
+                    self._needs_reconcile = True
+                    self.accounts = await self.broker.connect()
+                if self._needs_reconcile:
+                    await self._reconcile("connected" if self.since is None else "reconcile requested")
+                delay = self.backoff[0]
+            except BrokerDisconnected as exc:
+                self.ready.clear()
+                log.warning("gateway connect failed", extra={"gateway_id": self.gateway_id, "error": str(exc)})
+                await self._maybe_alert_down()
+                await wait_any(stop, asyncio.sleep(delay))
+                delay = min(self.backoff[1], delay * 2)
+                continue
+            except Exception as exc:  # one failed reconciliation must not leave the gateway unusable
+                await self._reconcile_failed(exc)
+                await wait_any(stop, asyncio.sleep(delay))
+                delay = min(self.backoff[1], delay * 2)
+                continue
+            self._wake.clear()
+            await wait_any(stop, self._wake.wait(), asyncio.sleep(1.0))
+            await self._maybe_alert_down()
 
     async def _reconcile(self, why: str) -> None:
         async with self._resync_lock:
-            truth = await self.broker.truth()
-            await self.reconciler(self.gateway_id, truth)
+            self._needs_reconcile = False
+            try:
+                truth = await self.broker.truth()
+                await self.reconciler(self.gateway_id, truth)
+            except BaseException:
+                self._needs_reconcile = True
+                raise
+            if self._needs_reconcile or not self.broker.is_connected():
+                return  # something happened meanwhile (a drop, 1101): the run loop reconciles again
             self.since = self.clock.now()
             self.down_since = None
+            self.reconcile_failures = 0
             self.ready.set()
             log.info("gateway ready", extra={"gateway_id": self.gateway_id, "why": why, "accounts": self.accounts})
 
+    async def _reconcile_failed(self, exc: Exception) -> None:
+        self.ready.clear()
+        self._needs_reconcile = True
+        self.reconcile_failures += 1
+        log.warning("reconciliation failed; retrying", exc_info=exc,
+                    extra={"gateway_id": self.gateway_id, "failures": self.reconcile_failures})
+        if self.reconcile_failures == RECONCILE_ALERT_AFTER:
+            await self.alerts.send("gateway.reconcile_failed", Severity.CRITICAL,
+                                   f"gateway {self.gateway_id} cannot reconcile ({self.reconcile_failures} attempts "
+                                   f"in a row); nothing is sent on it until it does: {exc!r}",
+                                   gateway_id=self.gateway_id)
+
+    async def _release_ownership(self, why: str) -> None:
+        if not self._owned:
+            return
+        log.warning("gateway given up", extra={"gateway_id": self.gateway_id, "why": why})
+        self._owned = False
+        self._adopted = False
+        self.ready.clear()
+        self._needs_reconcile = True
+        if self.on_lost is not None:
+            self.on_lost(self.gateway_id)
+        if self.broker.is_connected():
+            await self.broker.disconnect()
+
     async def _maybe_alert_down(self) -> None:
-        if self.down_since is None or self.ready.is_set():
+        if self.down_since is None or self.ready.is_set() or not self.owned:
             return
         down_for = (self.clock.now() - self.down_since).total_seconds()
         if down_for >= self.down_alert_s and self._alerted_for != self.down_since:
@@ -116,15 +214,8 @@ class GatewayLink:
                                    f"gateway {self.gateway_id} down for {down_for:.0f} s", gateway_id=self.gateway_id)
 
     async def close(self) -> None:
-        """Close the session (orders stay at the broker)."""
+        """Close the session (orders stay at the broker) and give the lease up."""
         self.ready.clear()
         await self.broker.disconnect()
-
-
-async def _wait_any(stop: asyncio.Event, *aws: Awaitable[object]) -> None:
-    tasks = [asyncio.ensure_future(stop.wait()), *(asyncio.ensure_future(a) for a in aws)]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
+        if self.lease is not None:
+            await self.lease.give_up()

@@ -1,10 +1,14 @@
 """Firestore, as the executor uses it: followers, gateways, kill switches, intents, fills, heartbeat.
 
 Documents written here:
-    orders/{intent_id}      OrderIntent (create-if-absent BEFORE any order goes out; each state change timestamped)
-    fills/{exec_id}         Fill (create-if-absent; one per leg execution reported by the broker)
-    heartbeats/executor     {at, started_at, gateways: {id: {connected, since, accounts}}, in_flight, version}
+    orders/{intent_id}      OrderIntent (create-if-absent BEFORE any order goes out; each state change timestamped;
+                            ``lease_epoch`` = the gateway lease's epoch of the writer, see ``executor.lease``)
+    claims/entry-day-{follower_id}-{date}   {intent_id}: the one entry a follower gets per day (create-if-absent)
+    fills/{exec_id}         Fill (one per leg execution in a follower's account, ours or foreign; an upsert)
+    leases/{gateway_id}     {holder, epoch, expires_at} (``executor.lease``)
+    heartbeats/executor     {at, started_at, gateways: {id: {connected, since, accounts, owned}}, in_flight, version}
 Read: followers/*, gateways/*, controls/global and controls/{follower_id} (kill switches; absent = not paused).
+A document that does not parse is skipped and reported by ``malformed()`` (one bad document stops nobody).
 
 The Firestore client is synchronous; every call runs on a thread pool sized for the fan-out so the event loop is
 never blocked.
@@ -13,18 +17,34 @@ never blocked.
 from __future__ import annotations
 
 import asyncio
+import re
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+from google.cloud import firestore
+
 from executor.checks import Controls
-from spreadpilot.models import Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent
-from spreadpilot.store import CONTROLS, HEARTBEATS, Store
+from executor.lease import LeaseLost, LeaseRecord, next_record
+from spreadpilot.errors import Retryable
+from spreadpilot.models import ID_PATTERN, Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent
+from spreadpilot.store import CONTROLS, HEARTBEATS, Malformed, Store
 
 T = TypeVar("T")
 OPEN_STATES = [s.value for s in IntentState if not s.final]
 GLOBAL_CONTROLS = "global"
+LEASES = "leases"
+RELEASED = datetime(2000, 1, 1, tzinfo=UTC)  # a released lease "expired" long ago
+DOC_ID = re.compile(ID_PATTERN)
+Fence = Callable[[str], int]  # gateway id → the lease epoch this process writes with (0: not held: create only)
+
+
+def entry_day_key(intent: OrderIntent) -> str:
+    """The claim that gives a follower one entry per day."""
+    return f"entry-day-{intent.follower_id}-{intent.expiry.isoformat()}"
 
 
 class ExecutorStore(Protocol):
@@ -46,24 +66,28 @@ class ExecutorStore(Protocol):
         """The intents that exist among ``intent_ids``."""
         ...
 
-    async def create_intent(self, intent: OrderIntent) -> bool:
+    async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
         """Create the intent if absent; False if it existed (another delivery got there first)."""
         ...
 
-    async def save_intent(self, intent: OrderIntent) -> None:
-        """Write the intent's current state."""
+    async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
+        """Write the intent's current state under lease ``epoch`` (``LeaseLost`` if 0 or older than the stored)."""
         ...
 
     async def open_intents(self) -> list[OrderIntent]:
         """Intents not in a final state (to resume after a restart)."""
         ...
 
-    async def record_fill(self, fill: Fill) -> bool:
-        """Record one execution if absent; False if it was recorded before."""
+    async def claim_entry_day(self, intent: OrderIntent) -> str:
+        """Claim the follower's entry for the intent's day; the intent id that holds it (ours, or an earlier one)."""
         ...
 
-    async def update_fill_commission(self, exec_id: str, commission: Decimal) -> None:
-        """Set the commission of a recorded fill (IB reports it after the execution)."""
+    async def put_fill(self, fill: Fill) -> None:
+        """Write one execution (an upsert: the latest version of the execution wins)."""
+        ...
+
+    def malformed(self) -> list[Malformed]:
+        """Documents skipped since the last call because they do not parse."""
         ...
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
@@ -77,6 +101,19 @@ class FirestoreExecutorStore:
     def __init__(self, store: Store, pool: ThreadPoolExecutor) -> None:
         self.store = store
         self.pool = pool
+        self._malformed: list[Malformed] = []
+        self._malformed_lock = threading.Lock()
+        store.on_malformed = self._report
+
+    def _report(self, malformed: Malformed) -> None:  # called on pool threads
+        with self._malformed_lock:
+            self._malformed.append(malformed)
+
+    def malformed(self) -> list[Malformed]:
+        """Documents skipped since the last call."""
+        with self._malformed_lock:
+            found, self._malformed = self._malformed, []
+        return found
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
@@ -103,30 +140,112 @@ class FirestoreExecutorStore:
         return Controls.from_doc(docs.get(GLOBAL_CONTROLS)), per_follower
 
     async def get_intents(self, intent_ids: Iterable[str]) -> dict[str, OrderIntent]:
-        """Existing intents by id."""
-        ids = list(intent_ids)
+        """Existing intents by id (an id that cannot be a document id, e.g. a manual orderRef, exists nowhere)."""
+        ids = [i for i in intent_ids if DOC_ID.fullmatch(i)]
         return await self._run(lambda: self.store.orders.get_many(ids)) if ids else {}
 
-    async def create_intent(self, intent: OrderIntent) -> bool:
-        """Create-if-absent ``orders/{intent_id}``."""
-        return await self._run(lambda: self.store.orders.create(intent))
+    async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
+        """Create-if-absent ``orders/{intent_id}`` (stamped with ``epoch``: 0 from a process without the lease)."""
+        extra = {} if epoch is None else {"lease_epoch": epoch}
+        return await self._run(lambda: self.store.orders.create(intent, **extra))
 
-    async def save_intent(self, intent: OrderIntent) -> None:
-        """Merge the intent into its document."""
-        await self._run(lambda: self.store.orders.put(intent))
+    async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
+        """Write the intent; with leases, refused (``LeaseLost``) once a newer lease epoch has written it."""
+        if epoch is None:
+            await self._run(lambda: self.store.orders.put(intent))
+            return
+        if epoch == 0:
+            raise LeaseLost(f"gateway {intent.gateway_id} is not held by this process; orders/{intent.intent_id} "
+                            f"is not written")
+        held = epoch
+        await self._run(lambda: self._fenced_put(intent, held))
+
+    def _fenced_put(self, intent: OrderIntent, epoch: int) -> None:
+        ref = self.store.orders.ref(intent.intent_id)
+        doc = {**intent.to_doc(), "lease_epoch": epoch}
+        for _ in range(5):
+            snap = ref.get()
+            stored = int((snap.to_dict() or {}).get("lease_epoch") or 0) if snap.exists else 0
+            if stored > epoch:
+                raise LeaseLost(f"orders/{intent.intent_id} was written under lease epoch {stored} > {epoch}")
+            try:
+                if snap.exists:  # only if nobody wrote it since we looked (optimistic concurrency)
+                    ref.update(doc, option=self.store.db.write_option(last_update_time=snap.update_time))
+                else:
+                    ref.create(doc)
+                return
+            except (FailedPrecondition, AlreadyExists):
+                continue
+        raise Retryable(f"orders/{intent.intent_id}: contended write")
 
     async def open_intents(self) -> list[OrderIntent]:
         """Intents whose state is not final."""
         return await self._run(lambda: self.store.orders.where("state", "in", OPEN_STATES))
 
-    async def record_fill(self, fill: Fill) -> bool:
-        """Create-if-absent ``fills/{exec_id}``."""
-        return await self._run(lambda: self.store.fills.create(fill))
+    async def claim_entry_day(self, intent: OrderIntent) -> str:
+        """``claims/entry-day-…`` create-if-absent; the holder's intent id."""
+        key = entry_day_key(intent)
 
-    async def update_fill_commission(self, exec_id: str, commission: Decimal) -> None:
-        """Merge the commission into ``fills/{exec_id}``."""
-        await self._run(lambda: self.store.fills.ref(exec_id).set({"commission": str(commission)}, merge=True))
+        def claim() -> str:
+            if self.store.claim(key, intent_id=intent.intent_id, signal_id=intent.signal_id):
+                return intent.intent_id
+            return str((self.store.claim_data(key) or {}).get("intent_id") or intent.intent_id)
+
+        return await self._run(claim)
+
+    async def put_fill(self, fill: Fill) -> None:
+        """Upsert ``fills/{exec_id}``."""
+        await self._run(lambda: self.store.fills.put(fill))
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         """Replace ``heartbeats/executor``."""
         await self._run(lambda: self.store.db.collection(HEARTBEATS).document("executor").set(doc))
+
+
+class FirestoreLeaseStore:
+    """``executor.lease.LeaseStore`` over ``leases/{gateway_id}`` with optimistic concurrency (no transactions)."""
+
+    def __init__(self, db: firestore.Client, pool: ThreadPoolExecutor) -> None:
+        self.db = db
+        self.pool = pool
+
+    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
+        """Take or renew the lease; the epoch held, or None if another process holds it."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.pool, lambda: self._take(gateway_id, holder, now, expires_at))
+
+    def _take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
+        ref = self.db.collection(LEASES).document(gateway_id)
+        snap = ref.get()
+        current = _lease_of(snap.to_dict()) if snap.exists else None
+        wanted = next_record(current, holder, now, expires_at)
+        if wanted is None:
+            return None
+        doc = {"holder": wanted.holder, "epoch": wanted.epoch, "expires_at": wanted.expires_at.isoformat()}
+        try:
+            if snap.exists:
+                ref.update(doc, option=self.db.write_option(last_update_time=snap.update_time))
+            else:
+                ref.create(doc)
+        except (FailedPrecondition, AlreadyExists):
+            return None  # another process moved first; the next renewal looks again
+        return wanted.epoch
+
+    async def give_up(self, gateway_id: str, holder: str, epoch: int) -> None:
+        """Expire the lease now if it is still ours."""
+
+        def release() -> None:
+            ref = self.db.collection(LEASES).document(gateway_id)
+            snap = ref.get()
+            current = _lease_of(snap.to_dict()) if snap.exists else None
+            if current is not None and current.holder == holder and current.epoch == epoch:
+                ref.update({"expires_at": RELEASED.isoformat()},
+                           option=self.db.write_option(last_update_time=snap.update_time))
+
+        await asyncio.get_running_loop().run_in_executor(self.pool, release)
+
+
+def _lease_of(doc: dict[str, Any] | None) -> LeaseRecord | None:
+    if not doc:
+        return None
+    return LeaseRecord(str(doc["holder"]), int(doc["epoch"]), datetime.fromisoformat(str(doc["expires_at"])))

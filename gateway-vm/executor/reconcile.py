@@ -11,19 +11,23 @@ resent.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from executor.alerts import Alerts
-from executor.book import IntentBook, to_fill
+from executor.book import IntentBook
 from executor.broker import BrokerTruth, Execution, OrderUpdate
-from executor.intents import ExecutorStore
+from executor.ledger import ExecutionLedger, Owner
 from executor.outcome import settle
-from spreadpilot.models import IntentKind, IntentState, OrderIntent, Severity
+from spreadpilot.models import ID_PATTERN, IntentKind, IntentState, OrderIntent, Severity
 
 log = logging.getLogger(__name__)
 MAX_RESENDS = 2
 RESEND_NOTE = "resend:"
+INTENT_ID = re.compile(ID_PATTERN)
+INTENT_KINDS = frozenset(kind.value for kind in IntentKind)
 
 
 class Found(StrEnum):
@@ -71,25 +75,32 @@ def _holds_legs(intent: OrderIntent, truth: BrokerTruth) -> bool:
     )
 
 
-async def record_missing_fills(store: ExecutorStore, book: IntentBook, truth: BrokerTruth) -> int:
-    """Record every execution of an intent this process does not track (e.g. one final before a crash)."""
-    executions = [e for e in truth.executions if e.order_ref not in book.tracked and e.sec_type != "BAG"]
-    intents = await store.get_intents({e.order_ref for e in executions if e.order_ref})
-    fresh = 0
-    for execution in executions:
-        intent = intents.get(execution.order_ref)
-        if intent is None:
-            continue
-        if await store.record_fill(to_fill(intent, execution)):
-            fresh += 1
-        elif execution.commission:
-            await store.update_fill_commission(execution.exec_id, execution.commission)
-    return fresh
+async def sweep_executions(book: IntentBook, ledger: ExecutionLedger, accounts: Mapping[str, str],
+                           truth: BrokerTruth) -> int:
+    """Queue every execution of the truth for the ledger (ours, from before a restart, and foreign ones)."""
+    refs = {e.order_ref for e in truth.executions if e.order_ref not in book.tracked and is_intent_id(e.order_ref)}
+    stored = await book.store.get_intents(refs) if refs else {}
+
+    def owner_of(execution: Execution) -> Owner | None:
+        tracked = book.tracked.get(execution.order_ref)
+        intent = tracked.intent if tracked is not None else stored.get(execution.order_ref)
+        if intent is not None:
+            return Owner(intent.follower_id, intent)
+        follower_id = accounts.get(execution.account)
+        return Owner(follower_id, None) if follower_id else None  # foreign, in a follower's account
+
+    return ledger.add_all(truth.executions, owner_of)
 
 
-async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: BrokerTruth) -> None:
-    """Bring every open intent on ``gateway_id`` in line with the broker's truth, and record every fill."""
-    await record_missing_fills(book.store, book, truth)
+def is_intent_id(order_ref: str) -> bool:
+    """Whether an orderRef can be one of our intent ids (anything else, e.g. a manual order's, is foreign)."""
+    return bool(INTENT_ID.fullmatch(order_ref)) and order_ref.split("-", 1)[0] in INTENT_KINDS
+
+
+async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: BrokerTruth,
+                    ledger: ExecutionLedger, accounts: Mapping[str, str]) -> None:
+    """Bring every open intent on ``gateway_id`` in line with the broker's truth, and ledger every execution."""
+    await sweep_executions(book, ledger, accounts, truth)
     for intent in book.open_on(gateway_id):
         resolution = resolve(intent, truth)
         for execution in resolution.executions:
@@ -98,6 +109,7 @@ async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: Br
         await _apply(book, alerts, book.get(intent.intent_id), resolution)
         log.info("reconciled", extra={"order_ref": intent.intent_id, "found": str(resolution.found),
                                       "state": str(book.get(intent.intent_id).state), "gateway_id": gateway_id})
+    await ledger.flush()  # best effort now; the ledger keeps retrying what did not land
 
 
 async def _apply(book: IntentBook, alerts: Alerts, intent: OrderIntent, r: Resolution) -> None:

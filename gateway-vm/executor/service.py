@@ -1,7 +1,8 @@
 """The executor process: real adapters in, SIGTERM out.
 
-Start-up: settings → Firestore gateways → one ``IBBroker`` per gateway → ``Engine.start`` (loads unfinished
-intents, connects, reconciles before any order) → heartbeat → the signals subscription.
+Start-up: settings → Firestore gateways → one ``IBBroker`` per gateway → ``Engine.start`` (per gateway: take its
+lease, adopt its unfinished intents, connect, reconcile before any order) → heartbeat → the signals subscription.
+Several executor processes may run over one Firestore: each drives the gateways whose leases it holds.
 SIGTERM/SIGINT: stop the subscription (no new work), let entries reach a safe point (a working order rests at the
 broker at its last limit and its intent stays ``working``; a restart reconciles and resumes it), write the last
 heartbeat, disconnect, exit 0.
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from executor.engine import Engine
 from executor.heartbeat import beat
 from executor.ib import IBBroker
-from executor.intents import FirestoreExecutorStore
+from executor.intents import FirestoreExecutorStore, FirestoreLeaseStore
 from executor.lifecycle.service import Lifecycle
 from executor.lifecycle.settings import LifecycleSettings
 from executor.settings import ExecutorSettings
@@ -39,13 +42,16 @@ async def serve(settings: ExecutorSettings) -> int:
         loop.add_signal_handler(sig, stop.set)
     clock: Clock = settings.make_clock()
     pool = ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="io")
-    store = FirestoreExecutorStore(Store(firestore_client(settings.project)), pool)
+    db = firestore_client(settings.project)
+    store = FirestoreExecutorStore(Store(db), pool)
     gateways = await store.gateways()
     if not gateways:
         log.warning("no gateways configured in Firestore; signals will be recorded as skipped")
     brokers = {g.id: IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
                               ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
-    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool)
+    leases = FirestoreLeaseStore(db, pool) if settings.leases else None
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder)
     await engine.start()
     lifecycle = Lifecycle.for_service(engine, store.store, pool, load_settings(LifecycleSettings))
     await lifecycle.start()

@@ -48,3 +48,20 @@ class ExecutorSettings(CommonSettings):
     io_threads: int = Field(default=64, ge=4, le=512, description="thread pool for Firestore/Pub/Sub calls")
     max_signal_messages: int = Field(default=4, ge=1, description="signal messages handled at once")
     version: str = Field(default="0.1.0", description="reported in the heartbeat")
+    leases: bool = Field(
+        default=True, description="hold a Firestore lease per gateway, so several executor processes split them"
+    )
+    lease_ttl_s: float = Field(default=30.0, gt=1, description="real seconds a gateway lease lasts unless renewed")
+    adopt_s: float = Field(
+        default=10.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"
+    )
+    ledger_retry_s: float = Field(default=2.0, gt=0, description="business seconds between retries of a fill write")
+    store_retry_s: float = Field(
+        default=1.0, gt=0, description="business seconds before an entry retries after a Firestore error"
+    )
+    market_retry_s: float = Field(
+        default=2.0, gt=0, description="business seconds before an entry asks again for a timed-out quote or what-if"
+    )
+    market_attempts: int = Field(
+        default=5, ge=1, description="quote/what-if attempts before an entry is skipped for lack of market data"
+    )

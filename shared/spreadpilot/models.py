@@ -17,7 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 # ── primitives ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"  # also a valid Firestore document id
+_ID = ID_PATTERN
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -279,10 +280,16 @@ class OrderIntent(Frozen):
 
 
 class Fill(Frozen):
-    """One execution of one leg (executions are the truth for fills)."""
+    """One execution in a follower's account (executions are the truth for fills).
+
+    Ours carry the intent (``intent_id`` = ``order_ref``); a foreign one (a trade by hand, another client's order)
+    has ``foreign`` set, our ``intent_id`` empty and whatever ``order_ref`` the broker reported.
+    """
 
     exec_id: str
     intent_id: str
+    order_ref: str = ""
+    foreign: bool = False
     follower_id: Id
     account: str
     perm_id: int | None = None

@@ -18,11 +18,14 @@ Collections (document id → model):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
+from pydantic import ValidationError
 
 from spreadpilot.models import (
     Alert,
@@ -40,6 +43,7 @@ from spreadpilot.models import (
 )
 
 M = TypeVar("M", bound=Frozen)
+log = logging.getLogger(__name__)
 
 FOLLOWERS = "followers"
 GATEWAYS = "gateways"
@@ -66,14 +70,51 @@ def firestore_client(project: str) -> firestore.Client:
     return firestore.Client(project=project)
 
 
-class Repository(Generic[M]):
-    """Typed access to one collection whose documents are ``model``."""
+@dataclass(frozen=True)
+class Malformed:
+    """A document that does not parse as its collection's model (edited by hand, or a validator tightened later)."""
 
-    def __init__(self, db: firestore.Client, collection: str, model: type[M], key: Callable[[M], str]) -> None:
+    collection: str
+    doc_id: str
+    error: str
+
+    @property
+    def path(self) -> str:
+        """``collection/doc_id``."""
+        return f"{self.collection}/{self.doc_id}"
+
+
+class MalformedDocument(ValueError):
+    """One document read by id does not parse as its model; the message says which and why."""
+
+    def __init__(self, malformed: Malformed) -> None:
+        super().__init__(f"document {malformed.path} is malformed: {malformed.error}")
+        self.malformed = malformed
+
+
+def _log_malformed(malformed: Malformed) -> None:
+    log.error("malformed document skipped", extra={"document": malformed.path, "error": malformed.error})
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """A short 'field: problem' list of what failed."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in exc.errors())[:500]
+
+
+class Repository(Generic[M]):
+    """Typed access to one collection whose documents are ``model``.
+
+    Reads of many documents (``all``, ``where``, ``get_many``) skip a document that does not parse and report it to
+    ``on_malformed`` (by default a log line): one bad document never stops the readers of all the others.
+    """
+
+    def __init__(self, db: firestore.Client, collection: str, model: type[M], key: Callable[[M], str],
+                 on_malformed: Callable[[Malformed], None] = _log_malformed) -> None:
         self.db = db
         self.collection = collection
         self.model = model
         self.key = key
+        self.on_malformed = on_malformed
 
     def ref(self, doc_id: str) -> firestore.DocumentReference:
         """The document reference of ``doc_id``."""
@@ -92,47 +133,74 @@ class Repository(Generic[M]):
         self.ref(self.key(item)).set({**item.to_doc(), **extra}, merge=True)
 
     def get(self, doc_id: str) -> M | None:
-        """The document as a model, or None."""
+        """The document as a model, or None; ``MalformedDocument`` if it does not parse."""
         snap = self.ref(doc_id).get()
-        return self._parse(snap.to_dict()) if snap.exists else None
+        if not snap.exists:
+            return None
+        try:
+            return self._parse(snap.to_dict())
+        except ValidationError as exc:
+            raise MalformedDocument(Malformed(self.collection, doc_id, describe_validation(exc))) from exc
 
     def get_many(self, doc_ids: Iterable[str]) -> dict[str, M]:
-        """Several documents in one round trip; absent ones are left out."""
+        """Several documents in one round trip; absent and malformed ones are left out (malformed: reported)."""
         refs = [self.ref(doc_id) for doc_id in doc_ids]
-        return {snap.id: self._parse(snap.to_dict()) for snap in self.db.get_all(refs) if snap.exists}
+        return {m.key: m.item for m in self._parse_all(snap for snap in self.db.get_all(refs) if snap.exists)}
 
     def all(self) -> list[M]:
-        """Every document of the collection."""
-        return [self._parse(snap.to_dict()) for snap in self.db.collection(self.collection).stream()]
+        """Every document of the collection that parses (the others are reported)."""
+        return [m.item for m in self._parse_all(self.db.collection(self.collection).stream())]
 
     def where(self, field: str, op: str, value: object) -> list[M]:
-        """Documents where ``field op value`` (each query must have its index in terraform)."""
+        """Documents where ``field op value`` that parse (each query must have its index in terraform)."""
         query = self.db.collection(self.collection).where(filter=firestore.FieldFilter(field, op, value))
-        return [self._parse(snap.to_dict()) for snap in query.stream()]
+        return [m.item for m in self._parse_all(query.stream())]
+
+    def _parse_all(self, snaps: Iterable[Any]) -> list[_Keyed[M]]:
+        parsed = []
+        for snap in snaps:
+            try:
+                parsed.append(_Keyed(snap.id, self._parse(snap.to_dict())))
+            except ValidationError as exc:
+                self.on_malformed(Malformed(self.collection, snap.id, describe_validation(exc)))
+        return parsed
 
     def _parse(self, doc: Mapping[str, Any] | None) -> M:
         fields = {k: v for k, v in (doc or {}).items() if k in self.model.model_fields}
         return self.model.model_validate(fields)
 
 
-class Store:
-    """The repositories of SpreadPilot's collections over one Firestore client."""
+@dataclass(frozen=True)
+class _Keyed(Generic[M]):
+    key: str
+    item: M
 
-    def __init__(self, db: firestore.Client) -> None:
+
+class Store:
+    """The repositories of SpreadPilot's collections over one Firestore client.
+
+    ``on_malformed`` hears of every document a many-document read skipped because it does not parse.
+    """
+
+    def __init__(self, db: firestore.Client, on_malformed: Callable[[Malformed], None] = _log_malformed) -> None:
         self.db = db
-        self.followers = Repository(db, FOLLOWERS, Follower, lambda f: f.id)
-        self.gateways = Repository(db, GATEWAYS, Gateway, lambda g: g.id)
-        self.signals = Repository(db, SIGNALS, Signal, lambda s: s.signal_id)
-        self.orders = Repository(db, ORDERS, OrderIntent, lambda o: o.intent_id)
-        self.fills = Repository(db, FILLS, Fill, lambda f: f.exec_id)
-        self.positions = Repository(db, POSITIONS, Position, lambda p: f"{p.follower_id}:{p.signal_id or 'none'}")
-        self.pnl_snapshots = Repository(
-            db, PNL_SNAPSHOTS, PnLSnapshot, lambda s: f"{s.follower_id}:{int(s.at.timestamp())}"
+        self.on_malformed = on_malformed
+        def repo(collection: str, model: type[M], key: Callable[[M], str]) -> Repository[M]:
+            return Repository(db, collection, model, key, lambda malformed: self.on_malformed(malformed))
+
+        self.followers = repo(FOLLOWERS, Follower, lambda f: f.id)
+        self.gateways = repo(GATEWAYS, Gateway, lambda g: g.id)
+        self.signals = repo(SIGNALS, Signal, lambda s: s.signal_id)
+        self.orders = repo(ORDERS, OrderIntent, lambda o: o.intent_id)
+        self.fills = repo(FILLS, Fill, lambda f: f.exec_id)
+        self.positions = repo(POSITIONS, Position, lambda p: f"{p.follower_id}:{p.signal_id or 'none'}")
+        self.pnl_snapshots = repo(
+            PNL_SNAPSHOTS, PnLSnapshot, lambda s: f"{s.follower_id}:{int(s.at.timestamp())}"
         )
-        self.daily_pnl = Repository(db, DAILY_PNL, DailyPnL, lambda d: f"{d.follower_id}:{d.date.isoformat()}")
-        self.monthly_pnl = Repository(db, MONTHLY_PNL, MonthlyStatement, lambda m: f"{m.follower_id}:{m.month}")
-        self.alerts = Repository(db, ALERTS, Alert, lambda a: a.alert_id)
-        self.commands = Repository(db, COMMANDS, Command, lambda c: c.command_id)
+        self.daily_pnl = repo(DAILY_PNL, DailyPnL, lambda d: f"{d.follower_id}:{d.date.isoformat()}")
+        self.monthly_pnl = repo(MONTHLY_PNL, MonthlyStatement, lambda m: f"{m.follower_id}:{m.month}")
+        self.alerts = repo(ALERTS, Alert, lambda a: a.alert_id)
+        self.commands = repo(COMMANDS, Command, lambda c: c.command_id)
 
     def claim(self, key: str, **data: object) -> bool:
         """Claim an idempotency key; True the first time, False ever after."""

@@ -72,8 +72,7 @@ class LifecycleOperations(IBSession):
 
     async def _send(self, contract: Contract, order_ref: str, account: str, action: str, qty: int,
                     limit: Decimal | None) -> OrderAck:
-        await self.budget.slot()
-        self._require()
+        await self._slot()
         order = (MarketOrder(action, qty, account=account, orderRef=order_ref, tif="DAY", transmit=True)
                  if limit is None else LimitOrder(action, qty, float(limit), account=account, orderRef=order_ref,
                                                   tif="DAY", transmit=True))
@@ -83,8 +82,7 @@ class LifecycleOperations(IBSession):
 
     async def to_market(self, order_ref: str) -> OrderAck:
         """Re-send the working order as a market order (same order id)."""
-        await self.budget.slot()
-        self._require()
+        await self._slot()
         trade = self._known(order_ref)
         trade.order.orderType = "MKT"
         trade.order.lmtPrice = UNSET_DOUBLE
@@ -93,8 +91,7 @@ class LifecycleOperations(IBSession):
 
     async def exercise(self, account: str, con_id: int, qty: int, exchange: str) -> None:
         """``exerciseOptions(contract, exerciseAction=1, exerciseQuantity=qty, account, override=0)``."""
-        await self.budget.slot()
-        self._require()
+        await self._slot()
         # IB refuses SMART here: the request goes to the option's listing exchange.
         self.ib.exerciseOptions(Option(conId=con_id, exchange=exchange), 1, qty, account, 0)
 

@@ -22,9 +22,12 @@ from executor.broker import (
     BrokerListener,
     BrokerTruth,
     HeldPosition,
+    MarketDataTimeout,
+    NotModifiable,
     OrderAck,
     OrderRejected,
     OrderUpdate,
+    OutcomeUnknown,
 )
 from executor.ib.convert import completed_update, decimal_or_none, execution, expiry_of, order_update, right_of
 from executor.throttle import MessageBudget
@@ -83,7 +86,9 @@ class IBSession:
         if not self.ib.isConnected():
             raise BrokerDisconnected(f"{self.gateway_id}: not connected")
 
-    async def _call(self, awaitable: Awaitable[T], what: str) -> T:
+    async def _call(self, awaitable: Awaitable[T], what: str,
+                    timeout_error: type[AckTimeout] | type[MarketDataTimeout] = AckTimeout) -> T:
+        """Await a request with a hard timeout (ib_async's own ``RequestTimeout`` defaults to none)."""
         self._require()
         try:
             return await asyncio.wait_for(awaitable, self.ack_timeout_s)
@@ -92,7 +97,27 @@ class IBSession:
         except TimeoutError as exc:
             if not self.ib.isConnected():
                 raise BrokerDisconnected(f"{self.gateway_id}: {what}: disconnected") from exc
-            raise AckTimeout(f"{self.gateway_id}: {what}: no answer in {self.ack_timeout_s} s") from exc
+            raise timeout_error(f"{self.gateway_id}: {what}: no answer in {self.ack_timeout_s} s") from exc
+
+    async def _slot(self) -> None:
+        """Wait for the message budget, then make sure the gateway may still be sent to (it may have reconnected,
+        unreconciled, while this message waited)."""
+        await self.budget.slot()
+        self._require()
+        if not self.listener.may_send():
+            raise BrokerDisconnected(f"{self.gateway_id}: not reconciled since the last reconnect")
+
+    def _changeable(self, order_ref: str) -> Trade:
+        """The trade of a working order this client may modify or cancel."""
+        trade = self._known(order_ref)
+        if not trade.order.orderId or (trade.order.clientId and trade.order.clientId != self.client_id):
+            # placing it again would send a NEW order (id 0), or be refused with 10147 (another client's)
+            raise NotModifiable(f"{order_ref} was placed by another client (order id {trade.order.orderId}, "
+                                f"client {trade.order.clientId})")
+        if trade.isDone():
+            # ib_async marks an order done locally after an error; placing it again asserts. Broker truth decides.
+            raise OutcomeUnknown(f"{order_ref} is {trade.orderStatus.status} in the local view")
+        return trade
 
     async def truth(self) -> BrokerTruth:
         """Open orders (all clients), completed API orders, executions, positions; raise the next order id."""

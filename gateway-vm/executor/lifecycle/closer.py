@@ -135,7 +135,7 @@ class Closer:
             account=target.follower.ibkr_account, spread=target.spread, expiry=target.expiry, contracts=target.qty,
             history=(StateChange(state=IntentState.PLANNED, at=now, note=target.reason),), reason=target.reason,
             created_at=now, updated_at=now)
-        if not await self.ctx.intents.create_intent(intent):
+        if not await self.ctx.intents.create_intent(intent, self.ctx.book.epoch(intent.gateway_id)):
             return None  # the same close was recorded this very second: that one runs
         self.ctx.book.track(intent)
         log.info("close recorded", extra={"order_ref": intent.intent_id, "follower_id": target.follower.id,

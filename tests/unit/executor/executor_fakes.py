@@ -30,9 +30,11 @@ from executor.broker import (
     OrderUpdate,
 )
 from executor.checks import Controls
+from executor.lease import LeaseLost, LeaseRecord, next_record
 from spreadpilot.envelopes import AlertMessage, Message
 from spreadpilot.errors import Rejected
 from spreadpilot.models import Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent, Right
+from spreadpilot.store import Malformed
 
 COMMISSION = Decimal("0.65")
 
@@ -226,19 +228,31 @@ class Killed(BaseException):
     """The process died (SIGKILL): nothing after this point happens."""
 
 
+class StoreDown(Exception):
+    """A Firestore call failed (like ``google.api_core.exceptions.ServiceUnavailable``)."""
+
+
 class MemoryStore:
     """``ExecutorStore`` in memory; ``create_intent`` is atomic like Firestore's ``create()``.
 
     ``kill_at = n`` makes the n-th write and every later one die with ``Killed`` (as if the process were killed).
+    ``fail[op] = n`` makes the next n calls of ``op`` fail before they take effect; ``fail_after[op] = n`` makes them
+    take effect and then fail (the commit landed, its answer was lost). ``malformed_docs`` are reported once by
+    ``malformed()`` as documents a read skipped.
     """
 
     def __init__(self, followers: Iterable[Follower], gateways: Iterable[Gateway]) -> None:
         self.followers = {f.id: f for f in followers}
         self.gateway_docs = {g.id: g for g in gateways}
         self.intents: dict[str, OrderIntent] = {}
+        self.epochs: dict[str, int] = {}
         self.fills: dict[str, Fill] = {}
+        self.claims: dict[str, str] = {}
         self.control_docs: dict[str, dict[str, object]] = {}
         self.heartbeats: list[dict[str, object]] = []
+        self.malformed_docs: list[Malformed] = []
+        self.fail: dict[str, int] = {}
+        self.fail_after: dict[str, int] = {}
         self.writes = 0
         self.kill_at: int | None = None
         self.dead = False
@@ -250,8 +264,23 @@ class MemoryStore:
         if self.dead:
             raise Killed
 
+    def _before(self, op: str) -> None:
+        if self.fail.get(op, 0) > 0:
+            self.fail[op] -= 1
+            raise StoreDown(f"{op}: 503 service unavailable")
+
+    def _after(self, op: str) -> None:
+        if self.fail_after.get(op, 0) > 0:
+            self.fail_after[op] -= 1
+            raise StoreDown(f"{op}: deadline exceeded (the write landed)")
+
+    def malformed(self) -> list[Malformed]:
+        found, self.malformed_docs = self.malformed_docs, []
+        return found
+
     async def enabled_followers(self) -> list[Follower]:
         await asyncio.sleep(0)
+        self._before("enabled_followers")
         return [f for f in self.followers.values() if f.enabled and f.state is FollowerState.ACTIVE]
 
     async def gateways(self) -> dict[str, Gateway]:
@@ -264,39 +293,77 @@ class MemoryStore:
 
     async def get_intents(self, intent_ids: Iterable[str]) -> dict[str, OrderIntent]:
         await asyncio.sleep(0)
-        return {i: self.intents[i] for i in intent_ids if i in self.intents}
+        ids = list(intent_ids)
+        if any("/" in i for i in ids):
+            raise ValueError("A document must have an even number of path elements")  # what Firestore says
+        return {i: self.intents[i] for i in ids if i in self.intents}
 
-    async def create_intent(self, intent: OrderIntent) -> bool:
+    async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
         await asyncio.sleep(0)
         self._write()
+        self._before("create_intent")
         if intent.intent_id in self.intents:
             return False
         self.intents[intent.intent_id] = intent
+        self.epochs[intent.intent_id] = epoch or 0
+        self._after("create_intent")
         return True
 
-    async def save_intent(self, intent: OrderIntent) -> None:
+    async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
         await asyncio.sleep(0)
         self._write()
+        self._before("save_intent")
+        if epoch is not None:  # like FirestoreExecutorStore: None = no leases
+            if epoch == 0 or self.epochs.get(intent.intent_id, 0) > epoch:
+                raise LeaseLost(f"{intent.intent_id}: not held, or written under a newer epoch")
+            self.epochs[intent.intent_id] = epoch
         self.intents[intent.intent_id] = intent
+        self._after("save_intent")
 
     async def open_intents(self) -> list[OrderIntent]:
+        await asyncio.sleep(0)
+        self._before("open_intents")
         return [i for i in self.intents.values() if not i.state.final]
 
-    async def record_fill(self, fill: Fill) -> bool:
+    async def claim_entry_day(self, intent: OrderIntent) -> str:
         await asyncio.sleep(0)
-        self._write()
-        return self.fills.setdefault(fill.exec_id, fill) is fill
+        self._before("claim_entry_day")
+        return self.claims.setdefault(f"{intent.follower_id}:{intent.expiry}", intent.intent_id)
 
-    async def update_fill_commission(self, exec_id: str, commission: Decimal) -> None:
+    async def put_fill(self, fill: Fill) -> None:
         await asyncio.sleep(0)
         self._write()
-        self.fills[exec_id] = self.fills[exec_id].model_copy(update={"commission": commission})
+        self._before("put_fill")
+        self.fills[fill.exec_id] = fill
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         self.heartbeats.append(doc)
 
     def states(self) -> dict[str, IntentState]:
         return {i.follower_id: i.state for i in self.intents.values()}
+
+
+class MemoryLeases:
+    """``LeaseStore`` in memory with the same rules as Firestore's (``executor.lease.next_record``)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, LeaseRecord] = {}
+        self.down = False
+
+    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
+        await asyncio.sleep(0)
+        if self.down:
+            raise StoreDown("leases: unavailable")
+        wanted = next_record(self.records.get(gateway_id), holder, now, expires_at)
+        if wanted is None:
+            return None
+        self.records[gateway_id] = wanted
+        return wanted.epoch
+
+    async def give_up(self, gateway_id: str, holder: str, epoch: int) -> None:
+        current = self.records.get(gateway_id)
+        if current is not None and current.holder == holder and current.epoch == epoch:
+            self.records[gateway_id] = replace(current, expires_at=datetime(2000, 1, 1, tzinfo=UTC))
 
 
 class RecordingPublisher:

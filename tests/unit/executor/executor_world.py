@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from executor_fakes import FakeBroker, MemoryStore, RecordingPublisher
+from executor_fakes import FakeBroker, MemoryLeases, MemoryStore, RecordingPublisher
 
 from executor.engine import Engine
 from executor.settings import ExecutorSettings
@@ -44,14 +44,19 @@ def settings(**overrides: object) -> ExecutorSettings:
 
 @dataclass
 class World:
+    """One executor process's view: its brokers (connections), and the store and leases every process shares."""
+
     store: MemoryStore
     brokers: dict[str, FakeBroker]
     publisher: RecordingPublisher
     clock: SimClock
     settings: ExecutorSettings
+    leases: MemoryLeases = field(default_factory=MemoryLeases)
+    holder: str = "executor-a"
 
     def engine(self) -> Engine:
-        return Engine(self.store, self.brokers, self.publisher, self.settings, self.clock)
+        return Engine(self.store, self.brokers, self.publisher, self.settings, self.clock,
+                      leases=self.leases, holder=self.holder)
 
     @property
     def broker(self) -> FakeBroker:
@@ -69,10 +74,15 @@ def world(followers: list[Follower], *, clock: SimClock | None = None, **setting
                  settings(**settings_overrides))
 
 
-async def started(w: World) -> Engine:
+async def started(w: World, *, owns: bool = True) -> Engine:
+    """A started engine; with ``owns``, once every gateway is ready (else once every lease was asked for)."""
     engine = w.engine()
     await engine.start()
-    await until(lambda: all(link.ready.is_set() for link in engine.links.values()))
+    if owns:
+        await until(lambda: all(link.ready.is_set() for link in engine.links.values()))
+    else:
+        await until(lambda: all(w.leases.records.get(g) is not None for g in engine.links))
+        await asyncio.sleep(0.05)
     return engine
 
 

@@ -7,7 +7,7 @@ from datetime import time
 from decimal import Decimal
 
 from executor_fakes import FakeBroker
-from executor_world import World, follower, run, signal, started, world
+from executor_world import World, follower, run, signal, sim_clock, started, world
 
 from spreadpilot.models import IntentState, make_intent_id
 
@@ -86,10 +86,12 @@ def test_duplicate_signal_delivery_places_no_second_order() -> None:
 
 def test_duplicate_delivery_to_two_executor_processes_places_one_order_per_follower() -> None:
     w = world([follower(n) for n in range(1, 4)])
-    other = World(w.store, {"gw-advisor": FakeBroker(accounts=w.broker.accounts)}, w.publisher, w.clock, w.settings)
+    # a second process: its own connection to the same gateway, the same store and leases
+    other = World(w.store, {"gw-advisor": FakeBroker(accounts=w.broker.accounts)}, w.publisher, w.clock, w.settings,
+                  w.leases, holder="executor-b")
 
     async def scenario() -> None:
-        first, second = await started(w), await started(other)
+        first, second = await started(w), await started(other, owns=False)
         await asyncio.gather(first.handle_signal(signal()), second.handle_signal(signal()))
         await asyncio.gather(first.idle(), second.idle())
 
@@ -180,8 +182,8 @@ def test_a_rejected_order_is_recorded_and_alerted_and_others_still_fill() -> Non
     assert "order.rejected" in w.publisher.alert_types()
 
 
-def test_one_followers_unexpected_failure_is_isolated_and_alerted() -> None:
-    w = world([follower(1, "gw-a"), follower(2, "gw-b")])
+def test_one_followers_unexpected_failure_is_isolated_retried_and_alerted() -> None:
+    w = world([follower(1, "gw-a"), follower(2, "gw-b")], clock=sim_clock(10, 27))
 
     async def broken(*_: object) -> None:
         raise RuntimeError("adapter bug")
@@ -195,7 +197,9 @@ def test_one_followers_unexpected_failure_is_isolated_and_alerted() -> None:
 
     run(scenario)
     assert w.store.states()["f02"] is IntentState.FILLED
-    assert "executor.entry_failed" in w.publisher.alert_types()
+    assert "executor.entry_stalled" in w.publisher.alert_types()
+    assert w.store.states()["f01"] is IntentState.SKIPPED  # retried until the entry window closed
+    assert [o["account"] for o in w.orders()] == ["DU002"]
 
 
 def test_a_spread_the_gateway_does_not_list_is_rejected_with_an_alert_and_no_order() -> None:

@@ -17,7 +17,7 @@ async def kill(engine: Engine, broker_connected: list[object]) -> None:
     """Everything of ``engine`` stops at once; its socket is gone."""
     for link in engine.links.values():
         link.broker.connected = False  # type: ignore[attr-defined]
-    tasks = [*engine.handler.tasks, *engine._fill_tasks, *engine._link_tasks]
+    tasks = [*engine.handler.tasks, *engine._fill_tasks, *engine._tasks]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -92,17 +92,18 @@ class MemoryIntents:
         self.intents: dict[str, OrderIntent] = {}
         self.fills: dict[str, Fill] = {}
 
-    async def create_intent(self, intent: OrderIntent) -> bool:
+    async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
         if intent.intent_id in self.intents:
             return False
         self.intents[intent.intent_id] = intent
         return True
 
-    async def save_intent(self, intent: OrderIntent) -> None:
+    async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
         self.intents[intent.intent_id] = intent
 
-    async def record_fill(self, fill: Fill) -> bool:
-        return self.fills.setdefault(fill.exec_id, fill) is fill
+    async def put_fill(self, fill: Fill) -> None:
+        self.fills[fill.exec_id] = fill
+
 
 
 class RecordingPublisher:
