@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +49,7 @@ async def serve(settings: ExecutorSettings) -> int:
     brokers = {g.id: IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
                               ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
     leases = FirestoreLeaseStore(db, pool) if settings.leases else None
-    holder = f"{socket.gethostname()}:{os.getpid()}"
+    holder = settings.executor_id or socket.gethostname()  # stable across restarts: a restart keeps its leases
     engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder)
     await engine.start()
     lifecycle = Lifecycle.for_service(engine, store.store, pool, load_settings(LifecycleSettings))

@@ -51,6 +51,9 @@ class ExecutorSettings(CommonSettings):
     leases: bool = Field(
         default=True, description="hold a Firestore lease per gateway, so several executor processes split them"
     )
+    executor_id: str = Field(
+        default="", description="this process's name on gateway leases (default: the host name; one executor per host)"
+    )
     lease_ttl_s: float = Field(default=30.0, gt=1, description="real seconds a gateway lease lasts unless renewed")
     adopt_s: float = Field(
         default=10.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"

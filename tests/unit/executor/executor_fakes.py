@@ -69,6 +69,10 @@ class FakeBroker:
     lose_next_ack: bool = False  # the next order reaches the broker but its ack is lost
     exec_before_ack: bool = False
     listed: bool = True
+    truth_timeouts: int = 0  # the next n truth fetches time out
+    quote_timeouts: int = 0  # the next n quotes time out (no order is sent)
+    refuse_modifies: int = 0  # the next n modifies are refused while the order stays live
+    budget_gate: asyncio.Event | None = None  # an order message waits here (the message budget) before it is sent
     next_order_id: int = 1
     listener: BrokerListener = field(default_factory=BrokerListener)
     _perm: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -105,6 +109,9 @@ class FakeBroker:
     async def truth(self) -> BrokerTruth:
         self._require()
         await asyncio.sleep(0)
+        if self.truth_timeouts > 0:
+            self.truth_timeouts -= 1
+            raise AckTimeout("open orders: no answer in 10 s")
         opened = tuple(self._update(o) for o in self.orders.values() if o.status == "Submitted")
         done = tuple(self._update(o) for o in self.orders.values() if o.status != "Submitted")
         self.next_order_id = max([self.next_order_id, *(o.order_id + 1 for o in self.orders.values())])
@@ -127,6 +134,9 @@ class FakeBroker:
 
     async def quote(self, combo: Combo) -> ComboQuote | None:
         self._require()
+        if self.quote_timeouts > 0:
+            self.quote_timeouts -= 1
+            raise AckTimeout("quote: no answer in 10 s")
         mid = -self.mid_credit
         return ComboQuote(bid=mid - Decimal("0.05"), ask=mid + Decimal("0.05"), mid=mid)
 
@@ -137,8 +147,17 @@ class FakeBroker:
         equity = self.funds.get(request.account, Decimal(100000))
         return Margin(init_margin_change=change, init_margin_after=change, equity_with_loan_after=equity)
 
+    async def _slot(self) -> None:
+        """Like the IB adapter: wait for the message budget, then ask whether the gateway may still be sent to."""
+        if self.budget_gate is not None:
+            await self.budget_gate.wait()
+        self._require()
+        if not self.listener.may_send():
+            raise BrokerDisconnected("not reconciled since the last reconnect")
+
     async def place(self, request: OrderRequest) -> OrderAck:
         self._require()
+        await self._slot()
         self.journal.append({"event": "order", "order_ref": request.order_ref, "account": request.account,
                              "action": request.action, "qty": request.qty, "limit": request.limit,
                              "legs": [(leg.action, leg.strike, leg.right) for leg in request.combo.legs]})
@@ -171,7 +190,11 @@ class FakeBroker:
 
     async def modify(self, order_ref: str, limit: Decimal) -> OrderAck:
         self._require()
+        await self._slot()
         order = self._by_ref(order_ref)
+        if self.refuse_modifies > 0:
+            self.refuse_modifies -= 1
+            raise OrderRejected("201: modify rejected")
         order.limit = limit
         self.journal.append({"event": "modify", "order_ref": order_ref, "limit": limit})
         asyncio.get_running_loop().call_soon(self._match, order)
