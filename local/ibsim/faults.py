@@ -12,12 +12,18 @@ Kinds (scenario ``faults[].kind`` or control ``POST /fault``):
   vanishes without an answer.
 - ``assignment``: a short option of ``account`` becomes stock (``con_id`` picks one; default the first).
 - ``expire``: settle today's options now, as 16:00 would.
+- ``slow_answer``: the answer to the next ``request`` (of ``client_id``, if given) is held back ``seconds`` and
+  then sent whole, as a busy gateway answers ``reqCompletedOrders`` late; ``request`` names a client message as
+  ``codes.In`` does, without ``REQ_`` and in lower case: ``completed_orders``, ``all_open_orders``, ``executions``,
+  ``positions``, ``contract_data``, ``mkt_data``… The answer is what the request would have got when it arrived.
 A ``follower: fNN`` names the NN-th managed account where ``account`` is not given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ibsim.codes import In
 
 ORDER_FAULTS = frozenset({"exec_before_open", "partial_fill", "missing_status", "drop_order"})
 CONNECTIVITY_CODES = {
@@ -26,7 +32,31 @@ CONNECTIVITY_CODES = {
     "connectivity_restored": 1102,
 }
 KINDS = ORDER_FAULTS | set(CONNECTIVITY_CODES) | {"nightly_reset", "disconnect", "lower_next_id", "assignment",
-                                                   "expire"}
+                                                   "expire", "slow_answer"}
+
+
+def request_code(name: str) -> In:
+    """The client message a ``slow_answer`` fault names (``completed_orders`` → ``In.REQ_COMPLETED_ORDERS``)."""
+    key = name.strip().upper()
+    for candidate in (f"REQ_{key}", key):
+        if candidate in In.__members__:
+            return In[candidate]
+    known = sorted(member.lower().removeprefix("req_") for member in In.__members__)
+    raise ValueError(f"unknown request {name!r}; known: {known}")
+
+
+@dataclass(frozen=True)
+class SlowAnswer:
+    """One armed ``slow_answer``: which request, whose, and how many simulated seconds its answer waits."""
+
+    request: In
+    seconds: float
+    client_id: int | None = None
+
+    @property
+    def request_name(self) -> str:
+        """The request as the fault names it (``completed_orders``)."""
+        return self.request.name.lower().removeprefix("req_")
 
 
 @dataclass
@@ -35,6 +65,7 @@ class ArmedFaults:
 
     pending: list[tuple[str, str | None]] = field(default_factory=list)
     next_id_override: int | None = None
+    slow: list[SlowAnswer] = field(default_factory=list)
 
     def arm(self, kind: str, account: str | None) -> None:
         """Arm an order fault for the next order (of ``account``, or any)."""
@@ -51,6 +82,14 @@ class ArmedFaults:
                 keep.append((kind, target))
         self.pending = keep
         return hits
+
+    def take_slow(self, request: int, client_id: int) -> SlowAnswer | None:
+        """Consume the first ``slow_answer`` armed for this request of this client, if any."""
+        for armed in self.slow:
+            if armed.request == request and armed.client_id in (None, client_id):
+                self.slow.remove(armed)
+                return armed
+        return None
 
 
 def resolve_account(params: dict[str, object], accounts: list[str]) -> str | None:

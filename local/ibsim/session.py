@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ibsim import reporting, settlement, wire, wire_orders
 from ibsim.codes import ErrorCode, In
 from ibsim.contracts import Listing
+from ibsim.faults import SlowAnswer
 from ibsim.fills import combo_quote
 from ibsim.orders import Leg
 from ibsim.pacing import Pacer
@@ -56,6 +57,7 @@ class Session(asyncio.Protocol):
         self.account_updates: str | None = None
         self.multi_subs: dict[int, str] = {}
         self.positions_sub = False
+        self._holding: list[list[Field]] | None = None  # a slow_answer fault collects the answer here
         self.handlers: dict[int, Handler] = {
             In.START_API: self.on_start_api,
             In.REQ_IDS: lambda f: self.send(wire.next_valid_id(self.broker.next_ids.get(self.client_id, 1))),
@@ -115,6 +117,9 @@ class Session(asyncio.Protocol):
 
     def send(self, message: list[Field]) -> None:
         """Queue one message."""
+        if self._holding is not None:
+            self._holding.append(message)
+            return
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(encode_frame(message))
 
@@ -137,11 +142,35 @@ class Session(asyncio.Protocol):
         if handler is None:
             log.debug("unhandled message %s", fields[:3])
             return
+        slow = self.broker.faults.take_slow(int(fields[0]), self.client_id)
+        if slow is not None:
+            self._answer_late(slow, handler, fields)
+            return
+        self._dispatch(handler, fields)
+
+    def _dispatch(self, handler: Handler, fields: list[str]) -> None:
         try:
             handler(fields)
         except Exception:  # isolate one bad request from the connection (IB answers 321 and carries on)
             log.exception("request %s failed", fields[:3])
             self.send(wire.error(-1, ErrorCode.INVALID_REQUEST, "Error validating request"))
+
+    def _answer_late(self, slow: SlowAnswer, handler: Handler, fields: list[str]) -> None:
+        """Serve the request now, as it stands, but hold its whole answer back ``slow.seconds`` (simulated)."""
+        held: list[list[Field]] = []
+        self._holding = held
+        try:
+            self._dispatch(handler, fields)
+        finally:
+            self._holding = None
+        self.broker.journal.write("fault", "", kind="slow_answer", request=slow.request_name,
+                                  client_id=self.client_id, seconds=slow.seconds, messages=len(held))
+
+        def release() -> None:
+            for message in held:
+                self.send(message)
+
+        self.sim.later(slow.seconds, release)
 
     def _handshake(self, fields: list[str]) -> None:
         _, high = parse_version_range(fields[0])

@@ -16,7 +16,7 @@ from typing import Any
 from ibsim import settlement, wire
 from ibsim.broker import Broker
 from ibsim.config import FillMode, SimConfig
-from ibsim.faults import CONNECTIVITY_CODES, KINDS, ORDER_FAULTS, resolve_account
+from ibsim.faults import CONNECTIVITY_CODES, KINDS, ORDER_FAULTS, SlowAnswer, request_code, resolve_account
 from ibsim.journal import Journal
 from ibsim.market import MARKET_CLOSE, Market
 from ibsim.scenario import Scenario, ScheduledFault, load_scenario
@@ -150,6 +150,7 @@ class Simulator:
         """Apply one fault now (see ``faults.py`` for the kinds)."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {sorted(KINDS)}")
+        slow = _slow_answer(params) if kind == "slow_answer" else None  # a bad request name is refused unjournaled
         account = resolve_account(params, self.config.accounts)
         self.journal.write("fault", account or "", kind=kind, **{k: v for k, v in params.items() if k != "account"})
         result: dict[str, Any] = {"kind": kind}
@@ -163,7 +164,7 @@ class Simulator:
                     session.market_data.clear()
         elif kind == "nightly_reset":
             self._system_message(CONNECTIVITY_CODES["connectivity_lost"])
-            self._later(float(params.get("seconds", 5)),
+            self.later(float(params.get("seconds", 5)),
                         lambda: self._system_message(CONNECTIVITY_CODES["connectivity_restored"]))
         elif kind == "disconnect":
             self.disconnect(float(params.get("seconds", 10)))
@@ -175,9 +176,12 @@ class Simulator:
                                                                           params.get("qty"))]
         elif kind == "expire":
             result["settled"] = settlement.expire(self.broker, new_york(self.now()).date())
+        elif slow is not None:
+            self.broker.faults.slow.append(slow)
         return result
 
-    def _later(self, sim_seconds: float, action: Any) -> None:
+    def later(self, sim_seconds: float, action: Any) -> None:
+        """Run ``action`` after ``sim_seconds`` of simulated time."""
         asyncio.get_running_loop().call_later(sim_seconds / self.clock.speed, action)
 
     def _system_message(self, code: int) -> None:
@@ -196,7 +200,7 @@ class Simulator:
         self.refusing = True
         for session in list(self.sessions):
             session.abort()
-        self._later(sim_seconds, lambda: asyncio.ensure_future(self._reopen()))
+        self.later(sim_seconds, lambda: asyncio.ensure_future(self._reopen()))
 
     async def _reopen(self) -> None:
         await self._listen()
@@ -225,3 +229,9 @@ class Simulator:
                         "filled": o.filled, "qty": o.qty, "limit": str(o.limit)} for o in self.broker.orders.values()],
             "fills": len(self.broker.fills),
         }
+
+
+def _slow_answer(params: dict[str, Any]) -> SlowAnswer:
+    client_id = params.get("client_id")
+    return SlowAnswer(request_code(str(params.get("request", ""))), float(params.get("seconds", 10)),
+                      None if client_id is None else int(client_id))

@@ -12,7 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-
 from executor_world import World, follower, run, signal, started, until, world
 
 from executor.broker import Execution
@@ -74,7 +73,8 @@ def test_a_foreign_order_ref_with_a_slash_breaks_nothing_and_its_execution_is_le
     run(scenario)
     one_order_each(w, ["DU001", "DU002", "DU003"])
     foreign = w.store.fills[manual.exec_id]
-    assert foreign.foreign and foreign.follower_id == "f02" and foreign.order_ref == "manual/by hand"
+    assert foreign.foreign
+    assert (foreign.follower_id, foreign.order_ref) == ("f02", "manual/by hand")
 
 
 def test_one_failed_intent_write_orphans_nobody_and_the_redelivery_records_it() -> None:
@@ -308,7 +308,8 @@ def test_two_executors_split_three_gateways_and_a_dead_ones_gateways_are_taken_o
 
     run(scenario)
     refs = [o["order_ref"] for o in w.orders()]
-    assert len(refs) == 3 and len(set(refs)) == 3
+    assert len(refs) == 3
+    assert len(set(refs)) == 3
 
 
 async def kill(engine: Engine) -> None:
@@ -326,12 +327,15 @@ def test_a_lease_is_not_taken_while_its_holder_renews_and_a_takeover_raises_the_
 
     now = datetime(2026, 3, 17, 14, 0, tzinfo=UTC)
     held = next_record(None, "a", now, now + timedelta(seconds=30))
-    assert held is not None and held.epoch == 1
+    assert held is not None
+    assert held.epoch == 1
     assert next_record(held, "b", now + timedelta(seconds=10), now + timedelta(seconds=40)) is None
     renewed = next_record(held, "a", now + timedelta(seconds=10), now + timedelta(seconds=40))
-    assert renewed is not None and renewed.epoch == 1
+    assert renewed is not None
+    assert renewed.epoch == 1
     taken = next_record(held, "b", now + timedelta(seconds=31), now + timedelta(seconds=61))
-    assert taken is not None and (taken.holder, taken.epoch) == ("b", 2)
+    assert taken is not None
+    assert (taken.holder, taken.epoch) == ("b", 2)
 
 
 def test_a_process_that_lost_its_lease_cannot_overwrite_its_successors_intent() -> None:
