@@ -1,0 +1,37 @@
+"""The IB adapter refuses what would send the wrong message: no session is needed to prove it."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from ib_async import Contract, LimitOrder, OrderStatus, Trade
+
+from executor.broker import NotModifiable, OutcomeUnknown
+from executor.ib import IBBroker
+
+
+def broker_with(order_id: int, client_id: int, status: str) -> IBBroker:
+    broker = IBBroker("gw", "127.0.0.1", 4002, 7)
+    order = LimitOrder("BUY", 2, -0.80, orderId=order_id, clientId=client_id, orderRef="entry-x-f01")
+    broker._trades["entry-x-f01"] = Trade(contract=Contract(secType="BAG"), order=order,
+                                          orderStatus=OrderStatus(orderId=order_id, status=status))
+    return broker
+
+
+def test_modifying_an_order_known_without_an_order_id_is_refused_instead_of_placing_a_new_one() -> None:
+    # placeOrder with orderId 0 makes ib_async assign a fresh id: a second order, not a modify
+    with pytest.raises(NotModifiable):
+        asyncio.run(broker_with(0, 0, "Submitted").modify("entry-x-f01", Decimal("-0.79")))
+
+
+def test_an_order_of_another_client_id_is_not_modified_or_cancelled() -> None:
+    with pytest.raises(NotModifiable):
+        asyncio.run(broker_with(12, 3, "Submitted").cancel("entry-x-f01"))
+
+
+def test_an_order_ib_async_marked_cancelled_locally_is_left_to_reconciliation() -> None:
+    # ib_async asserts when a done trade is placed again; and the broker may well still be working it
+    with pytest.raises(OutcomeUnknown):
+        asyncio.run(broker_with(12, 7, "Cancelled").modify("entry-x-f01", Decimal("-0.79")))
