@@ -33,7 +33,8 @@ def test_socket_closed_mid_ladder_and_order_ids_rolled_back_resume_without_dupli
         clean_stack: LocalStack, firestore_db: firestore.Client, simulator: Callable[..., SimulatorProcess],
         executors: Callable[..., Executor], tap: Callable[[str], TopicTap]) -> None:
     followers = [follower(1), follower(2)]
-    sim = simulator([f.ibkr_account for f in followers], "--fill-mode", "never")
+    late = [follower(3), follower(4)]  # onboarded after the restart: their first orders use the new order ids
+    sim = simulator([f.ibkr_account for f in followers + late], "--fill-mode", "never")
     seed(firestore_db, followers, [advisor(sim)])
     alerts = tap("alerts")
     executor = executors(ladder_step_s=20)
@@ -47,15 +48,21 @@ def test_socket_closed_mid_ladder_and_order_ids_rolled_back_resume_without_dupli
     wait_for(lambda: order_messages(sim) > before, 30, "a ladder step on the adopted order after the reconnect")
     sim.control("/fills", {"mode": "immediate"})  # the next concession fills
     wait_for(settled(firestore_db, first, followers), 60, "the first signal's intents to settle")
-    second = make_signal(short=486, long_=481)  # new orders after the rollback must not reuse live ids
+    seed(firestore_db, late, [])
+    # a second signal the same day: new orders after the rollback must not reuse live ids; followers that already
+    # have today's entry get none (one spread a day per follower)
+    second = make_signal(short=486, long_=481)
     publish(clean_stack.project, second)
-    wait_for(settled(firestore_db, second, followers), 60, "the second signal's intents to settle")
+    wait_for(settled(firestore_db, second, followers + late), 60, "the second signal's intents to settle")
 
     orders = broker_orders(sim)
-    for sig in (first, second):
-        assert {f.id: i.state for f in followers for i in [intents(firestore_db, sig)[f.id]]} == {
-            "f01": IntentState.FILLED, "f02": IntentState.FILLED}
-        assert all(len(orders[ref(sig, f.id)]) == 1 for f in followers)
+    assert {f.id: intents(firestore_db, first)[f.id].state for f in followers} == {
+        "f01": IntentState.FILLED, "f02": IntentState.FILLED}
+    assert {f.id: intents(firestore_db, second)[f.id].state for f in followers + late} == {
+        "f01": IntentState.SKIPPED, "f02": IntentState.SKIPPED, "f03": IntentState.FILLED, "f04": IntentState.FILLED}
+    assert all(len(orders[ref(first, f.id)]) == 1 for f in followers)
+    assert all(len(orders[ref(second, f.id)]) == 1 for f in late)
+    assert not any(ref(second, f.id) in orders for f in followers)
     assert journal_fills(sim) == recorded_fills(firestore_db)
     assert "gateway.disconnected" in alert_types(alerts, {"gateway.disconnected"})
     assert executor.terminate() == 0
