@@ -91,7 +91,7 @@ class MarketCache:
         if combo_task is None or _failed(combo_task):
             spread = intent.spread
             combo_task = asyncio.ensure_future(link.broker.qualify(
-                "QQQ", intent.expiry, spread.right, spread.short_strike, spread.long_strike))
+                intent.symbol, intent.expiry, spread.right, spread.short_strike, spread.long_strike))
             self._combos[key] = combo_task
         combo = await asyncio.shield(combo_task)
         now = self.clock.now().timestamp()

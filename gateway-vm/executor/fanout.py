@@ -92,9 +92,13 @@ class SignalHandler:
                 global_controls, per_follower[follower.id])
             if follower.gateway_id not in self.runner.links:
                 reason = f"gateway {follower.gateway_id} is not configured"
+            if signal.ticker not in self.settings.tickers:
+                reason = (f"{signal.ticker} is not traded here (SPREADPILOT_ALLOWED_TICKERS="
+                          f"{','.join(sorted(self.settings.tickers))})")
             intent = OrderIntent(
                 intent_id=intent_id, signal_id=signal.signal_id, follower_id=follower.id,
-                gateway_id=follower.gateway_id, account=follower.ibkr_account, spread=signal.spread,
+                gateway_id=follower.gateway_id, account=follower.ibkr_account, symbol=signal.ticker,
+                spread=signal.spread,
                 expiry=signal.date, contracts=contracts, history=(StateChange(state=IntentState.PLANNED, at=now),),
                 created_at=now, updated_at=now,
             )
@@ -111,6 +115,10 @@ class SignalHandler:
                 failed.append(f"{intent.follower_id}: {result!r}")
                 continue
             recorded.append(result)
+        if signal.ticker not in self.settings.tickers and planned:
+            await self.alerts.send("signal.ticker_not_traded", Severity.CRITICAL,
+                                   f"signal for {signal.ticker} not traded: the executor trades "
+                                   f"{', '.join(sorted(self.settings.tickers))}", signal_id=signal.signal_id)
         if window and planned:
             await self.alerts.send("signal.outside_window", Severity.WARNING, f"signal not traded: {window}",
                                    signal_id=signal.signal_id)

@@ -10,7 +10,7 @@ from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from spreadpilot.settings import CommonSettings
 
@@ -20,6 +20,10 @@ class MarginMode(StrEnum):
 
     SKIP = "skip"
     REDUCE = "reduce"
+
+
+# Underlyings with options expiring every trading day (0-DTE on any day); an allowed ticker must be one of them.
+DAILY_EXPIRY_UNDERLYINGS = frozenset({"QQQ", "SPY", "IWM"})
 
 
 class ExecutorSettings(CommonSettings):
@@ -48,6 +52,10 @@ class ExecutorSettings(CommonSettings):
     io_threads: int = Field(default=64, ge=4, le=512, description="thread pool for Firestore/Pub/Sub calls")
     max_signal_messages: int = Field(default=4, ge=1, description="signal messages handled at once")
     version: str = Field(default="0.1.0", description="reported in the heartbeat")
+    allowed_tickers: str = Field(
+        default="QQQ", pattern=r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$",
+        description="underlyings the executor trades (the poller's allowlist); each must list daily expiries",
+    )
     leases: bool = Field(
         default=True, description="hold a Firestore lease per gateway, so several executor processes split them"
     )
@@ -68,3 +76,16 @@ class ExecutorSettings(CommonSettings):
     market_attempts: int = Field(
         default=5, ge=1, description="quote/what-if attempts before an entry is skipped for lack of market data"
     )
+
+    @property
+    def tickers(self) -> frozenset[str]:
+        """The allowed underlyings, upper-case."""
+        return frozenset(t.strip().upper() for t in self.allowed_tickers.split(","))
+
+    @model_validator(mode="after")
+    def _tickers_supported(self) -> ExecutorSettings:
+        unsupported = sorted(self.tickers - DAILY_EXPIRY_UNDERLYINGS)
+        if unsupported:
+            raise ValueError(f"SPREADPILOT_ALLOWED_TICKERS: {', '.join(unsupported)} has no daily (0-DTE) expiries; "
+                             f"supported: {', '.join(sorted(DAILY_EXPIRY_UNDERLYINGS))}")
+        return self

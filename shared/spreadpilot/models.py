@@ -258,6 +258,7 @@ class OrderIntent(Frozen):
     follower_id: Id
     gateway_id: Id
     account: str
+    symbol: str = Field(default="QQQ", pattern=r"^[A-Z]{1,6}$")  # the underlying, from the signal's ticker
     spread: Spread
     expiry: date
     contracts: int = Field(ge=0)

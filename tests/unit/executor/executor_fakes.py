@@ -159,6 +159,7 @@ class FakeBroker:
         self._require()
         await self._slot()
         self.journal.append({"event": "order", "order_ref": request.order_ref, "account": request.account,
+                             "symbol": request.combo.symbol,
                              "action": request.action, "qty": request.qty, "limit": request.limit,
                              "legs": [(leg.action, leg.strike, leg.right) for leg in request.combo.legs]})
         if self.swallow_next_place:
