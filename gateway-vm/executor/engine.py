@@ -24,6 +24,7 @@ from executor.intents import ExecutorStore
 from executor.lease import GatewayLease, LeaseStore
 from executor.ledger import ExecutionLedger, Owner
 from executor.reconcile import reconcile
+from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
 from spreadpilot.clock import Clock
@@ -54,6 +55,7 @@ class Engine:
                 backoff=(settings.reconnect_min_s, settings.reconnect_max_s), down_alert_s=settings.down_alert_s,
                 lease=GatewayLease(leases, gateway_id, holder, clock, ttl_s=settings.lease_ttl_s) if leases else None,
                 on_owned=self._adopt_gateway, on_lost=self._drop_gateway,
+                windows=RestartWindows.standard(settings.ibc_restart, settings.ibc_restart_minutes),
             )
             for gateway_id, broker in brokers.items()
         }

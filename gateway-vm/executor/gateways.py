@@ -3,7 +3,8 @@
 Each link holds the gateway's lease (when leases are configured; ``executor.lease``), keeps itself connected
 (backoff between attempts), reconciles before it lets anything be sent (after the first connect, every reconnect,
 1101 "restored, data lost", and whenever a sender asks for it), and alerts once per outage that lasts longer than
-``down_alert_s``. While a link is not ``ready`` nothing is sent on it: senders ``await link.ready.wait()``, and the
+``down_alert_s`` (or past the end of the restart window it began in: ``executor.restarts``; a nightly restart is
+logged and reconciled, never paged). While a link is not ``ready`` nothing is sent on it: senders ``await link.ready.wait()``, and the
 broker asks ``may_send`` once more right before an order message goes on the wire.
 
 A reconciliation that fails for any reason (a slow truth request, a store error, a document it cannot write) is
@@ -21,6 +22,7 @@ from datetime import datetime
 from executor.alerts import Alerts
 from executor.broker import Broker, BrokerDisconnected, BrokerListener, BrokerTruth, Execution, OrderUpdate
 from executor.lease import GatewayLease
+from executor.restarts import RestartWindows
 from executor.waits import wait_any
 from spreadpilot.clock import Clock
 from spreadpilot.models import Severity
@@ -39,7 +41,8 @@ class GatewayLink:
                  backoff: tuple[float, float] = (0.5, 15.0), down_alert_s: float = 30.0,
                  lease: GatewayLease | None = None,
                  on_owned: Callable[[str], Awaitable[None]] | None = None,
-                 on_lost: Callable[[str], None] | None = None) -> None:
+                 on_lost: Callable[[str], None] | None = None,
+                 windows: RestartWindows | None = None) -> None:
         self.gateway_id = gateway_id
         self.broker = broker
         self.clock = clock
@@ -48,6 +51,7 @@ class GatewayLink:
         self.backoff = backoff
         self.down_alert_s = down_alert_s
         self.lease = lease
+        self.windows = windows or RestartWindows.standard()
         self.on_owned = on_owned
         self.on_lost = on_lost
         self.ready = asyncio.Event()
@@ -82,7 +86,9 @@ class GatewayLink:
 
     def _on_disconnected(self) -> None:
         if self.ready.is_set() or self.down_since is None:
-            log.warning("gateway disconnected", extra={"gateway_id": self.gateway_id})
+            window = self.windows.covering(self.clock.now())
+            log.warning("gateway disconnected", extra={"gateway_id": self.gateway_id,
+                                                       "expected_in": window[0] if window else None})
             self.down_since = self.clock.now()
             self.since = None
         self.ready.clear()
@@ -207,8 +213,11 @@ class GatewayLink:
     async def _maybe_alert_down(self) -> None:
         if self.down_since is None or self.ready.is_set() or not self.owned:
             return
-        down_for = (self.clock.now() - self.down_since).total_seconds()
-        if down_for >= self.down_alert_s and self._alerted_for != self.down_since:
+        now = self.clock.now()
+        down_for = (now - self.down_since).total_seconds()
+        if now < self.windows.page_after(self.down_since, self.down_alert_s):
+            return  # expected (a restart or maintenance window) or not long enough yet: logged, reconciled, no page
+        if self._alerted_for != self.down_since:
             self._alerted_for = self.down_since
             await self.alerts.send("gateway.disconnected", Severity.CRITICAL,
                                    f"gateway {self.gateway_id} down for {down_for:.0f} s", gateway_id=self.gateway_id)

@@ -62,6 +62,10 @@ class ExecutorSettings(CommonSettings):
     executor_id: str = Field(
         default="", description="this process's name on gateway leases (default: the host name; one executor per host)"
     )
+    ibc_restart: time = Field(
+        default=time(23, 45), description="New York time IBC restarts the gateway daily (an outage then is not paged)"
+    )
+    ibc_restart_minutes: int = Field(default=10, ge=1, le=120, description="how long IBC's daily restart may take")
     lease_ttl_s: float = Field(default=30.0, gt=1, description="real seconds a gateway lease lasts unless renewed")
     adopt_s: float = Field(
         default=10.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"
