@@ -12,6 +12,7 @@ SCENARIO ?= local/scenarios/normal-day.yaml
 SPEED ?=
 KEEP ?=
 GATEWAYS ?= advisor
+SEEDS ?= 300
 
 .PHONY: system-packages
 system-packages:
@@ -61,6 +62,11 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench --readme README.md
+
+# The executor's deterministic fault simulator (local/faultsim): SEEDS seeded runs, or everything about one SEED.
+.PHONY: simulate
+simulate: setup
+	PYTHONHASHSEED=0 $(PY) -m faultsim --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
 
 docs: setup
 	$(PY) -m settingsdoc README.md

@@ -4,8 +4,8 @@ Each link holds the gateway's lease (when leases are configured; ``executor.leas
 (backoff between attempts), reconciles before it lets anything be sent (after the first connect, every reconnect,
 1101 "restored, data lost", and whenever a sender asks for it), and alerts once per outage that lasts longer than
 ``down_alert_s`` (or past the end of the restart window it began in: ``executor.restarts``; a nightly restart is
-logged and reconciled, never paged). While a link is not ``ready`` nothing is sent on it: senders ``await link.ready.wait()``, and the
-broker asks ``may_send`` once more right before an order message goes on the wire.
+logged and reconciled, never paged). While a link is not ``ready`` nothing is sent on it: senders
+``await link.ready.wait()``, and the broker asks ``may_send`` once more right before an order message goes out.
 
 A reconciliation that fails for any reason (a slow truth request, a store error, a document it cannot write) is
 retried with backoff on the live session; after ``RECONCILE_ALERT_AFTER`` failures in a row an operator is alerted.
