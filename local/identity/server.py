@@ -62,6 +62,7 @@ class Issuer:
         self.project = project
         self.users = {user.email: user for user in users}
         self.key = key or SigningKey.generate(datetime.now(UTC))
+        self.cert_fetches = 0  # how often the certificates were served (tests count verifiers' fetches)
 
     def sign_in(self, email: str, password: str, now: datetime) -> dict[str, object]:
         """Identity Toolkit's signInWithPassword response, or ValueError with its error code."""
@@ -103,6 +104,7 @@ def make_handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path.split("?", 1)[0] == CERT_PATH:
+                issuer.cert_fetches += 1
                 self._send(200, certificates_doc([issuer.key]),
                            {"Cache-Control": f"public, max-age={CERT_MAX_AGE_S}, must-revalidate, no-transform"})
             elif self.path == "/healthz":

@@ -26,6 +26,9 @@ from cryptography.x509 import load_pem_x509_certificate
 CERT_FETCH_TIMEOUT_S = 10.0
 DEFAULT_CERT_TTL_S = 3600
 CLOCK_SKEW_S = 5
+# An unknown ``kid`` may be a freshly rotated key, so it may trigger one fetch; within this many seconds of the last
+# fetch it is refused without fetching (otherwise every forged token would cost the issuer a request).
+MIN_REFRESH_INTERVAL_S = 60.0
 
 
 class Role(StrEnum):
@@ -104,11 +107,16 @@ class HttpCertSource:
         self._lock = threading.Lock()
         self._keys: dict[str, RSAPublicKey] = {}
         self._expires = 0.0
+        self._fetched = float("-inf")
+        self.fetches = 0
 
     def keys(self, now: datetime, *, refresh: bool = False) -> Mapping[str, RSAPublicKey]:
-        """Cached keys, fetched again once their max-age has passed (or on ``refresh``)."""
+        """Cached keys, fetched again once their max-age has passed, or on ``refresh`` at most once a minute."""
         with self._lock:
-            if refresh or not self._keys or now.timestamp() >= self._expires:
+            refresh_allowed = refresh and now.timestamp() - self._fetched >= MIN_REFRESH_INTERVAL_S
+            if refresh_allowed or not self._keys or now.timestamp() >= self._expires:
+                self._fetched = now.timestamp()
+                self.fetches += 1
                 try:
                     response = self.session.get(self.url, timeout=CERT_FETCH_TIMEOUT_S)
                     response.raise_for_status()
@@ -133,9 +141,13 @@ class TokenVerifier:
         """The token's principal, or ``AuthError`` 401 (invalid) / 403 (no usable role)."""
         claims = self.claims(token, now)
         role = claims.get("role")
-        if role not in {r.value for r in Role}:
-            raise forbidden(f"the account has no SpreadPilot role (role claim {role!r}; expected admin or viewer)")
-        return Principal(uid=str(claims["sub"]), email=str(claims.get("email") or ""), role=Role(role))
+        if not isinstance(role, str) or role not in {r.value for r in Role}:
+            shown = repr(role)[:40] if isinstance(role, str | None) else f"of type {type(role).__name__}"
+            raise forbidden(f"the account has no SpreadPilot role (role claim {shown}; expected admin or viewer)")
+        email = claims.get("email") or ""
+        if not isinstance(email, str) or len(email) > 320:
+            raise unauthenticated("ID token 'email' must be a string of at most 320 characters")
+        return Principal(uid=str(claims["sub"]), email=email, role=Role(role))
 
     def claims(self, token: str, now: datetime) -> dict[str, Any]:
         """The verified claims of ``token`` at ``now``."""

@@ -14,6 +14,9 @@ from admin_api.auth import Principal
 
 B = TypeVar("B", bound=BaseModel)
 
+MAX_BODY_BYTES = 64 * 1024  # the largest body any route takes (a follower) is under 2 KiB
+MAX_BODY_DEPTH = 8  # no request model nests deeper than a list inside an object
+
 
 class ApiError(Exception):
     """An answer other than success: ``status`` and a message that says what is wrong and where."""
@@ -105,11 +108,42 @@ class Call:
         return parse_body(self.request.body, model)
 
 
+def json_depth(text: str) -> int:
+    """How deeply ``text``'s arrays and objects nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_body(raw: bytes, model: type[B]) -> B:
     """Parse ``raw`` JSON into ``model`` (never echoing submitted values: they may be secrets)."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are accepted", where="body")
     try:
-        doc: Any = json.loads(raw.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "request body is not UTF-8 JSON (UnicodeDecodeError)", where="body") from exc
+    # Checked before parsing: a deeply nested body would otherwise exhaust the parser's recursion.
+    if json_depth(text) > MAX_BODY_DEPTH:
+        raise ApiError(400, f"request body nests deeper than {MAX_BODY_DEPTH} levels", where="body")
+    try:
+        doc: Any = json.loads(text or "null")
+    except json.JSONDecodeError as exc:
         raise ApiError(400, f"request body is not UTF-8 JSON ({exc.__class__.__name__})", where="body") from exc
     if not isinstance(doc, dict):
         raise ApiError(400, "request body must be a JSON object", where="body")

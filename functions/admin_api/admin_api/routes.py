@@ -6,9 +6,8 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote
 
-from google.api_core.exceptions import GoogleAPICallError
+from google.api_core.exceptions import ClientError, GoogleAPICallError
 
 from admin_api import controls, followers, statements, views
 from admin_api.auth import AuthError, Principal, bearer_token, forbidden
@@ -16,6 +15,7 @@ from admin_api.deps import Deps, Route
 from admin_api.http import ApiError, ApiRequest, ApiResponse, Call
 from admin_api.openapi import openapi_document
 from spreadpilot.errors import Retryable
+from spreadpilot.models import ID_PATTERN
 
 log = logging.getLogger("admin_api")
 
@@ -23,6 +23,10 @@ PREFIX = "/api/v1"
 ALL_ROUTES: list[Route] = [*views.ROUTES, *followers.ROUTES, *controls.ROUTES, *statements.ROUTES]
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_METHODS = "GET, POST, PATCH, OPTIONS"
+# Every id in a path or an ``*_id`` query parameter is a Firestore document id: letters or digits first, so ``.``,
+# ``..`` and ``__reserved__`` (which Firestore refuses) never reach it, and no ``/`` (which would address another
+# document). Checked once here, at the edge.
+DOCUMENT_ID = re.compile(ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,16 @@ class AdminApi:
             log.info("request refused", extra={"status": exc.status, "reason": exc.reason, "path": request.path})
         except ApiError as exc:
             response = ApiResponse(exc.status, exc.body())
+        except ClientError as exc:
+            # Firestore refusing what the request named (a value it cannot store or query) is the caller's fault.
+            log.info("request refused by a backing service", extra={"error": str(exc)[:300], "path": request.path})
+            response = ApiResponse(400, ApiError(400, f"the request was refused: {exc.message}").body())
         except (Retryable, GoogleAPICallError) as exc:
             log.warning("dependency unavailable", extra={"error": str(exc), "path": request.path})
             response = ApiResponse(503, ApiError(503, "a backing service is unavailable; try again").body())
+        except Exception:  # the front door: whatever went wrong, the answer is JSON, never the framework's HTML page
+            log.exception("request failed", extra={"path": request.path, "method": request.method})
+            response = ApiResponse(500, ApiError(500, "internal error; it has been logged").body())
         return self._with(response, cors)
 
     def _dispatch(self, request: ApiRequest, now: datetime, wall: datetime) -> ApiResponse:
@@ -85,7 +96,13 @@ class AdminApi:
         principal = self._authenticate(request, wall)
         if compiled.route.changes and not principal.can_change:
             raise forbidden(f"role {principal.role} may only look; changing things needs the admin role")
-        params = {k: unquote(v) for k, v in match.groupdict().items()}
+        # The WSGI server has decoded the path once already; decoding again would turn %2F into a path separator.
+        params = match.groupdict()
+        for name, value in [*params.items(), *((k, v) for k, v in request.query.items() if k.endswith("_id"))]:
+            if not DOCUMENT_ID.match(value):
+                where = "path" if name in params else "query"
+                raise ApiError(400, f"{name} must be 1-128 letters, digits or _ . : - starting with a letter or "
+                               f"digit, got {value[:40]!r}", where=where)
         result = compiled.route.handler(self.deps, Call(request, principal, now, wall, params))
         return result if isinstance(result, ApiResponse) else ApiResponse(200, result)
 
