@@ -10,6 +10,7 @@ from admin_api.http import ApiRequest, ApiResponse
 from admin_api.routes import AdminApi
 from admin_api.settings import AdminSettings
 from admin_api.statements import SignedUrlLinks
+from spreadpilot.events import FirestoreEvents
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.secrets import Secrets
 from spreadpilot.store import Store, firestore_client
@@ -19,9 +20,10 @@ def build_api(settings: AdminSettings) -> AdminApi:
     """The API over the real Firestore, Pub/Sub, Secret Manager and token issuer named by ``settings``."""
     verifier = TokenVerifier(HttpCertSource(settings.auth_cert_url), issuer=settings.issuer,
                              audience=settings.audience)
-    deps = Deps(store=Store(firestore_client(settings.project)), publisher=PubSubPublisher(settings.project),
+    store = Store(firestore_client(settings.project))
+    deps = Deps(store=store, publisher=PubSubPublisher(settings.project),
                 secrets=Secrets(settings.project), verifier=verifier,
-                links=SignedUrlLinks(settings.signed_url_ttl_s), settings=settings)
+                links=SignedUrlLinks(settings.signed_url_ttl_s), settings=settings, events=FirestoreEvents(store.db))
     return AdminApi(deps)
 
 

@@ -16,6 +16,7 @@ from google.api_core.exceptions import AlreadyExists, FailedPrecondition
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_api.deps import Deps, Route
+from admin_api.eventlog import note
 from admin_api.http import ApiError, ApiResponse, Call, not_found
 from spreadpilot.envelopes import CommandMessage
 from spreadpilot.models import Command, CommandKind
@@ -62,6 +63,9 @@ def publish_command(deps: Deps, call: Call, kind: CommandKind, scope: str, reaso
                      command_id=command.command_id, scope=scope, reason=reason, message_id=message_id)
     log.info("command published", extra={"command_id": command.command_id, "kind": str(kind), "scope": scope,
                                          "actor": call.principal.actor})
+    note(deps, call, f"command.{kind}", f"{kind} {scope} sent by {call.principal.actor}" + (f": {reason}" if reason
+         else ""), command_id=command.command_id, follower_id=None if scope == "all" else scope,
+         context={"scope": scope, "message_id": message_id})
     return {"command_id": command.command_id, "kind": str(kind), "scope": scope, "message_id": message_id}
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 from admin_api.auth import TokenVerifier
 from admin_api.http import Call
 from admin_api.settings import AdminSettings
+from spreadpilot.events import EventSink
 from spreadpilot.publisher import Publisher
 from spreadpilot.store import Store
 
@@ -51,6 +52,7 @@ class Deps:
     verifier: TokenVerifier
     links: StatementLinks
     settings: AdminSettings
+    events: EventSink
     new_id: Callable[[], str] = field(default=new_command_id)
     new_code: Callable[[], str] = field(default=new_confirm_code)
 

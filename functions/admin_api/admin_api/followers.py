@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from admin_api.deps import Deps, Route
+from admin_api.eventlog import note
 from admin_api.http import ApiError, ApiResponse, Call, not_found
 from spreadpilot.models import Follower, mask_iban
 from spreadpilot.store import CONTROLS
@@ -132,6 +133,7 @@ def create_follower(deps: Deps, call: Call) -> object:
     deps.store.audit("follower.create", actor=call.principal.actor, source="web", at=call.now.isoformat(),
                      follower_id=follower.id, fields=sorted(fields), credentials=follower.ibkr_secret_name is not None)
     log.info("follower created", extra={"follower_id": follower.id, "actor": call.principal.actor})
+    note(deps, call, "follower.created", f"follower {follower.id} created", follower_id=follower.id)
     return ApiResponse(201, follower_view(follower))
 
 
@@ -159,6 +161,8 @@ def update_follower(deps: Deps, call: Call) -> object:
                      values={k: str(v) for k, v in changes.items() if k not in _SENSITIVE and k != "credentials"})
     log.info("follower updated", extra={"follower_id": follower_id, "fields": sorted(changes),
                                         "actor": call.principal.actor})
+    note(deps, call, "follower.updated", f"follower {follower_id} changed: {', '.join(sorted(changes))}",
+         follower_id=follower_id)
     return follower_view(updated, _controls(deps, [follower_id]).get(follower_id))
 
 
@@ -173,6 +177,8 @@ def _set_enabled(deps: Deps, call: Call, enabled: bool) -> object:
     deps.store.audit(action, actor=call.principal.actor, source="web", at=call.now.isoformat(),
                      follower_id=follower_id)
     log.info(action, extra={"follower_id": follower_id, "actor": call.principal.actor})
+    note(deps, call, f"{action}d", f"follower {follower_id} {'enabled' if enabled else 'disabled'}",
+         follower_id=follower_id)
     return follower_view(updated, _controls(deps, [follower_id]).get(follower_id))
 
 

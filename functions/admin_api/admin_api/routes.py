@@ -15,7 +15,8 @@ from admin_api.deps import Deps, Route
 from admin_api.http import ApiError, ApiRequest, ApiResponse, Call
 from admin_api.openapi import openapi_document
 from spreadpilot.errors import Retryable
-from spreadpilot.models import ID_PATTERN
+from spreadpilot.events import make_event
+from spreadpilot.models import ID_PATTERN, Severity
 
 log = logging.getLogger("admin_api")
 
@@ -73,6 +74,9 @@ class AdminApi:
             response = ApiResponse(503, ApiError(503, "a backing service is unavailable; try again").body())
         except Exception:  # the front door: whatever went wrong, the answer is JSON, never the framework's HTML page
             log.exception("request failed", extra={"path": request.path, "method": request.method})
+            self.deps.events.record(make_event(
+                "function.error", source="admin_api", at=now, severity=Severity.WARNING,
+                message=f"{request.method} {request.path[:200]} failed (see the function's log)"))
             response = ApiResponse(500, ApiError(500, "internal error; it has been logged").body())
         return self._with(response, cors)
 

@@ -13,6 +13,7 @@ from typing import Any
 from google.cloud import firestore
 
 from admin_api.deps import Deps, Route
+from admin_api.eventlog import note
 from admin_api.http import Call, not_found
 from spreadpilot.clock import new_york
 from spreadpilot.store import (
@@ -179,6 +180,8 @@ def acknowledge_alert(deps: Deps, call: Call) -> object:
     deps.store.audit("alert.acknowledge", actor=call.principal.actor, source="web", at=call.now.isoformat(),
                      alert_id=alert_id)
     log.info("alert acknowledged", extra={"alert_id": alert_id, "actor": call.principal.actor})
+    note(deps, call, "alert.acknowledged", f"alert {alert_id} acknowledged", alert_id=alert_id,
+         follower_id=current.get("follower_id"), signal_id=current.get("signal_id"))
     return {"id": alert_id, **current, **ack}
 
 

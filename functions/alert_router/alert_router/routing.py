@@ -23,6 +23,7 @@ from alert_router.ports import (
 from alert_router.settings import EMAIL, TELEGRAM, AlertRouterSettings, split_list
 from alert_router.text import alert_text, email_subject
 from spreadpilot.errors import Retryable
+from spreadpilot.events import EventSink, make_event
 from spreadpilot.models import Alert
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class AlertRouter:
         email: EmailSender | None,
         sleep: Callable[[float], None],
         wall: Callable[[], float],
+        events: EventSink,
     ) -> None:
         self.settings = settings
         self.records = records
@@ -60,6 +62,7 @@ class AlertRouter:
         self.email = email
         self.sleep = sleep
         self.wall = wall
+        self.events = events
         self.chat_ids = split_list(settings.alert_telegram_chat_ids)
         self.email_to = split_list(settings.alert_email_to)
 
@@ -71,6 +74,10 @@ class AlertRouter:
         if admission.collapsed_into is not None:
             log.info("alert collapsed", extra={**extra, "collapsed_into": admission.collapsed_into})
             return Outcome(alert.alert_id, admission.collapsed_into, {})
+        self.events.record(make_event(
+            "alert.raised", source="alert_router", at=alert.at, severity=alert.severity, key=alert.alert_id,
+            message=f"{alert.type}: {alert.message}", alert_id=alert.alert_id, follower_id=alert.follower_id,
+            signal_id=alert.signal_id, order_ref=alert.order_ref, context={"type": alert.type, "from": alert.source}))
         text = alert_text(alert, self.settings.web_base_url, admission.suppressed_before)
         done: dict[str, ChannelState] = {}
         attempted: dict[str, ChannelState] = {}

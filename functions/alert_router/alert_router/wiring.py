@@ -10,6 +10,7 @@ from alert_router.records import FirestoreAlertRecords
 from alert_router.routing import AlertRouter
 from alert_router.settings import AlertRouterSettings
 from spreadpilot.errors import ConfigError
+from spreadpilot.events import FirestoreEvents
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import Store, firestore_client
 
@@ -31,4 +32,5 @@ def build_router(settings: AlertRouterSettings) -> AlertRouter:
         # Telegram's retry_after is in real seconds, whatever the business clock's speed.
         sleep=time.sleep,
         wall=time.time,
+        events=FirestoreEvents(store.db),
     )

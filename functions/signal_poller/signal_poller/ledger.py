@@ -11,6 +11,8 @@ Firestore documents (the demo summary and the admin app read them):
                                  status: waiting|published|no_trade|rejected|sheet_unreadable, alerts_sent}
     claims/alert-{alert_id}      an alert's once-only claim: {alert_id, claimed_at, message_id once published};
                                  deleted again if its publish fails, so the next poll retries it
+    events/{id}                  the operators' timeline (``spreadpilot.events``): signal.detected, signal.claimed,
+                                 signal.published, signal.row_rejected; each written once
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict
 
 from signal_poller.headers import Cell
-from spreadpilot.models import Signal
+from spreadpilot.events import FirestoreEvents, make_event
+from spreadpilot.models import Severity, Signal
 from spreadpilot.store import CLAIMS, SIGNAL_DAYS, SIGNALS
 
 REJECTED_ROWS = "rejected_rows"
@@ -116,6 +119,11 @@ class FirestoreLedger:
 
     def __init__(self, db: firestore.Client) -> None:
         self.db = db
+        self.events = FirestoreEvents(db)
+
+    def _note(self, kind: str, signal: Signal, at: datetime, message: str, **context: str) -> None:
+        self.events.record(make_event(kind, source="signal_poller", at=at, message=message, key=signal.signal_id,
+                                      signal_id=signal.signal_id, context=context))
 
     def _doc(self, collection: str, doc_id: str) -> Any:
         return self.db.collection(collection).document(doc_id)
@@ -164,6 +172,12 @@ class FirestoreLedger:
             },
             merge=True,
         )
+        spread = signal.spread
+        shape = (f"{signal.ticker} {spread.strategy} sell {spread.short_strike} / buy {spread.long_strike}"
+                 f" ×{signal.qty_per_leg}")
+        self._note("signal.detected", signal, signal.detected_at, f"sheet row {claim.row_number}: {shape}",
+                   row_number=str(claim.row_number))
+        self._note("signal.claimed", signal, at, f"the day {signal.date} is claimed for {signal.signal_id}")
         return True
 
     def record_published(self, claim: DayClaim, message_id: str, at: datetime) -> None:
@@ -183,6 +197,8 @@ class FirestoreLedger:
         self._doc(SIGNAL_DAYS, signal.date.isoformat()).set(
             {"message_id": message_id, "published_at": at.isoformat(), "publish_failed": False}, merge=True
         )
+        self._note("signal.published", signal, at, f"published to signals (message {message_id})",
+                   message_id=message_id)
 
     def record_publish_failed(self, claim: DayClaim) -> None:
         self._doc(SIGNAL_DAYS, claim.signal.date.isoformat()).set({"publish_failed": True}, merge=True)
@@ -194,6 +210,9 @@ class FirestoreLedger:
             )
         except AlreadyExists:
             return False
+        self.events.record(make_event("signal.row_rejected", source="signal_poller", at=at, key=rejection.doc_id,
+                                      severity=Severity.WARNING, message=rejection.reason,
+                                      context={"row_number": str(rejection.row_number), "column": rejection.column}))
         return True
 
     def claim_alert(self, alert_id: str, at: datetime) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from google.cloud import firestore
@@ -84,3 +84,17 @@ def test_poll_status_counts_reads_and_ticks(clean_stack: LocalStack, firestore_d
     day = firestore_db.document("poll_days/2026-03-17").get().to_dict() or {}
     assert (day["polls"], day["ticks"], day["status"]) == (30, 2, "published")
     assert day["alerts_sent"] == ["signal_poller:2026-03-17:none_yet"]
+
+
+def test_the_signal_enters_the_event_stream_detected_claimed_published_each_once(
+    clean_stack: LocalStack, firestore_db: firestore.Client
+) -> None:
+    ledger = FirestoreLedger(firestore_db)
+    signal_id = claim().signal.signal_id
+    assert ledger.claim_day(claim(), AT + timedelta(seconds=1))
+    ledger.record_published(claim(), "m-1", AT + timedelta(seconds=2))
+    ledger.record_published(claim(), "m-1", AT + timedelta(seconds=9))  # a retried tick adds no event
+    events = [s.to_dict() for s in firestore_db.collection("events").order_by("at").stream()]
+    assert [e["kind"] for e in events] == ["signal.detected", "signal.claimed", "signal.published"]
+    assert {e["signal_id"] for e in events} == {signal_id}
+    assert {e["source"] for e in events} == {"signal_poller"}

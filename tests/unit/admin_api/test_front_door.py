@@ -31,7 +31,7 @@ def api() -> AdminApi:
     settings = AdminSettings(GOOGLE_CLOUD_PROJECT="p", web_base_url=ORIGIN + "/app")
     verifier = TokenVerifier(NoKeys(), issuer=settings.issuer, audience=settings.audience)  # type: ignore[arg-type]
     deps = Deps(store=None, publisher=None, secrets=None, verifier=verifier,  # type: ignore[arg-type]
-                links=LocalFileLinks(), settings=settings)
+                links=LocalFileLinks(), settings=settings, events=None)  # type: ignore[arg-type]
     return AdminApi(deps)
 
 
@@ -113,7 +113,7 @@ def test_a_backing_service_failure_is_a_503_with_cors_headers_and_a_viewer_canno
     settings = AdminSettings(GOOGLE_CLOUD_PROJECT="p", web_base_url=ORIGIN)
     verifier = TokenVerifier(Keys(), issuer=settings.issuer, audience=settings.audience)  # type: ignore[arg-type]
     deps = Deps(store=None, publisher=None, secrets=None, verifier=verifier,  # type: ignore[arg-type]
-                links=LocalFileLinks(), settings=settings)
+                links=LocalFileLinks(), settings=settings, events=None)  # type: ignore[arg-type]
     front = AdminApi(deps, routes=[Route("GET", "/down", down, "always fails"),
                                    Route("POST", "/down", down, "always fails", changes=True)])
     tokens = TokenFactory(issuer)

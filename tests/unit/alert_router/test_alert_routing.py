@@ -17,6 +17,7 @@ from alert_fakes import (
 from alert_router.ports import ChannelError, DeliveryStatus
 from alert_router.routing import AlertRouter
 from spreadpilot.errors import Retryable
+from spreadpilot.events import MemoryEvents
 from spreadpilot.models import Severity
 
 
@@ -28,8 +29,9 @@ class Rig:
         self.telegram = telegram or ScriptedTelegram()
         self.email = email or ScriptedEmail()
         self.time = FakeTime()
+        self.events = MemoryEvents()
         self.router = AlertRouter(make_settings(**settings), self.records, self.dead, self.telegram, self.email,
-                                  self.time.sleep, self.time.wall)
+                                  self.time.sleep, self.time.wall, self.events)
 
     def delivery(self, alert_id: str, channel: str) -> DeliveryStatus:
         return self.records.alerts[alert_id].delivery[channel].status
@@ -76,6 +78,17 @@ def test_identical_alert_within_the_cooldown_is_collapsed_into_the_first_with_a_
     assert len(rig.email.sent) == 1
     assert rig.records.alerts["a-1"].count == 2
     assert rig.records.alerts["a-2"].collapsed_into == "a-1"
+
+
+def test_an_alert_enters_the_event_stream_once_with_its_ids_and_a_collapsed_duplicate_does_not() -> None:
+    rig = Rig()
+    rig.router.route(make_alert("a-1", follower_id="f01", order_ref="entry-sig-f01"), AT)
+    rig.router.route(make_alert("a-1", follower_id="f01", order_ref="entry-sig-f01"), AT)  # a redelivery
+    rig.router.route(make_alert("a-2", follower_id="f01", order_ref="entry-sig-f01",
+                                at=AT + timedelta(seconds=60)), AT + timedelta(seconds=60))
+    [event] = rig.events.events
+    assert (event.kind, event.alert_id, event.follower_id, event.order_ref, event.severity) == (
+        "alert.raised", "a-1", "f01", "entry-sig-f01", Severity.CRITICAL)
 
 
 def test_identical_alert_after_the_cooldown_is_sent_again_and_says_how_many_were_collapsed() -> None:
