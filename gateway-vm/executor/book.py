@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -61,6 +62,7 @@ class IntentBook:
         self.clock = clock
         self.fence = fence  # the lease epoch every write carries (None: no leases)
         self.tracked: dict[str, Tracked] = {}
+        self.observers: list[Callable[[OrderIntent, str], None]] = []  # told of every state change once stored
 
     def epoch(self, gateway_id: str) -> int | None:
         """The lease epoch to write ``gateway_id``'s intents with (0: not held; None: no leases)."""
@@ -72,6 +74,11 @@ class IntentBook:
     def track(self, intent: OrderIntent) -> Tracked:
         """Start tracking ``intent`` (idempotent: an already tracked intent is kept as it is)."""
         return self.tracked.setdefault(intent.intent_id, Tracked(intent))
+
+    def notify(self, intent: OrderIntent, note: str) -> None:
+        """Tell the observers (the event console) of a stored change of ``intent``."""
+        for observe in self.observers:
+            observe(intent, note)
 
     def untrack_gateway(self, gateway_id: str) -> list[str]:
         """Stop tracking every intent on ``gateway_id`` (another process drives it now); the ids dropped."""
@@ -108,6 +115,7 @@ class IntentBook:
             await self._save(moved)  # memory follows the store, never runs ahead of it
             t.intent = moved
             t.changed.set()
+        self.notify(moved, note)
         log.info("intent moved", extra={"order_ref": intent_id, "state": str(state), "note": note,
                                         "follower_id": t.intent.follower_id})
         return t.intent

@@ -18,6 +18,7 @@ from executor.alerts import Alerts
 from executor.book import IntentBook
 from executor.broker import Broker, BrokerTruth, Execution
 from executor.entry import EntryRunner
+from executor.events import ExecutorEvents
 from executor.fanout import SignalHandler
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
@@ -28,7 +29,7 @@ from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
 from spreadpilot.clock import Clock
-from spreadpilot.models import Signal
+from spreadpilot.models import IntentState, OrderIntent, Signal
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class Engine:
 
     def __init__(self, store: ExecutorStore, brokers: Mapping[str, Broker], publisher: Publisher,
                  settings: ExecutorSettings, clock: Clock, pool: ThreadPoolExecutor | None = None,
-                 leases: LeaseStore | None = None, holder: str = "executor") -> None:
+                 leases: LeaseStore | None = None, holder: str = "executor",
+                 events: ExecutorEvents | None = None) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -62,6 +64,10 @@ class Engine:
         self.runner = EntryRunner(self.book, store, self.links, self.alerts, settings, clock, self.stop)
         self.handler = SignalHandler(store, self.book, self.runner, self.alerts, settings, clock)
         self.accounts: dict[str, str] = {}  # account → follower id, for executions no intent explains
+        self.events = events
+        self._event_tasks: set[asyncio.Task[None]] = set()
+        if events is not None:
+            self.book.observers.append(self._intent_event)
         self._tasks: list[asyncio.Task[None]] = []
         self._fill_tasks: set[asyncio.Task[bool]] = set()
 
@@ -149,6 +155,15 @@ class Engine:
                     self.handler.spawn(intent_id)
             except Exception:  # a store outage: the next pass tries again
                 log.exception("adoption pass failed")
+
+    def _intent_event(self, intent: OrderIntent, note: str) -> None:
+        """One line in the event console per intent state change (written off the loop, never awaited)."""
+        if self.events is None:
+            return
+        kind = "intent.planned" if intent.state is IntentState.PLANNED else f"order.{intent.state}"
+        task = asyncio.get_running_loop().create_task(self.events.intent(intent, kind, note or str(intent.state)))
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
 
     def _owner(self, execution: Execution) -> Owner | None:
         tracked = self.book.tracked.get(execution.order_ref)

@@ -151,6 +151,7 @@ class SignalHandler:
                                        f"a second signal for {intent.expiry} reached the executor; not traded "
                                        f"for followers that already have today's entry", signal_id=intent.signal_id)
         if await self.store.create_intent(intent, self.book.epoch(intent.gateway_id)):
+            self.book.notify(intent, intent.reason or "recorded")
             return intent
         # there already: an earlier delivery, or this very write committed although the client saw an error
         stored = (await self.store.get_intents([intent.intent_id])).get(intent.intent_id)

@@ -17,6 +17,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from executor.engine import Engine
+from executor.events import ExecutorEvents
 from executor.heartbeat import beat
 from executor.ib import IBBroker
 from executor.intents import FirestoreExecutorStore, FirestoreLeaseStore
@@ -25,6 +26,7 @@ from executor.lifecycle.settings import LifecycleSettings
 from executor.settings import ExecutorSettings
 from executor.subscriber import SignalSubscriber
 from spreadpilot.clock import Clock
+from spreadpilot.events import FirestoreEvents
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.settings import load_settings
 from spreadpilot.store import Store, firestore_client
@@ -50,7 +52,8 @@ async def serve(settings: ExecutorSettings) -> int:
                               ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
     leases = FirestoreLeaseStore(db, pool) if settings.leases else None
     holder = settings.executor_id or socket.gethostname()  # stable across restarts: a restart keeps its leases
-    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder)
+    events = ExecutorEvents(FirestoreEvents(db), pool)
+    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder, events)
     await engine.start()
     lifecycle = Lifecycle.for_service(engine, store.store, pool, load_settings(LifecycleSettings))
     await lifecycle.start()

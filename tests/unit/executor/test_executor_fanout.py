@@ -235,3 +235,24 @@ def test_a_signal_found_before_the_window_opens_is_recorded_at_once_and_traded_a
     assert intent.state is IntentState.FILLED
     submitted = next(c for c in intent.history if c.state is IntentState.SUBMITTED)
     assert new_york(submitted.at).time() >= time(9, 30)
+
+
+def test_every_intent_step_reaches_the_event_console_with_its_ids() -> None:
+    from executor.events import ExecutorEvents
+    from spreadpilot.events import MemoryEvents
+
+    w = world([follower(1)])
+    sink = MemoryEvents()
+
+    async def scenario() -> None:
+        engine = w.engine()
+        engine.events = ExecutorEvents(sink, None)  # type: ignore[arg-type]  # the loop's default pool
+        engine.book.observers.append(engine._intent_event)
+        await engine.start()
+        await engine.handle_signal(signal())
+        await engine.idle()
+        await asyncio.gather(*engine._event_tasks)
+
+    run(scenario)
+    assert sink.kinds() == ["intent.planned", "order.submitted", "order.working", "order.filled"]
+    assert {e.follower_id for e in sink.events} == {"f01"}
