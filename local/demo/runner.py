@@ -29,7 +29,7 @@ from demo.timeline import Event
 from spreadpilot.clock import SimClock, new_york
 from spreadpilot.envelopes import CommandMessage
 from spreadpilot.models import Command
-from spreadpilot.store import Store, firestore_client
+from spreadpilot.store import Store, firestore_client, follower_card
 from stack import LocalStack
 from stack.processes import Server, free_port, log_tail, pid_alive, spawn, stop_pid, stop_recorded
 
@@ -176,6 +176,7 @@ class Demo:
             batch.set(store.gateways.ref(gateway.id), gateway.to_doc())
         for follower in seed.followers:
             batch.set(store.followers.ref(follower.id), follower.to_doc())
+            batch.set(store.followers.card_ref(follower.id), follower_card(follower))
         batch.commit()
         self.state.stack.sheets.create_spreadsheet(
             tabs={config.SHEET_TAB: [config.SHEET_HEADER]}, title="Signals", spreadsheet_id=config.SHEET_ID

@@ -29,8 +29,9 @@ class Emulators:
     firestore_jar: Path
     pubsub_jar: Path
 
-    def firestore_argv(self, host: str, port: int) -> list[str]:
-        """The Firestore emulator JVM, started directly so its pid is the server's."""
+    def firestore_argv(self, host: str, port: int, rules: Path | None = None) -> list[str]:
+        """The Firestore emulator JVM, started directly so its pid is the server's, enforcing ``rules`` on clients
+        that are not the admin (browsers); the official server clients are the admin on an emulator."""
         return [
             self.java,
             "-Duser.language=en",
@@ -40,6 +41,7 @@ class Emulators:
             "start",
             f"--host={host}",
             f"--port={port}",
+            *([f"--rules={rules}"] if rules else []),
         ]
 
     def pubsub_argv(self, host: str, port: int) -> list[str]:

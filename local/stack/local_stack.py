@@ -108,7 +108,7 @@ class LocalStack:
         ports = {name: free_port(HOST) for name in ("firestore", "pubsub", "secret_manager", "sheets", "sink")}
         fake_env = os.environ | {"PYTHONPATH": _source_path(root)}
         commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
-            "firestore": (found.firestore_argv(HOST, ports["firestore"]), None),
+            "firestore": (found.firestore_argv(HOST, ports["firestore"], root / "terraform" / "firestore.rules"), None),
             "pubsub": (found.pubsub_argv(HOST, ports["pubsub"]), None),
         }
         for fake in ("secret_manager", "sheets", "sink"):

@@ -5,6 +5,8 @@ Documents are the models' JSON form (``Frozen.to_doc``), readable in the Firesto
 
 Collections (document id → model):
     followers/{follower_id} → Follower            gateways/{gateway_id} → Gateway
+    follower_cards/{follower_id} → what the web app may read of a follower (``follower_card``: no IBAN in full,
+                                   no secret name), written with every follower write through this repository
     signals/{signal_id} → Signal (+ timeline)     signal_days/{YYYY-MM-DD} → the day's claim
     orders/{intent_id} → OrderIntent              fills/{exec_id} → Fill
     positions/{follower_id}:{signal_id} → Position
@@ -40,12 +42,14 @@ from spreadpilot.models import (
     PnLSnapshot,
     Position,
     Signal,
+    mask_iban,
 )
 
 M = TypeVar("M", bound=Frozen)
 log = logging.getLogger(__name__)
 
 FOLLOWERS = "followers"
+FOLLOWER_CARDS = "follower_cards"
 GATEWAYS = "gateways"
 SIGNALS = "signals"
 SIGNAL_DAYS = "signal_days"
@@ -170,6 +174,39 @@ class Repository(Generic[M]):
         return self.model.model_validate(fields)
 
 
+def follower_card(follower: Follower) -> dict[str, object]:
+    """The follower as the browser may read it (security rules allow ``follower_cards``, never ``followers``)."""
+    doc = follower.to_doc()
+    for private in ("iban", "ibkr_secret_name"):
+        doc.pop(private, None)
+    return {**doc, "iban_masked": mask_iban(follower.iban),
+            "has_ibkr_credentials": follower.ibkr_secret_name is not None}
+
+
+class FollowerRepository(Repository[Follower]):
+    """Followers, each written together with its ``follower_cards`` projection in one batch."""
+
+    def create(self, item: Follower, **extra: object) -> bool:
+        batch = self.db.batch()
+        batch.create(self.ref(item.id), {**item.to_doc(), **extra})
+        batch.set(self.card_ref(item.id), follower_card(item))
+        try:
+            batch.commit()
+        except AlreadyExists:
+            return False
+        return True
+
+    def put(self, item: Follower, **extra: object) -> None:
+        batch = self.db.batch()
+        batch.set(self.ref(item.id), {**item.to_doc(), **extra}, merge=True)
+        batch.set(self.card_ref(item.id), follower_card(item))
+        batch.commit()
+
+    def card_ref(self, follower_id: str) -> firestore.DocumentReference:
+        """The ``follower_cards`` document of ``follower_id``."""
+        return self.db.collection(FOLLOWER_CARDS).document(follower_id)
+
+
 @dataclass(frozen=True)
 class _Keyed(Generic[M]):
     key: str
@@ -188,7 +225,8 @@ class Store:
         def repo(collection: str, model: type[M], key: Callable[[M], str]) -> Repository[M]:
             return Repository(db, collection, model, key, lambda malformed: self.on_malformed(malformed))
 
-        self.followers = repo(FOLLOWERS, Follower, lambda f: f.id)
+        self.followers = FollowerRepository(db, FOLLOWERS, Follower, lambda f: f.id,
+                                            lambda malformed: self.on_malformed(malformed))
         self.gateways = repo(GATEWAYS, Gateway, lambda g: g.id)
         self.signals = repo(SIGNALS, Signal, lambda s: s.signal_id)
         self.orders = repo(ORDERS, OrderIntent, lambda o: o.intent_id)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from google.api_core.exceptions import ClientError, GoogleAPICallError
+from google.api_core.exceptions import GoogleAPICallError, InvalidArgument
 
 from admin_api import controls, followers, statements, views
 from admin_api.auth import AuthError, Principal, bearer_token, forbidden
@@ -65,7 +65,7 @@ class AdminApi:
             log.info("request refused", extra={"status": exc.status, "reason": exc.reason, "path": request.path})
         except ApiError as exc:
             response = ApiResponse(exc.status, exc.body())
-        except ClientError as exc:
+        except InvalidArgument as exc:
             # Firestore refusing what the request named (a value it cannot store or query) is the caller's fault.
             log.info("request refused by a backing service", extra={"error": str(exc)[:300], "path": request.path})
             response = ApiResponse(400, ApiError(400, f"the request was refused: {exc.message}").body())
