@@ -18,7 +18,7 @@ from executor.broker import Execution, OrderUpdate
 from executor.intents import ExecutorStore, Fence
 from executor.pricing import to_cents
 from spreadpilot.clock import Clock
-from spreadpilot.models import Fill, IntentState, OrderIntent
+from spreadpilot.models import Fill, IntentState, OrderIntent, execution_key, execution_revision
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ class IntentBook:
         self.fence = fence  # the lease epoch every write carries (None: no leases)
         self.tracked: dict[str, Tracked] = {}
         self.observers: list[Callable[[OrderIntent, str], None]] = []  # told of every state change once stored
+        # told when an intent ends with more spreads filled than its known executions explain (an execution
+        # event was lost): the executions must be fetched from the broker
+        self.on_missing_executions: Callable[[OrderIntent], None] = lambda intent: None
 
     def epoch(self, gateway_id: str) -> int | None:
         """The lease epoch to write ``gateway_id``'s intents with (0: not held; None: no leases)."""
@@ -116,6 +119,8 @@ class IntentBook:
             t.intent = moved
             t.changed.set()
         self.notify(moved, note)
+        if moved.state.final and filled_spreads(list(t.executions.values()))[0] < moved.filled_qty:
+            self.on_missing_executions(moved)
         log.info("intent moved", extra={"order_ref": intent_id, "state": str(state), "note": note,
                                         "follower_id": t.intent.follower_id})
         return t.intent
@@ -147,7 +152,11 @@ class IntentBook:
         if t is None:
             return False
         async with t.lock:
-            t.executions[execution.exec_id] = execution
+            key = execution_key(execution.exec_id)
+            known = t.executions.get(key)
+            if known is not None and execution_revision(known.exec_id) > execution_revision(execution.exec_id):
+                return True  # an older version of a corrected execution
+            t.executions[key] = execution  # a correction replaces what it corrects
             t.changed.set()  # the executions are broker truth whether or not the write below lands
             updated = _with_fills(t.intent, t.executions)
             if updated is not t.intent:

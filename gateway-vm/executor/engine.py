@@ -24,7 +24,7 @@ from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.lease import GatewayLease, LeaseStore
 from executor.ledger import ExecutionLedger, Owner
-from executor.reconcile import reconcile
+from executor.reconcile import reconcile, sweep_executions
 from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
@@ -68,6 +68,7 @@ class Engine:
         self._event_tasks: set[asyncio.Task[None]] = set()
         if events is not None:
             self.book.observers.append(self._intent_event)
+        self.book.on_missing_executions = self._missing_executions
         self._tasks: list[asyncio.Task[None]] = []
         self._fill_tasks: set[asyncio.Task[bool]] = set()
 
@@ -81,7 +82,8 @@ class Engine:
         self._tasks = [loop.create_task(link.run(self.stop), name=f"gateway:{gid}")
                        for gid, link in self.links.items()]
         self._tasks += [loop.create_task(self.ledger.run(self.stop, self.settings.ledger_retry_s), name="ledger"),
-                        loop.create_task(self._adopt_loop(), name="adopt")]
+                        loop.create_task(self._adopt_loop(), name="adopt"),
+                        loop.create_task(self._sweep_loop(), name="sweep")]
         log.info("engine started", extra={"gateways": list(self.links)})
 
     async def handle_signal(self, signal: Signal) -> list[str]:
@@ -164,6 +166,39 @@ class Engine:
         task = asyncio.get_running_loop().create_task(self.events.intent(intent, kind, note or str(intent.state)))
         self._event_tasks.add(task)
         task.add_done_callback(self._event_tasks.discard)
+
+    def _missing_executions(self, intent: OrderIntent) -> None:
+        log.warning("executions missing for a final intent; sweeping", extra={"order_ref": intent.intent_id})
+        self.ledger.sweep_wanted = True
+
+    async def _sweep_loop(self) -> None:
+        """Fetch executions from the broker when one (or a commission) may be missing, and every so often anyway,
+        so the ledger never depends on an event that was lost (nor on ``reqExecutions`` reaching back far)."""
+        since_full = 0.0
+        while not self.stop.is_set():
+            await wait_any(self.stop, self.clock.sleep(self.settings.ledger_sweep_s))
+            since_full += self.settings.ledger_sweep_s
+            if self.stop.is_set():
+                return
+            if not (self.ledger.sweep_wanted or self.ledger.lacking_commission()
+                    or since_full >= self.settings.ledger_full_sweep_s):
+                continue
+            self.ledger.sweep_wanted, since_full = False, 0.0
+            for link in self.links.values():
+                if not link.may_send():
+                    continue  # reconciliation sweeps when it comes back
+                try:
+                    await self._sweep(link.gateway_id, await link.broker.truth())
+                except Exception as exc:  # the next pass tries again
+                    self.ledger.sweep_wanted = True
+                    log.warning("execution sweep failed", extra={"gateway_id": link.gateway_id, "error": repr(exc)})
+
+    async def _sweep(self, gateway_id: str, truth: BrokerTruth) -> None:
+        await sweep_executions(self.book, self.ledger, self.accounts, truth)
+        for execution in truth.executions:
+            if execution.order_ref in self.book.tracked:
+                await self.book.on_execution(execution)
+        await self.ledger.flush()
 
     def _owner(self, execution: Execution) -> Owner | None:
         tracked = self.book.tracked.get(execution.order_ref)

@@ -6,7 +6,8 @@ IB Gateway answers ``reqExecutions`` only back to midnight, so the ledger is our
 - a write that fails is kept and retried (``flush``, every ``retry_s`` business seconds) until it lands; whether an
   intent went final meanwhile does not matter, the ledger keys on the execution alone;
 - a write is an upsert of the execution's latest version (the commission report comes after the execution), so a
-  redelivered or re-swept execution changes nothing.
+  redelivered or re-swept execution changes nothing; an IB correction (the same execId up to its last dot)
+  replaces the version it corrects (``spreadpilot.models.execution_key``).
 Executions whose account belongs to no follower are not ours to book and are left out.
 """
 
@@ -21,7 +22,7 @@ from executor.broker import Execution
 from executor.intents import ExecutorStore
 from executor.waits import wait_any
 from spreadpilot.clock import Clock
-from spreadpilot.models import Fill, OrderIntent
+from spreadpilot.models import Fill, OrderIntent, execution_key, execution_revision
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,9 @@ class ExecutionLedger:
     def __init__(self, store: ExecutorStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        self.written: dict[str, Fill] = {}  # exec_id → the version known to be in the store
-        self.pending: dict[str, Fill] = {}  # exec_id → the latest version still to be written
+        self.written: dict[str, Fill] = {}  # execution key → the version known to be in the store
+        self.pending: dict[str, Fill] = {}  # execution key → the latest version still to be written
+        self.sweep_wanted = False  # something is missing (an execution, a commission): fetch them from the broker
         self._wake = asyncio.Event()
 
     def add(self, execution: Execution, owner: Owner) -> None:
@@ -49,10 +51,18 @@ class ExecutionLedger:
         if execution.sec_type == "BAG":
             return
         fill = to_ledger_fill(execution, owner)
-        if self.written.get(fill.exec_id) == fill:
-            return
-        self.pending[fill.exec_id] = fill
+        key = execution_key(fill.exec_id)
+        known = self.pending.get(key) or self.written.get(key)
+        if known == fill or (known is not None and execution_revision(known.exec_id) > execution_revision(fill.exec_id)):
+            return  # written already, or an older version of a corrected execution
+        if not fill.commission:
+            self.sweep_wanted = True  # IB reports it after the execution; a sweep brings it if its event is lost
+        self.pending[key] = fill
         self._wake.set()
+
+    def lacking_commission(self) -> int:
+        """Executions written without their commission yet."""
+        return sum(1 for f in {**self.written, **self.pending}.values() if not f.commission)
 
     def add_all(self, executions: Iterable[Execution], owner_of: Callable[[Execution], Owner | None]) -> int:
         """Queue every execution that has an owner; how many were queued."""
@@ -75,9 +85,10 @@ class ExecutionLedger:
                     raise result
                 log.warning("fill not written yet; retrying", extra={"exec_id": fill.exec_id, "error": repr(result)})
                 continue
-            self.written[fill.exec_id] = fill
-            if self.pending.get(fill.exec_id) == fill:  # a newer version may have arrived meanwhile
-                del self.pending[fill.exec_id]
+            key = execution_key(fill.exec_id)
+            self.written[key] = fill
+            if self.pending.get(key) == fill:  # a newer version may have arrived meanwhile
+                del self.pending[key]
         return len(self.pending)
 
     async def run(self, stop: asyncio.Event, retry_s: float = 2.0) -> None:

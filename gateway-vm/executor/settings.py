@@ -70,6 +70,13 @@ class ExecutorSettings(CommonSettings):
     adopt_s: float = Field(
         default=10.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"
     )
+    ledger_sweep_s: float = Field(
+        default=30.0, gt=0,
+        description="business seconds between execution sweeps when an execution or commission may be missing",
+    )
+    ledger_full_sweep_s: float = Field(
+        default=900.0, gt=0, description="business seconds between execution sweeps in any case"
+    )
     ledger_retry_s: float = Field(default=2.0, gt=0, description="business seconds between retries of a fill write")
     store_retry_s: float = Field(
         default=1.0, gt=0, description="business seconds before an entry retries after a Firestore error"

@@ -8,7 +8,7 @@ Collections (document id → model):
     follower_cards/{follower_id} → what the web app may read of a follower (``follower_card``: no IBAN in full,
                                    no secret name), written with every follower write through this repository
     signals/{signal_id} → Signal (+ timeline)     signal_days/{YYYY-MM-DD} → the day's claim
-    orders/{intent_id} → OrderIntent              fills/{exec_id} → Fill
+    orders/{intent_id} → OrderIntent              fills/{execution_key} → Fill (the latest correction)
     positions/{follower_id}:{signal_id} → Position
     pnl_snapshots/{follower_id}:{epoch} → PnLSnapshot
     daily_pnl/{follower_id}:{date} → DailyPnL     monthly_pnl/{follower_id}:{YYYY-MM} → MonthlyStatement
@@ -42,6 +42,7 @@ from spreadpilot.models import (
     PnLSnapshot,
     Position,
     Signal,
+    execution_key,
     mask_iban,
 )
 
@@ -230,7 +231,7 @@ class Store:
         self.gateways = repo(GATEWAYS, Gateway, lambda g: g.id)
         self.signals = repo(SIGNALS, Signal, lambda s: s.signal_id)
         self.orders = repo(ORDERS, OrderIntent, lambda o: o.intent_id)
-        self.fills = repo(FILLS, Fill, lambda f: f.exec_id)
+        self.fills = repo(FILLS, Fill, lambda f: execution_key(f.exec_id))  # a correction replaces
         self.positions = repo(POSITIONS, Position, lambda p: f"{p.follower_id}:{p.signal_id or 'none'}")
         self.pnl_snapshots = repo(
             PNL_SNAPSHOTS, PnLSnapshot, lambda s: f"{s.follower_id}:{int(s.at.timestamp())}"

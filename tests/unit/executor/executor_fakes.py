@@ -33,7 +33,16 @@ from executor.checks import Controls
 from executor.lease import LeaseLost, LeaseRecord, next_record
 from spreadpilot.envelopes import AlertMessage, Message
 from spreadpilot.errors import Rejected
-from spreadpilot.models import Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent, Right
+from spreadpilot.models import (
+    Fill,
+    Follower,
+    FollowerState,
+    Gateway,
+    IntentState,
+    OrderIntent,
+    Right,
+    execution_key,
+)
 from spreadpilot.store import Malformed
 
 COMMISSION = Decimal("0.65")
@@ -358,7 +367,7 @@ class MemoryStore:
         await asyncio.sleep(0)
         self._write()
         self._before("put_fill")
-        self.fills[fill.exec_id] = fill
+        self.fills[execution_key(fill.exec_id)] = fill  # like fills/{execution_key}: a correction replaces
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         self.heartbeats.append(doc)

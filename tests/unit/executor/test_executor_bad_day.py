@@ -17,7 +17,7 @@ from executor_world import World, follower, run, signal, started, until, world
 from executor.broker import Execution
 from executor.engine import Engine
 from spreadpilot.errors import Retryable
-from spreadpilot.models import IntentState, Spread, Strategy, make_intent_id, make_signal_id
+from spreadpilot.models import IntentState, Spread, Strategy, execution_key, make_intent_id, make_signal_id
 from spreadpilot.store import Malformed
 
 EVERYONE = [follower(n) for n in range(1, 4)]
@@ -72,7 +72,7 @@ def test_a_foreign_order_ref_with_a_slash_breaks_nothing_and_its_execution_is_le
 
     run(scenario)
     one_order_each(w, ["DU001", "DU002", "DU003"])
-    foreign = w.store.fills[manual.exec_id]
+    foreign = w.store.fills[execution_key(manual.exec_id)]
     assert foreign.foreign
     assert (foreign.follower_id, foreign.order_ref) == ("f02", "manual/by hand")
 
@@ -354,3 +354,24 @@ def test_a_process_that_lost_its_lease_cannot_overwrite_its_successors_intent() 
 
 
 
+
+
+def test_an_execution_correction_replaces_the_execution_it_corrects() -> None:
+    w = world([follower(1)])
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+        first = w.broker.executions[0]
+        # IB repeats the execution with the same execId up to its last dot: a correction, not a second fill
+        original = replace(first, exec_id="0000e0d5.6554c5ab.01.01")
+        corrected = replace(first, exec_id="0000e0d5.6554c5ab.01.02", price=first.price + Decimal("0.01"))
+        for execution in (original, corrected, original):  # the old version arriving late changes nothing
+            engine._on_execution(execution)
+        await engine.idle()
+
+    run(scenario)
+    booked = w.store.fills["0000e0d5.6554c5ab.01"]
+    assert booked.exec_id == "0000e0d5.6554c5ab.01.02"
+    assert len(w.store.fills) == len(w.broker.executions) + 1  # the corrected one stands once beside the others
