@@ -280,6 +280,25 @@ class OrderIntent(Frozen):
         return self.model_copy(update={"state": state, "history": history, "updated_at": at, **changes})
 
 
+def execution_key(exec_id: str) -> str:
+    """The identity of an execution across IB's corrections: its execId without the last dotted segment.
+
+    IB corrects an execution by repeating it with an execId that differs only after the last period
+    (``0000e0d5.6554c5ab.01.01`` → ``….01.02``): the correction replaces what it corrects, it does not add.
+    """
+    head, dot, _ = exec_id.rpartition(".")
+    return head if dot and head.count(".") >= 1 else exec_id
+
+
+def execution_revision(exec_id: str) -> tuple[int, str]:
+    """Orders the versions of one execution (a later correction has a higher last segment)."""
+    last = exec_id.rpartition(".")[2]
+    try:
+        return int(last, 16), exec_id
+    except ValueError:
+        return -1, exec_id
+
+
 class Fill(Frozen):
     """One execution in a follower's account (executions are the truth for fills).
 
