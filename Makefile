@@ -71,6 +71,14 @@ simulate: setup
 docs: setup
 	$(PY) -m settingsdoc README.md
 
+# The Firebase JS SDK the web app serves, from npm at the version pinned in web/vendor/package-lock.json (no CDN):
+# installed outside the served folder, then copied into web/vendor/firebase with its imports made local.
+.PHONY: web-vendor
+web-vendor: setup
+	@rm -rf .local/npm && mkdir -p .local/npm && cp web/vendor/package.json web/vendor/package-lock.json .local/npm/
+	cd .local/npm && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	$(PY) -m webvendor .local/npm/node_modules/firebase web/vendor/firebase
+
 lock:
 	@rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet -r requirements.txt \
 	  && .venv-lock/bin/pip freeze --exclude pip > requirements.lock && rm -rf .venv-lock && echo "requirements.lock updated"

@@ -1,7 +1,10 @@
-// The API client: where the API and the sign-in endpoint are (config.json), the ID token, and JSON calls.
+// The API client: where the API is (config.json), the signed-in user's ID token, and JSON calls.
+// The token comes from Firebase Auth each call: the SDK answers from its cache and refreshes it silently before it
+// expires, so an admin who leaves the app open stays signed in.
+
+import { firebase, signIn as firebaseSignIn, signOut as firebaseSignOut } from './firebase.js';
 
 let config = null;
-const TOKEN_KEY = 'spreadpilot.idToken';
 
 export async function loadConfig() {
   if (!config) {
@@ -22,43 +25,41 @@ export class ApiError extends Error {
   }
 }
 
-export function session() {
-  const raw = sessionStorage.getItem(TOKEN_KEY);
-  if (!raw) return null;
-  const saved = JSON.parse(raw);
-  return saved.expiresAt > Date.now() ? saved : null;
+// Who is signed in (a Firebase user), once Firebase Auth has restored the session of this tab.
+export async function session() {
+  const { auth, ready } = firebase(await loadConfig());
+  await ready;
+  return auth.currentUser;
 }
 
-export function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
+export async function db() {
+  return firebase(await loadConfig()).db;
 }
 
-// Identity Toolkit's password sign-in (Firebase Auth in production, the local issuer on the local stack).
+export async function signOut() {
+  await firebaseSignOut(await loadConfig());
+}
+
 export async function signIn(email, password) {
-  const { signInUrl } = await loadConfig();
-  const response = await fetch(signInUrl, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email, password, returnSecureToken: true }),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error((body.error && body.error.message) || 'sign-in failed');
-  const expiresAt = Date.now() + Number(body.expiresIn || 3600) * 1000 - 60_000;
-  sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ idToken: body.idToken, email: body.email, expiresAt }));
-  return body;
+  try {
+    return await firebaseSignIn(await loadConfig(), email, password);
+  } catch (e) {
+    throw new Error((e.code || e.message || 'sign-in failed').replace(/^auth\//, ''));
+  }
 }
 
-async function send(method, path, body) {
+async function send(method, path, body, retried = false) {
   const { apiBaseUrl } = await loadConfig();
-  const current = session();
+  const user = await session();
   const headers = {};
-  if (current) headers.Authorization = `Bearer ${current.idToken}`;
+  if (user) headers.Authorization = `Bearer ${await user.getIdToken(retried)}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(`${apiBaseUrl}/api/v1${path}`, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (response.status === 401 && user && !retried) return send(method, path, body, true);  // a token revoked early
   if (response.status === 401) {
-    signOut();
+    await signOut();
     window.dispatchEvent(new CustomEvent('signed-out'));
   }
   return response;

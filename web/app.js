@@ -1,8 +1,10 @@
 // The single-page app: a History-API router, the signed-in user, and flash messages.
 
-import { get, session, signIn, signOut } from './api.js';
+import { get, post, session, signIn, signOut } from './api.js';
 import { el } from './dom.js';
+import { stopAll } from './live.js';
 import * as dashboard from './views/dashboard.js';
+import * as events from './views/events.js';
 import * as followers from './views/followers.js';
 import * as trading from './views/trading.js';
 import * as operations from './views/operations.js';
@@ -17,6 +19,7 @@ const ROUTES = [
   [/^\/orders\/([^/]+)$/, trading.order],
   [/^\/positions$/, trading.positions],
   [/^\/alerts$/, operations.alerts],
+  [/^\/events$/, events.eventConsole],
   [/^\/controls$/, operations.controls],
   [/^\/statements$/, operations.statements],
   [/^\/audit$/, operations.audit],
@@ -24,7 +27,6 @@ const ROUTES = [
 
 const view = document.getElementById('view');
 let me = null;
-let timer = null;
 
 export function navigate(path) {
   history.pushState({}, '', path);
@@ -36,6 +38,34 @@ export function flash(message, kind = 'ok') {
   box.replaceChildren(el('div', { class: `flash ${kind}` }, message));
   clearTimeout(flash.timer);
   flash.timer = setTimeout(() => box.replaceChildren(), 6000);
+}
+
+// Every dangerous action the same way: the request returns a code the server issued to this user; the action
+// happens only once the same user types it back before it expires.
+async function confirmAction(path, body, label, confirmPath = '/actions/confirm') {
+  const asked = await post(path, body);
+  if (!asked.confirm_code) { flash(`${label}: sent`); return asked; }
+  const box = document.getElementById('confirm-box');
+  const input = el('input', { id: 'confirm-input', autocomplete: 'off', placeholder: 'code', 'aria-label': 'code' });
+  return new Promise((resolve) => {
+    const close = (result) => { box.replaceChildren(); box.hidden = true; resolve(result); };
+    const form = el('form', { class: 'card confirm', id: 'confirm-form', onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const done = await post(confirmPath, { confirm_code: input.value.trim().toUpperCase() });
+        flash(`${label}: confirmed (command ${done.command_id || done.signal_id || ''})`, 'warn');
+        close(done);
+      } catch (e) { flash(e.message, 'bad'); }
+    } },
+    el('h2', {}, `${label}?`),
+    el('p', {}, 'Type this code to confirm: ', el('strong', { id: 'confirm-code-shown' }, asked.confirm_code),
+      ` (expires ${new Date(asked.expires_at).toLocaleTimeString()})`),
+    input, el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'danger', id: 'confirm-submit' },
+      'Confirm'), el('button', { type: 'button', onclick: () => close(null) }, 'Cancel')));
+    box.replaceChildren(form);
+    box.hidden = false;
+    input.focus();
+  });
 }
 
 function signInView(next) {
@@ -66,17 +96,21 @@ function renderWho() {
   const who = document.getElementById('who');
   if (!me) { who.replaceChildren(); return; }
   who.replaceChildren(el('span', { class: 'muted' }, `${me.email} · ${me.role}`), ' ',
-    el('button', { class: 'link', onclick: () => { signOut(); me = null; navigate('/signin'); } }, 'Sign out'));
+    el('button', { class: 'link', onclick: async () => { await signOut(); me = null; navigate('/signin'); } },
+      'Sign out'));
 }
 
+let routeSeq = 0;
+
 async function route() {
-  clearInterval(timer);
+  stopAll();
+  const mine = ++routeSeq;  // a slower earlier navigation must not draw over this one
   const path = location.pathname.replace(/\/+$/, '') || '/';
   document.querySelectorAll('#nav a').forEach((a) => {
     const href = a.getAttribute('href');
     a.classList.toggle('active', href === '/' ? path === '/' : path.startsWith(href));
   });
-  if (path === '/signin' || !session()) {
+  if (path === '/signin' || !(await session())) {
     me = null;
     renderWho();
     if (path !== '/signin') history.replaceState({}, '', `/signin?next=${encodeURIComponent(path)}`);
@@ -90,8 +124,9 @@ async function route() {
     if (!found) { view.replaceChildren(el('p', {}, 'No such page.')); return; }
     const [match, render] = found;
     const params = match.slice(1).map(decodeURIComponent);
-    const ctx = { me, navigate, flash, rerender: route, every: (ms, fn) => { timer = setInterval(fn, ms); } };
-    view.replaceChildren(await render(ctx, ...params));
+    const ctx = { me, navigate, flash, rerender: route, confirmAction };
+    const page = await render(ctx, ...params);
+    if (mine === routeSeq) view.replaceChildren(page);
   } catch (e) {
     if (e.status === 401) return;
     view.replaceChildren(el('div', { class: 'card' }, el('p', { class: 'error' }, e.message)));

@@ -44,7 +44,8 @@ def main() -> None:
         log.info("users: %s  (password %s)", ", ".join(f"{u.email} [{u.role or 'no role'}]" for u in users)
                  if not args.users else "as given", LOCAL_PASSWORD if not args.users else "as given")
         if args.web_port:
-            config = WebConfig(args.api_base_url, issuer.sign_in_url)
+            config = WebConfig(args.api_base_url, issuer.sign_in_url, args.project, issuer.emulator_url,
+                               os.environ.get("FIRESTORE_EMULATOR_HOST", ""))
             with WebServer(args.web_dir, config, args.host, args.web_port) as web:
                 log.info("web app: %s", web.base_url)
                 _wait(stop)

@@ -26,13 +26,22 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css"
 
 @dataclass(frozen=True)
 class WebConfig:
-    """What ``config.json`` tells the app."""
+    """What ``config.json`` tells the app: the API, and the Firebase project with the local emulators standing in
+    for Firebase Auth (the local issuer) and Firestore."""
 
     api_base_url: str
     sign_in_url: str
+    project_id: str = "spreadpilot-local"
+    auth_emulator_url: str = ""
+    firestore_emulator_host: str = ""
+    api_key: str = "local-web-api-key"  # Firebase's web API key is public by design; the local one is a placeholder
 
-    def doc(self) -> dict[str, str]:
-        return {"apiBaseUrl": self.api_base_url.rstrip("/"), "signInUrl": self.sign_in_url}
+    def doc(self) -> dict[str, object]:
+        emulators = {"auth": self.auth_emulator_url, "firestore": self.firestore_emulator_host}
+        return {"apiBaseUrl": self.api_base_url.rstrip("/"), "signInUrl": self.sign_in_url,
+                "firebase": {"apiKey": self.api_key, "projectId": self.project_id,
+                             "authDomain": f"{self.project_id}.firebaseapp.com"},
+                "emulators": {k: v for k, v in emulators.items() if v}}
 
 
 def make_handler(web_dir: Path, config: WebConfig) -> type[BaseHTTPRequestHandler]:
@@ -97,9 +106,14 @@ def main() -> None:
     parser.add_argument("--web-dir", type=Path, default=Path("web"))
     parser.add_argument("--api-base-url", required=True, help="base URL of the admin API function")
     parser.add_argument("--sign-in-url", required=True, help="the local issuer's accounts:signInWithPassword URL")
+    parser.add_argument("--project", default="spreadpilot-local")
+    parser.add_argument("--auth-emulator-url", default="", help="the local issuer's base URL")
+    parser.add_argument("--firestore-emulator-host", default="", help="host:port of the Firestore emulator")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    server = WebServer(args.web_dir, WebConfig(args.api_base_url, args.sign_in_url), args.host, args.port)
+    config = WebConfig(args.api_base_url, args.sign_in_url, args.project, args.auth_emulator_url,
+                       args.firestore_emulator_host)
+    server = WebServer(args.web_dir, config, args.host, args.port)
     log.info("web app on %s", server.base_url)
     server.httpd.serve_forever()
 

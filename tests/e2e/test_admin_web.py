@@ -7,19 +7,19 @@ executor receives), acknowledge an alert, open a statement, follow a deep link; 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from e2e_support import shot as _shot
 from google.cloud import firestore
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from reportlab.pdfgen import canvas
 
 from identity.server import LOCAL_PASSWORD
 from identity.testing import SessionServers
-from identity.webserve import WebConfig, WebServer
 from spreadpilot.clock import new_york
 from spreadpilot.envelopes import CommandMessage, decode
 from spreadpilot.models import Alert, Severity, Signal, Spread, Strategy, make_signal_id
@@ -30,29 +30,6 @@ from stack.topology import TopicTap
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "out" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def web_app(stack: LocalStack, serve_function: Callable[..., str]) -> Iterator[str]:
-    api_url = serve_function("admin_api", SessionServers.admin_api_env(stack.project))
-    issuer = SessionServers.issuer_for(stack.project)
-    port = int(SessionServers.web_origin().rsplit(":", 1)[1])
-    with WebServer(ROOT / "web", WebConfig(api_url, issuer.sign_in_url), port=port) as server:
-        yield server.base_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _pdf() -> bytes:
@@ -84,11 +61,6 @@ def _seed(db: firestore.Client) -> Signal:
         db.collection("daily_pnl").document(f"e2e01:{day}").set(
             {"follower_id": "e2e01", "date": day, "realized_pnl": value, "commissions": "4", "trades": 1})
     return signal
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a_statement_and_flattens(

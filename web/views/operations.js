@@ -2,15 +2,13 @@
 
 import { fileUrl, get, post } from '../api.js';
 import { badge, el, money, section, table, when } from '../dom.js';
+import { collection, limit, orderBy, query, watchQuery } from '../live.js';
 import { alertRows } from './dashboard.js';
 
 export async function alerts(ctx) {
-  const root = el('div', {});
-  const draw = async () => {
-    const data = await get('/alerts?limit=200');
-    root.replaceChildren(alertRows(data.alerts, ctx, draw));
-  };
-  await draw();
+  const root = el('div', { id: 'alert-list' }, el('p', { class: 'muted' }, 'Loading…'));
+  watchQuery((db) => query(collection(db, 'alerts'), orderBy('at', 'desc'), limit(200)),
+    (rows) => root.replaceChildren(alertRows(rows, ctx)));
   return el('div', {}, el('h1', {}, 'Alerts'), section('Latest alerts', root));
 }
 
@@ -56,7 +54,10 @@ export async function controls(ctx) {
     section('Kill switches', ...switches(view)),
     section('Entries', el('div', { class: 'actions' },
       el('button', { disabled: readOnly, id: 'pause-all', onclick: async () => {
-        if (window.confirm('Pause new entries for every follower?')) await send('pause', { scope: 'all' })();
+        try {
+          await ctx.confirmAction('/controls/pause', { scope: 'all', reason: 'paused from the web app' },
+            'Pause new entries for every follower');
+        } catch (e) { ctx.flash(e.message, 'bad'); }
       } }, 'Pause all entries'),
       el('button', { disabled: readOnly, id: 'resume-all', onclick: send('resume', { scope: 'all' }) }, 'Resume all entries'),
       el('button', { disabled: readOnly, id: 'reconcile', onclick: send('reconcile', { scope: 'all' }) }, 'Reconcile now'))),
