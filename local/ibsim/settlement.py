@@ -33,13 +33,22 @@ def _convert(broker: Broker, acct: Account, listing: Listing, qty: int) -> int:
 
 
 def exercise(broker: Broker, client_id: int, req: ExerciseRequest) -> None:
-    """Handle exerciseOptions: exercise (action 1) or lapse (2) part of a long option position."""
+    """Handle exerciseOptions: exercise (action 1) or lapse (2) part of a long option position; an exercise out of
+    the money without ``override`` is not carried out (journaled as ``action: refused``)."""
     listing = broker.chain.by_con_id(req.con_id)
     acct = broker.accounts.get(req.account) or broker.accounts.get(broker.config.accounts[0])
     pos = acct.positions.get(req.con_id) if acct and listing else None
     if listing is None or acct is None or pos is None or pos.qty < req.qty or req.qty <= 0:
         broker.to_client(client_id, wire.error(req.req_id, ErrorCode.INVALID_REQUEST,
                                                "Error validating request: exercise quantity exceeds the position"))
+        return
+    und = broker.underlying()
+    if req.action == EXERCISE_ACTION_EXERCISE and not req.override \
+            and intrinsic(listing.right, listing.strike, und) < AUTO_EXERCISE_THRESHOLD:
+        # IB carries out an exercise out of the money only with override=1; the option simply stays held
+        broker.journal.write("exercise", acct.account_id, con_id=listing.con_id, qty=req.qty, action="refused",
+                             reason="out of the money and override=0", legs=[_leg(listing, "SELL")], shares=0,
+                             price=und)
         return
     if req.action == EXERCISE_ACTION_EXERCISE:
         shares = _convert(broker, acct, listing, req.qty)

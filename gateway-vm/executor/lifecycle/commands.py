@@ -1,56 +1,67 @@
-"""Operators' commands from the ``commands`` topic: persisted, audited, idempotent by ``command_id``.
+"""Operators' commands from the ``commands`` topic: checked, turned into operator actions, audited, answered.
 
     pause / resume      entries, globally (scope ``all`` → ``controls/global``) or for one follower
                         (``controls/{follower_id}``): {entries_paused, updated_at, updated_by, reason, command_id},
                         the document the entry path reads before every entry, so a pause survives a restart
-    flatten_request     stores the request's ``confirm_code`` as pending (``claims/flatten-code-{code}``); never
-                        flattens by itself
-    flatten_confirm     with the code of a pending, unexpired request of the same scope: pauses entries for the
-                        scope and closes every position in it; a code flattens once, whatever is redelivered.
-                        A confirm that overtook its request is nacked (``Retryable``) and looked at again on
-                        redelivery, for up to ``CONFIRM_WAIT_S``; after that it is rejected
-    close_follower      closes one follower's positions
+    flatten_request     stores the request's ``confirm_code`` as pending (``claims/flatten-code-{code}``, with the
+                        executor's own deadline); never flattens by itself
+    flatten_confirm     with the code of a pending, unexpired request of the same scope (and, when a front end
+                        issued it, the scope of ``pending_confirmations/{code}``): pauses entries for the scope,
+                        then makes every follower in it flat; a code flattens once (action ``flatten-{code}``),
+                        whatever is redelivered or confirmed again. A confirm that overtook its request is nacked
+                        (``Retryable``) and looked at again on redelivery, for up to ``CONFIRM_WAIT_S``
+    close_follower      makes one follower flat (action ``cmd-{command_id}``)
     reconcile           reconciles the gateways (of one follower, or all) with the broker now
 
-A command is claimed (``claims/command-{command_id}``) before it acts; a redelivery of a finished command changes
-nothing. Each outcome is merged into ``commands/{command_id}`` {status, note, handled_at} and audited (who, when,
-why, from where).
+A scope naming no follower is refused for every kind. Every action is persisted before it acts and driven to its end
+by ``executor.lifecycle.actions`` (which answers the requester); the command's message is acked once its action has
+ended, so a crash mid-way leaves both the action (resumed at start-up) and the message (redelivered: it joins the
+action) behind. A command is claimed (``claims/command-{command_id}``) when first seen; an outcome without an action
+(rejected, pending) is merged into ``commands/{command_id}`` {status, note, handled_at} and audited with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from executor.lifecycle.actions import ActionDesk
 from executor.lifecycle.context import Context
+from spreadpilot.actions import ActionKind, ActionPart, OperatorAction
 from spreadpilot.errors import Retryable
 from spreadpilot.models import Command, CommandKind, Follower
 
 log = logging.getLogger(__name__)
 GLOBAL = "global"
-DONE, PENDING, REJECTED, DUPLICATE = "done", "pending_confirmation", "rejected", "duplicate"
+PENDING, REJECTED, DUPLICATE, IN_PROGRESS = "pending_confirmation", "rejected", "duplicate", "in_progress"
 # business seconds a confirm that overtook its request keeps being redelivered (the request is seconds behind at
 # most; a code that never shows up is then rejected, and the operator asks again)
 CONFIRM_WAIT_S = 60.0
+SIMPLE = {CommandKind.PAUSE: ActionKind.PAUSE, CommandKind.RESUME: ActionKind.RESUME,
+          CommandKind.CLOSE_FOLLOWER: ActionKind.CLOSE_FOLLOWER, CommandKind.RECONCILE: ActionKind.RECONCILE}
 
 
 class CommandDesk:
-    """Executes commands."""
+    """Checks commands and starts their actions."""
 
-    def __init__(self, ctx: Context, flatten: Callable[[list[Follower], str], Awaitable[list[str]]]) -> None:
+    def __init__(self, ctx: Context, actions: ActionDesk) -> None:
         self.ctx = ctx
-        self.flatten = flatten  # closes the followers' positions; returns those whose gateway is not ready
-        # one command at a time: a redelivery racing its original must see it finished, not half-done
+        self.actions = actions
+        # one command decided at a time: a redelivery racing its original must see its claim and its action
         self.lock = asyncio.Lock()
 
     async def handle(self, command: Command) -> str:
-        """Execute ``command`` once; its status (a redelivery of a finished command is ``duplicate``)."""
+        """Handle ``command`` once; its status (the action's end state once it has ended; a redelivery of a
+        decided command is ``duplicate``)."""
         async with self.lock:
-            return await self._handle(command)
+            status, action = await self._decide(command)
+        if action is None:
+            return status
+        final = await self.actions.run(action)
+        return str(final.state)
 
-    async def _handle(self, command: Command) -> str:
+    async def _decide(self, command: Command) -> tuple[str, OperatorAction | None]:
         now = self.ctx.clock.now()
         key = f"command-{command.command_id}"
         first_seen = now
@@ -58,41 +69,62 @@ class CommandDesk:
             previous = await self.ctx.store.claim_data(key) or {}
             if previous.get("status"):
                 log.info("command already handled", extra={"command_id": command.command_id})
-                return DUPLICATE
-            # claimed by a process that died before finishing, or a confirm that came before its request:
-            # every action below is safe to repeat
+                return DUPLICATE, None
+            # seen before and not decided (a confirm that came before its request), or decided into an action that
+            # is running or was cut short: deciding again joins or resumes that action
             first_seen = datetime.fromisoformat(str(previous.get("at") or now.isoformat()))
-        status, note = await self._execute(command, now, first_seen)
+        status, note, action = await self._execute(command, now, first_seen)
+        if action is not None:
+            stored, new = await self.actions.begin(action)
+            if stored.command_id == command.command_id:
+                if stored.state.final:
+                    log.info("command's action ended before", extra={"command_id": command.command_id})
+                    return DUPLICATE, None
+                joined = stored.action_id in self.actions.running
+                self.actions.run(stored)  # runs even if recording the command below fails (then a redelivery joins)
+                if new or not joined:
+                    await self._record(command, IN_PROGRESS, note, now, action_id=stored.action_id)
+                return IN_PROGRESS, stored
+            status = DUPLICATE
+            note = (f"action {stored.action_id} of command {stored.command_id} "
+                    + (f"already ended: {stored.note}" if stored.state.final else "is in progress"))
         await self.ctx.store.update_claim(key, status=status, note=note)
+        await self._record(command, status, note, now)
+        return status, None
+
+    async def _record(self, command: Command, status: str, note: str, now: datetime, **extra: object) -> None:
         await self.ctx.store.record_command(command, status=status, note=note, handled_at=now.isoformat(),
-                                            handled_by="executor")
+                                            handled_by="executor", **extra)
         await self.ctx.store.audit(f"executor.command.{command.kind}", actor=command.issued_by,
                                    source=command.source, at=command.issued_at.isoformat(),
                                    command_id=command.command_id, scope=command.scope, reason=command.reason,
-                                   status=status, note=note, handled_at=now.isoformat())
+                                   status=status, note=note, handled_at=now.isoformat(), **extra)
         log.info("command handled", extra={"command_id": command.command_id, "kind": str(command.kind),
                                            "scope": command.scope, "status": status, "note": note})
-        return status
 
-    async def _execute(self, command: Command, now: datetime, first_seen: datetime) -> tuple[str, str]:
+    async def _execute(self, command: Command, now: datetime,
+                       first_seen: datetime) -> tuple[str, str, OperatorAction | None]:
+        followers = await self._scope(command.scope)
+        if command.scope != "all" and not followers:
+            return REJECTED, f"unknown follower {command.scope!r}: no follower has this id", None
         kind = command.kind
-        if kind in (CommandKind.PAUSE, CommandKind.RESUME):
-            paused = kind is CommandKind.PAUSE
-            doc = GLOBAL if command.scope == "all" else command.scope
-            await self.ctx.store.set_controls(doc, entries_paused=paused, at=now, updated_by=command.issued_by,
-                                              reason=command.reason, command_id=command.command_id)
-            return DONE, f"entries {'paused' if paused else 'resumed'} ({doc})"
         if kind is CommandKind.FLATTEN_REQUEST:
-            return await self._request(command, now)
+            status, note = await self._request(command, now)
+            return status, note, None
         if kind is CommandKind.FLATTEN_CONFIRM:
-            return await self._confirm(command, now, first_seen)
-        if kind is CommandKind.CLOSE_FOLLOWER:
-            followers = await self._scope(command.scope)
-            if command.scope == "all" or not followers:
-                return REJECTED, f"close_follower needs one known follower, got {command.scope!r}"
-            unreachable = await self.flatten(followers, f"close_follower by {command.issued_by}")
-            return DONE, _closing_note(followers, unreachable)
-        return await self._reconcile(command)
+            return await self._confirm(command, now, first_seen, followers)
+        if kind is CommandKind.CLOSE_FOLLOWER and command.scope == "all":
+            return REJECTED, "close_follower needs one follower, not 'all' (flatten closes everyone)", None
+        action_kind = SIMPLE[kind]
+        if action_kind in (ActionKind.PAUSE, ActionKind.RESUME):
+            parts = [ActionPart(key=f"controls:{_controls_doc(command.scope)}")]
+        elif action_kind is ActionKind.CLOSE_FOLLOWER:
+            parts = [ActionPart(key=f"flatten:{followers[0].id}")]
+        else:
+            gateways = sorted(self.ctx.links) if command.scope == "all" else sorted({f.gateway_id for f in followers})
+            parts = [ActionPart(key=f"reconcile:{g}") for g in gateways]
+        action = self._action(f"cmd-{command.command_id}", action_kind, command, now, parts, command.reason)
+        return IN_PROGRESS, f"{kind} {command.scope}: in progress", action
 
     async def _request(self, command: Command, now: datetime) -> tuple[str, str]:
         code = command.confirm_code
@@ -103,10 +135,14 @@ class CommandDesk:
                                            command_id=command.command_id, requested_by=command.issued_by,
                                            requested_at=now.isoformat(), expires_at=expires.isoformat())
         if not fresh:
-            return REJECTED, f"confirm code {code} is already in use"
+            earlier = await self.ctx.store.claim_data(f"flatten-code-{code}") or {}
+            if earlier.get("command_id") != command.command_id:
+                return REJECTED, f"confirm code {code} is already in use"
+            expires = datetime.fromisoformat(str(earlier["expires_at"]))
         return PENDING, f"waiting for flatten_confirm with code {code} until {expires.isoformat()}"
 
-    async def _confirm(self, command: Command, now: datetime, first_seen: datetime) -> tuple[str, str]:
+    async def _confirm(self, command: Command, now: datetime, first_seen: datetime,
+                       followers: list[Follower]) -> tuple[str, str, OperatorAction | None]:
         code = command.confirm_code
         pending = await self.ctx.store.claim_data(f"flatten-code-{code}") if code else None
         if code is not None and pending is None \
@@ -114,38 +150,30 @@ class CommandDesk:
             # Pub/Sub does not keep order: the request may still be on its way; a redelivery looks again
             raise Retryable(f"no flatten_request with code {code} yet")
         if code is None or pending is None:
-            return REJECTED, "no pending flatten_request carries this confirm code"
+            return REJECTED, "no pending flatten_request carries this confirm code", None
         if pending.get("scope") != command.scope:
-            return REJECTED, f"the code was issued for scope {pending.get('scope')!r}, not {command.scope!r}"
+            return REJECTED, f"the code was issued for scope {pending.get('scope')!r}, not {command.scope!r}", None
         if now >= datetime.fromisoformat(str(pending["expires_at"])):
-            return REJECTED, "the confirm code expired; request the flatten again"
-        if not await self.ctx.store.claim(f"flatten-done-{code}", command_id=command.command_id,
-                                          confirmed_by=command.issued_by, at=now.isoformat()):
-            return DUPLICATE, f"the flatten of code {code} was already executed"
-        doc = GLOBAL if command.scope == "all" else command.scope
+            return REJECTED, "the confirm code expired; request the flatten again", None
+        issued = await self.ctx.store.confirmation(code)
+        if issued is not None and issued.scope != command.scope:
+            return REJECTED, f"the code was issued for scope {issued.scope!r}, not {command.scope!r}", None
         reason = f"flatten by {command.issued_by}: {command.reason}".rstrip(": ")
-        await self.ctx.store.set_controls(doc, entries_paused=True, at=now, updated_by=command.issued_by,
-                                          reason=reason, command_id=command.command_id)
-        followers = await self._scope(command.scope)
-        unreachable = await self.flatten(followers, reason)
-        await self.ctx.store.update_claim(f"flatten-code-{code}", confirmed_by=command.issued_by,
-                                          confirmed_at=now.isoformat(), confirm_command_id=command.command_id)
-        return DONE, "entries paused; " + _closing_note(followers, unreachable)
+        parts = [ActionPart(key=f"controls:{_controls_doc(command.scope)}", phase=0),
+                 *[ActionPart(key=f"flatten:{f.id}", phase=1) for f in followers]]
+        action = self._action(f"flatten-{code}", ActionKind.FLATTEN, command, now, parts, reason)
+        return IN_PROGRESS, f"flatten {command.scope} of {len(followers)} follower(s): in progress", action
 
-    async def _reconcile(self, command: Command) -> tuple[str, str]:
-        gateways = {f.gateway_id for f in await self._scope(command.scope)} if command.scope != "all" \
-            else set(self.ctx.links)
-        for gateway_id in sorted(gateways):
-            link = self.ctx.links.get(gateway_id)
-            if link is not None:
-                await link.resync(f"operator command {command.command_id}")
-        return DONE, f"reconciled {len(gateways)} gateway(s)"
+    def _action(self, action_id: str, kind: ActionKind, command: Command, now: datetime, parts: list[ActionPart],
+                reason: str) -> OperatorAction:
+        return OperatorAction(action_id=action_id, kind=kind, scope=command.scope, reason=reason,
+                              requested_by=command.issued_by, source=command.source, command_id=command.command_id,
+                              parts=tuple(parts), created_at=now, updated_at=now)
 
     async def _scope(self, scope: str) -> list[Follower]:
         followers = await self.ctx.store.followers()
         return followers if scope == "all" else [f for f in followers if f.id == scope]
 
 
-def _closing_note(followers: list[Follower], unreachable: list[str]) -> str:
-    note = f"closing positions of {len(followers) - len(unreachable)} follower(s)"
-    return note + (f"; gateway not ready for {', '.join(unreachable)}" if unreachable else "")
+def _controls_doc(scope: str) -> str:
+    return GLOBAL if scope == "all" else scope

@@ -1,8 +1,9 @@
 """The position monitor: every ``monitor_s`` business seconds, per follower, from broker positions.
 
 Order of the rules in one pass for one follower:
-1. assignment (stock appeared, or the short shrank without an order of ours) → repair, nothing else this pass;
-2. nothing while an entry or a close of the follower is in flight (legs may be filling right now);
+1. assignment (stock appeared, or the short shrank without an order of ours) → repair by moneyness at the
+   underlying's price now, nothing else this pass;
+2. nothing while an entry, a close or a flatten of the follower is in flight (legs may be filling right now);
 3. an orphan leg → close it alone and alert CRITICAL (a naked short is bought back at market);
 4. a spread at pin risk (from ``pin_close_at``) or whose short leg has no time value left → close the WHOLE spread
    as one combo order.
@@ -13,13 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
 from executor.lifecycle.assignment import AssignmentDesk, SpreadRecord, record_of
 from executor.lifecycle.closer import Closer, CloseTarget
 from executor.lifecycle.context import Context, sleep_or_stop
+from executor.lifecycle.flatten import Flattener, records_by_follower
 from executor.lifecycle.holdings import (
     Holdings,
     classify,
@@ -29,7 +30,7 @@ from executor.lifecycle.holdings import (
 )
 from executor.lifecycle.ports import LegQuote, LifecycleBroker
 from spreadpilot.clock import new_york
-from spreadpilot.models import Follower, IntentKind, IntentState, OrderIntent, Position, PositionLeg, Severity
+from spreadpilot.models import Follower, IntentKind, Position, PositionLeg, Severity
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,11 @@ log = logging.getLogger(__name__)
 class Monitor:
     """Positions through the day."""
 
-    def __init__(self, ctx: Context, closer: Closer, assignments: AssignmentDesk) -> None:
+    def __init__(self, ctx: Context, closer: Closer, assignments: AssignmentDesk, flattener: Flattener) -> None:
         self.ctx = ctx
         self.closer = closer
         self.assignments = assignments
+        self.flattener = flattener
         self.written: dict[str, tuple[object, ...]] = {}
         self.passes = 0
 
@@ -58,7 +60,7 @@ class Monitor:
         self.passes += 1
         followers = await self.ctx.store.followers()
         day = new_york(now).date()
-        records = _records_by_follower(await self.ctx.store.entries_for(day))
+        records = records_by_follower(await self.ctx.store.entries_for(day))
         by_gateway: dict[str, list[Follower]] = defaultdict(list)
         for f in followers:
             by_gateway[f.gateway_id].append(f)
@@ -87,7 +89,9 @@ class Monitor:
 
     async def _follower(self, follower: Follower, holdings: Holdings, record: SpreadRecord | None,
                         quotes: dict[int, LegQuote], underlying: Decimal | None, now: datetime) -> None:
-        handled = await self.assignments.check(follower, holdings, record, now)
+        if self.flattener.flattening(follower.id):
+            return  # an operator action is making this account flat right now
+        handled = await self.assignments.check(follower, holdings, record, now, underlying)
         if record is not None:
             await self._write_position(follower, holdings, record, now)
         if handled or record is None or holdings.flat:
@@ -118,37 +122,6 @@ class Monitor:
                                               IntentKind.EXIT, reason, combo=spread))
                 return
 
-    async def flatten(self, followers: Iterable[Follower], reason: str) -> list[str]:
-        """Cancel working entries and close everything the followers hold; the followers that could not be reached."""
-        unreachable: list[str] = []
-        day = new_york(self.ctx.clock.now()).date()
-        records = _records_by_follower(await self.ctx.store.entries_for(day))
-        for f in followers:
-            broker = self.ctx.broker(f.gateway_id)
-            if broker is None:
-                unreachable.append(f.id)
-                continue
-            for t in list(self.ctx.book.tracked.values()):
-                i = t.intent
-                if i.follower_id == f.id and i.kind is IntentKind.ENTRY and i.state is IntentState.WORKING:
-                    await broker.cancel(i.intent_id)
-            holdings = classify(f.ibkr_account, await broker.positions(),
-                                [r.spread for r in [records.get(f.id)] if r])
-            record = records.get(f.id) or record_of(holdings, day)
-            if record is None:
-                continue
-            for spread in holdings.spreads:
-                self.closer.spawn(CloseTarget(f, record.signal_id, record.spread, record.expiry, spread.qty,
-                                              IntentKind.FLATTEN, reason, combo=spread))
-            for orphan in holdings.orphans:
-                self.closer.spawn(CloseTarget(f, record.signal_id, record.spread, record.expiry, abs(orphan.qty),
-                                              IntentKind.FLATTEN, reason, leg=orphan.position, leg_qty=orphan.qty))
-            if holdings.stock is not None:
-                self.closer.spawn(CloseTarget(f, record.signal_id, record.spread, record.expiry,
-                                              abs(holdings.stock.qty), IntentKind.FLATTEN, reason,
-                                              leg=holdings.stock, leg_qty=holdings.stock.qty))
-        return unreachable
-
     async def _write_position(self, follower: Follower, holdings: Holdings, record: SpreadRecord,
                               now: datetime) -> None:
         held = [*[leg for s in holdings.spreads for leg in ((s.short, -s.qty), (s.long, s.qty))],
@@ -169,12 +142,3 @@ class Monitor:
         await self.ctx.store.save_position(Position(follower_id=follower.id, account=follower.ibkr_account,
                                                     signal_id=record.signal_id, spread=record.spread, legs=legs,
                                                     assignment=state, updated_at=now))
-
-
-def _records_by_follower(intents: Iterable[OrderIntent]) -> dict[str, SpreadRecord]:
-    """The spread each follower entered today (its latest filled entry)."""
-    found: dict[str, SpreadRecord] = {}
-    for i in sorted(intents, key=lambda i: i.created_at):
-        if i.kind is IntentKind.ENTRY and i.filled_qty > 0:
-            found[i.follower_id] = SpreadRecord(i.signal_id, i.spread, i.expiry)
-    return found

@@ -63,5 +63,8 @@ class MarkToMarket:
             self.last[s.follower_id] = (AccountPnL(s.daily_pnl, s.unrealized_pnl, s.realized_pnl), now)
         self.written += len(snapshots)
         for f, p in readings:
-            await self.breaker.check(f, p, now)
+            try:
+                await self.breaker.check(f, p, now)
+            except Exception:  # one follower's breaker must not stop the others'; the next pass checks it again
+                log.exception("breaker check failed", extra={"follower_id": f.id})
         return len(snapshots)

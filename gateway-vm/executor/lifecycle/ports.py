@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from executor.broker import Broker, Combo, HeldPosition, OrderAck
+from spreadpilot.actions import OperatorAction
+from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.models import Command, Follower, OrderIntent, PnLSnapshot, Position
 
 
@@ -147,4 +149,28 @@ class LifecycleStore(Protocol):
 
     async def write_snapshots(self, snapshots: Iterable[PnLSnapshot]) -> None:
         """Write MTM snapshots in one batch."""
+        ...
+
+    async def confirmation(self, code: str) -> PendingConfirmation | None:
+        """``pending_confirmations/{code}`` as a front end issued it (None if none did)."""
+        ...
+
+    async def create_action(self, action: OperatorAction) -> bool:
+        """Create ``operator_actions/{action_id}``; False if it existed."""
+        ...
+
+    async def get_action(self, action_id: str) -> OperatorAction | None:
+        """The stored action, None if absent."""
+        ...
+
+    async def save_action(self, action: OperatorAction) -> None:
+        """Write the action's current state."""
+        ...
+
+    async def unfinished_actions(self) -> list[OperatorAction]:
+        """Actions still in progress."""
+        ...
+
+    async def finish_command(self, command_id: str, **status: object) -> None:
+        """Merge an action's end into ``commands/{command_id}``."""
         ...

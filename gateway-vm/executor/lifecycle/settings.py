@@ -17,8 +17,8 @@ from spreadpilot.settings import CommonSettings
 class Compensation(StrEnum):
     """How an assignment is repaired."""
 
-    EXERCISE = "exercise"  # exercise the long leg: its shares offset the assigned ones
-    FLATTEN = "flatten"  # sell/buy the assigned stock at market; the long leg is then closed as an orphan
+    EXERCISE = "exercise"  # exercise the long leg when it is in the money, else sell/buy the stock
+    FLATTEN = "flatten"  # always sell/buy the assigned stock; the long leg is then closed as an orphan
 
 
 class LifecycleSettings(CommonSettings):
@@ -47,11 +47,21 @@ class LifecycleSettings(CommonSettings):
     exit_done_timeout_s: float = Field(
         default=60.0, gt=0, description="business seconds to wait for a market exit to finish before alerting")
     compensation: Compensation = Field(
-        default=Compensation.EXERCISE, description="'exercise' the long leg or 'flatten' the stock on assignment")
+        default=Compensation.EXERCISE,
+        description="'exercise' the long leg on assignment when it is in the money by exercise_min_itm (else the "
+                    "stock is sold), or always 'flatten' the stock")
+    exercise_min_itm: Decimal = Field(
+        default=Decimal("0.01"), gt=0,
+        description="the long leg is exercised only when in the money by at least this, in $ (OCC's threshold)")
+    stock_limit_slack: Decimal = Field(
+        default=Decimal("0.05"), ge=0,
+        description="$ beyond the QQQ mid for the marketable limit that sells (or buys back) assigned stock")
     exercise_exchange: str = Field(
         default="CBOE", description="listing exchange exerciseOptions is sent to (IB refuses SMART)")
     compensation_retry_s: float = Field(
-        default=300.0, gt=0, description="business seconds before an unfinished compensation is tried again")
+        default=300.0, gt=0,
+        description="business seconds before an unfinished stock sale of a compensation is tried again (an "
+                    "exercise is never repeated: it is followed until the stock is gone, the next morning at most)")
     mtm_s: float = Field(default=30.0, gt=0, description="business seconds between two MTM passes")
     mtm_max_silence_s: float = Field(
         default=300.0, gt=0,
@@ -61,3 +71,17 @@ class LifecycleSettings(CommonSettings):
     flatten_confirm_ttl_s: float = Field(
         default=300.0, gt=0, description="business seconds a flatten_request's confirm code stays valid")
     max_command_messages: int = Field(default=4, ge=1, description="command messages handled at once")
+    action_attempts: int = Field(
+        default=6, ge=1,
+        description="attempts at each part of an operator action (one follower's flatten, one kill switch) before "
+                    "the action ends 'partly done' or 'failed' with a CRITICAL alert naming what is left")
+    action_retry_s: float = Field(
+        default=5.0, gt=0, description="business seconds before a failed part of an operator action is tried "
+                                       "again (doubling, at most 12 times this)")
+    flatten_entry_wait_s: float = Field(
+        default=30.0, gt=0,
+        description="business seconds a flatten waits for a follower's cancelled entries to end before it retries")
+    flatten_settle_s: float = Field(
+        default=2.0, ge=0,
+        description="business seconds a flatten waits after its last order ended before it confirms the account "
+                    "flat (positions arrive apart from fills)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ib_async import LimitOrder
+from ib_async import IB, Contract, LimitOrder
 from ibsim_harness import (
     LONG_STRIKE,
     bull_put_spread,
@@ -15,26 +15,49 @@ from ibsim_harness import (
 )
 
 from ibsim.contracts import STOCK_CON_ID
+from ibsim.simulator import Simulator
 
 
 def _positions(ib: object) -> dict[int, float]:
     return {p.contract.conId: p.position for p in ib.positions()}  # type: ignore[attr-defined]
 
 
-def test_exercising_a_long_put_turns_it_into_short_stock() -> None:
+async def _long_puts(sim: Simulator, ib: IB, qty: int) -> Contract:
+    option = put(LONG_STRIKE)
+    await ib.qualifyContractsAsync(option)
+    quote = sim.broker.quote(sim.broker.chain.by_con_id(option.conId))  # type: ignore[arg-type]
+    trade = ib.placeOrder(option, LimitOrder("BUY", qty, quote.ask, account="DU001", orderRef="hedge"))
+    await wait_until(trade.isDone)
+    option.exchange = "CBOE"  # exercise on the listing exchange, not SMART
+    return option
+
+
+def test_exercising_a_long_put_in_the_money_turns_it_into_short_stock() -> None:
     async def body() -> None:
         async with session() as (sim, [ib]):
-            option = put(LONG_STRIKE)
-            await ib.qualifyContractsAsync(option)
-            quote = sim.broker.quote(sim.broker.chain.by_con_id(option.conId))  # type: ignore[arg-type]
-            trade = ib.placeOrder(option, LimitOrder("BUY", 3, quote.ask, account="DU001", orderRef="hedge"))
-            await wait_until(trade.isDone)
-            option.exchange = "CBOE"  # exercise on the listing exchange, not SMART
+            option = await _long_puts(sim, ib, 3)
+            sim.set_price(LONG_STRIKE - 2)
             ib.exerciseOptions(option, 1, 2, "DU001", 0)
             await wait_until(lambda: _positions(ib).get(STOCK_CON_ID) == -200)
             assert _positions(ib)[option.conId] == 1
             [line] = [e for e in sim.journal.events if e["event"] == "exercise"]
             assert (line["account"], line["con_id"], line["qty"]) == ("DU001", option.conId, 2)
+
+    run(body)
+
+
+def test_an_exercise_out_of_the_money_without_override_is_not_carried_out() -> None:
+    async def body() -> None:
+        async with session() as (sim, [ib]):
+            option = await _long_puts(sim, ib, 2)  # the 474 put with QQQ at 480: $6 out of the money
+            ib.exerciseOptions(option, 1, 2, "DU001", 0)
+            await wait_until(lambda: any(e["event"] == "exercise" for e in sim.journal.events))
+            [line] = [e for e in sim.journal.events if e["event"] == "exercise"]
+            assert (line["action"], line["shares"]) == ("refused", 0)
+            assert _positions(ib)[option.conId] == 2
+            assert STOCK_CON_ID not in _positions(ib)
+            ib.exerciseOptions(option, 1, 1, "DU001", 1)  # forced: carried out, selling the shares below the market
+            await wait_until(lambda: _positions(ib).get(STOCK_CON_ID) == -100)
 
     run(body)
 

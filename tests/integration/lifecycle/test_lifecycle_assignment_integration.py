@@ -1,4 +1,4 @@
-"""Assignment against ibsim: detected from the stock that appears, repaired, the account left flat."""
+"""Assignment against ibsim: detected from the stock that appears, repaired by moneyness, the account left flat."""
 
 from __future__ import annotations
 
@@ -41,12 +41,14 @@ def _enter(clean_stack: LocalStack, db: firestore.Client, world: Callable[..., t
     return sim, executor
 
 
-def test_assigned_short_put_is_repaired_by_exercising_the_long_put_and_the_account_ends_flat(
+def test_assigned_short_put_is_repaired_by_exercising_the_long_put_in_the_money_and_the_account_ends_flat(
         clean_stack: LocalStack, firestore_db: firestore.Client, tap: Callable[[str], TopicTap],
         world: Callable[..., tuple[SimClock, SimulatorProcess]], executors: Callable[..., Executor]) -> None:
     alerts = tap("alerts")
-    sim, executor = _enter(clean_stack, firestore_db, world, executors)
+    # passes every 30 real seconds: the drop below both strikes is seen only with the assignment it brings
+    sim, executor = _enter(clean_stack, firestore_db, world, executors, monitor_s="600")
 
+    sim.set_price(478)  # the long 480 put is $2 in the money: its exercise offsets the assigned shares
     sim.inject("assignment", account="DU001")
     wait_for(lambda: bool(events(sim, "exercise")) and not held(sim, "DU001"), 60, "the exercise and a flat account")
 
@@ -54,6 +56,7 @@ def test_assigned_short_put_is_repaired_by_exercising_the_long_put_and_the_accou
     assert len(exercise) == 1
     assert exercise[0]["qty"] == 2
     assert exercise[0]["legs"][0]["strike"] == 480  # the long put, whose shares offset the assigned ones
+    assert exercise[0]["action"] == "exercise"  # carried out: it was in the money
     assert orders(sim, "flatten-") == []
     wait_for(lambda: [p.assignment for p in Store(firestore_db).positions.all()] == [AssignmentState.COMPENSATED],
              30, "the position to be recorded COMPENSATED")
@@ -82,4 +85,25 @@ def test_with_flatten_compensation_the_stock_is_sold_and_the_orphaned_long_leg_c
     assert [leg["strike"] for leg in orphan_orders[0]["legs"]] == [480]
     assert events(sim, "exercise") == []
     assert "position.orphan_leg" in alert_types(alerts, {"position.orphan_leg"})
+    assert executor.terminate() == 0
+
+
+def test_an_assigned_short_put_whose_long_put_is_out_of_the_money_is_repaired_by_selling_the_stock(
+        clean_stack: LocalStack, firestore_db: firestore.Client, tap: Callable[[str], TopicTap],
+        world: Callable[..., tuple[SimClock, SimulatorProcess]], executors: Callable[..., Executor]) -> None:
+    alerts = tap("alerts")
+    sim, executor = _enter(clean_stack, firestore_db, world, executors, monitor_s="600")
+
+    # the demo day: short 485 put assigned with QQQ at 484.04, the long 480 put $4.04 out of the money
+    sim.set_price(484.04)
+    sim.inject("assignment", account="DU001")
+    wait_for(lambda: not held(sim, "DU001"), 90, "the stock sold, the long put closed, a flat account")
+
+    assert events(sim, "exercise") == []  # IB would refuse it (override=0), and forcing it sells below the market
+    [sale] = orders(sim, "flatten-")
+    assert (sale["action"], sale["qty"], sale["order_type"]) == ("SELL", 200, "LMT")
+    assert sale["limit"] >= 483.9  # a marketable limit near the market, not a forced exercise at 480
+    [orphan] = orders(sim, "close_orphan-")
+    assert [leg["strike"] for leg in orphan["legs"]] == [480]
+    assert "position.assignment_repair" in alert_types(alerts, {"position.assignment_repair"})
     assert executor.terminate() == 0

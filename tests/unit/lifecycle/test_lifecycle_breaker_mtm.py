@@ -6,12 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from lifecycle_fakes import MemoryLifecycleStore, RecordingPublisher, context, follower
+from lifecycle_fakes import MemoryLifecycleStore, follower
+from lifecycle_rig import rig, spreads
 
-from executor.lifecycle.breaker import Breaker, breaker_tripped
+from executor.lifecycle.breaker import breaker_tripped
 from executor.lifecycle.mtm import due
 from executor.lifecycle.ports import AccountPnL
-from spreadpilot.models import Follower
 
 NOW = datetime(2026, 3, 17, 15, 0, tzinfo=UTC)
 
@@ -26,40 +26,34 @@ def test_the_breaker_trips_at_the_limit_and_a_zero_limit_never_trips() -> None:
     assert not breaker_tripped(Decimal(-50000), Decimal(0))
 
 
-def run_breaker(flatten: bool) -> tuple[MemoryLifecycleStore, list[list[str]], list[bool], list[str]]:
-    store = MemoryLifecycleStore()
-    ctx = context(store, breaker_flatten=flatten)
-    flattened: list[list[str]] = []
-
-    async def do_flatten(followers: list[Follower], reason: str) -> list[str]:
-        flattened.append([f.id for f in followers])
-        return []
-
-    breaker = Breaker(ctx, do_flatten)
+def run_breaker(flatten: bool) -> tuple[MemoryLifecycleStore, list[str], list[bool], list[str]]:
     f = follower(1, loss_limit="500")
+    r = rig(spreads(1), [f], breaker_flatten=flatten)
 
     async def scenario() -> list[bool]:
-        return [await breaker.check(f, loss("-499"), NOW), await breaker.check(f, loss("-650"), NOW),
-                await breaker.check(f, loss("-900"), NOW)]
+        tripped = [await r.parts.breaker.check(f, loss("-499"), NOW), await r.parts.breaker.check(f, loss("-650"), NOW),
+                   await r.parts.breaker.check(f, loss("-900"), NOW)]
+        await r.settle()
+        return tripped
 
     tripped = asyncio.run(scenario())
-    publisher = ctx.alerts.publisher
-    assert isinstance(publisher, RecordingPublisher)
-    return store, flattened, tripped, publisher.alert_types()
+    closed = [str(e["ref"]) for e in r.broker.sent("combo")]
+    return r.store, closed, tripped, r.alerts.alert_types()
 
 
 def test_a_loss_beyond_the_limit_stops_the_followers_entries_once_and_alerts() -> None:
-    store, flattened, tripped, alerts = run_breaker(flatten=False)
+    store, closed, tripped, alerts = run_breaker(flatten=False)
     assert tripped == [False, True, False]
     assert store.controls["f01"]["entries_paused"] is True
     assert store.controls["f01"]["updated_by"] == "breaker"
     assert alerts == ["risk.daily_loss_breaker"]
-    assert flattened == []
+    assert closed == []
 
 
 def test_with_breaker_flatten_the_followers_positions_are_closed_too() -> None:
-    _, flattened, _, _ = run_breaker(flatten=True)
-    assert flattened == [["f01"]]
+    store, closed, _, _ = run_breaker(flatten=True)
+    assert [ref.split("-")[0] for ref in closed] == ["flatten"]
+    assert store.actions["breaker-f01-2026-03-17"].state == "done"
 
 
 def test_an_unchanged_pnl_is_written_again_only_after_the_silence_limit() -> None:

@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from lifecycle_fakes import FixedClock, MemoryLifecycleStore, context, follower
+from lifecycle_fakes import FixedClock, MemoryLifecycleStore, follower
+from lifecycle_rig import cmd, rig, spreads
 
 from executor.lifecycle.commands import CommandDesk
 from spreadpilot.errors import Retryable
-from spreadpilot.models import Command, CommandKind, Follower
+from spreadpilot.models import CommandKind
 
 
 class Flattens:
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[str], str]] = []
+    """Which accounts got a close at the broker (the followers a command flattened)."""
 
-    async def __call__(self, followers: list[Follower], reason: str) -> list[str]:
-        self.calls.append(([f.id for f in followers], reason))
-        return []
+    def __init__(self, sent: list[dict[str, object]]) -> None:
+        self.sent = sent
 
-
-def cmd(command_id: str, kind: CommandKind, scope: str = "all", code: str | None = None) -> Command:
-    return Command(command_id=command_id, kind=kind, scope=scope, issued_by="ops@example.com",
-                   issued_at=datetime(2026, 3, 17, 14, 0, tzinfo=UTC), source="telegram", reason="why",
-                   confirm_code=code)
+    @property
+    def calls(self) -> list[tuple[list[str], str]]:
+        followers = sorted({f"f{str(e['account'])[-2:]}" for e in self.sent if "account" in e})
+        return [(followers, "")] if followers else []
 
 
 def desk(clock: FixedClock | None = None) -> tuple[CommandDesk, MemoryLifecycleStore, Flattens]:
-    store = MemoryLifecycleStore(followers_=[follower(1), follower(2)])
-    flattens = Flattens()
-    return CommandDesk(context(store, clock), flattens), store, flattens
+    r = rig(spreads(1, 2), [follower(1), follower(2)], clock=clock)
+    return r.parts.commands, r.store, Flattens(r.broker.journal)
 
 
 def test_pause_writes_the_kill_switch_the_entry_path_reads_with_who_and_why() -> None:
@@ -70,6 +67,7 @@ def test_a_confirm_with_the_requested_code_flattens_everyone_once_however_often_
 
     assert asyncio.run(scenario()) == ["done", "duplicate", "duplicate"]
     assert [ids for ids, _ in flattens.calls] == [["f01", "f02"]]
+    assert len(flattens.sent) == 2  # one close per account
     assert store.controls["global"]["entries_paused"] is True
 
 

@@ -19,10 +19,9 @@ from lifecycle_fakes import (
 )
 
 from executor.gateways import GatewayLink
-from executor.lifecycle.assignment import AssignmentDesk
-from executor.lifecycle.closer import Closer
 from executor.lifecycle.monitor import Monitor
 from executor.lifecycle.ports import LegQuote
+from executor.lifecycle.service import LifecycleParts
 from spreadpilot.models import AssignmentState, IntentKind, IntentState
 
 A = "DU001"
@@ -51,10 +50,9 @@ def setup(
     )
     link.ready.set()
     ctx.links = {"gw-advisor": link}
-    closer = Closer(ctx)
     publisher = ctx.alerts.publisher
     assert isinstance(publisher, RecordingPublisher)
-    return Monitor(ctx, closer, AssignmentDesk(ctx, closer)), store, publisher
+    return LifecycleParts(ctx).monitor, store, publisher
 
 
 async def two_passes(monitor: Monitor) -> None:
@@ -104,17 +102,13 @@ def test_assigned_stock_is_offset_by_exercising_the_long_put_on_its_listing_exch
     assert {"position.assigned", "position.assignment_repair"} <= set(alerts.alert_types())
 
 
-def test_with_flatten_compensation_the_stock_is_sold_at_market_instead() -> None:
+def test_with_flatten_compensation_the_stock_is_sold_at_a_marketable_limit_instead() -> None:
     broker = MemoryBroker([stock(A, 200), option(A, 480, 2)], underlying=Decimal(478))
     monitor, _, _ = setup(broker, compensation="flatten")
     asyncio.run(two_passes(monitor))
-    assert broker.journal[0] == {
-        "event": "single",
-        "ref": broker.journal[0]["ref"],
-        "action": "SELL",
-        "qty": 200,
-        "con_id": STOCK_CON_ID,
-    }
+    sale = broker.journal[0]
+    assert (sale["event"], sale["action"], sale["qty"], sale["con_id"]) == ("single", "SELL", 200, STOCK_CON_ID)
+    assert sale["limit"] == Decimal("477.95")  # the mid less stock_limit_slack: it sells now
     assert not any(e["event"] == "exercise" for e in broker.journal)
 
 

@@ -1,0 +1,277 @@
+"""Operator actions and risk repairs on a bad day: one regression test per defect found (issue 14), each named for it.
+
+Every test drives the lifecycle as the executor wires it, over the in-memory broker, with Firestore errors, socket
+drops, orders that rest and Pub/Sub redeliveries; outcomes are read from the broker's positions and orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from decimal import Decimal
+
+from lifecycle_broker import MemoryBroker
+from lifecycle_fakes import STOCK_CON_ID, FixedClock, follower, option, stock
+from lifecycle_rig import Rig, cmd, deliver, held, restart, rig, spin, spreads
+
+from executor.broker import OrderUpdate
+from executor.lifecycle.ports import AccountPnL, LegQuote
+from spreadpilot.models import CommandKind, IntentKind, IntentState, OrderIntent, Spread, Strategy
+
+A = "DU001"
+CODE = "ABCD12"
+
+
+def loss(amount: str) -> AccountPnL:
+    return AccountPnL(Decimal(amount), Decimal(amount), Decimal(0))
+
+
+async def flatten_all(r: Rig, code: str = CODE) -> str | None:
+    await deliver(r, cmd("r1", CommandKind.FLATTEN_REQUEST, code=code))
+    status = await deliver(r, cmd("k1", CommandKind.FLATTEN_CONFIRM, code=code))
+    await r.settle()
+    return status
+
+
+# ── a confirmed flatten is never lost, half done, or answered "already executed" ─────────────────────────────────
+
+
+def test_a_confirmed_flatten_whose_kill_switch_write_fails_still_closes_everything_instead_of_answering_duplicate(
+) -> None:
+    r = rig(spreads(1, 2), [follower(1), follower(2)])
+    r.store.failures.arm("set_controls")
+    asyncio.run(flatten_all(r))
+    assert held(r.broker, "DU001") == {}
+    assert held(r.broker, "DU002") == {}
+    assert r.store.controls["global"]["entries_paused"] is True
+    assert r.store.commands["k1"]["status"] == "done"
+
+
+def test_a_socket_drop_at_the_first_follower_does_not_end_the_flatten_of_the_others() -> None:
+    r = rig(spreads(1, 2, 3), [follower(1), follower(2), follower(3)])
+    r.broker.drops = 1
+    asyncio.run(flatten_all(r))
+    assert [held(r.broker, f"DU00{n}") for n in (1, 2, 3)] == [{}, {}, {}]
+    assert r.store.commands["k1"]["status"] == "done"
+
+
+def test_a_firestore_error_on_one_followers_close_is_retried_and_the_flatten_ends_with_everyone_flat() -> None:
+    r = rig(spreads(1, 2, 3), [follower(1), follower(2), follower(3)])
+    r.store.failures.arm("create_intent")
+    asyncio.run(flatten_all(r))
+    assert [held(r.broker, f"DU00{n}") for n in (1, 2, 3)] == [{}, {}, {}]
+    assert len(r.broker.sent("combo")) == 3
+
+
+def test_a_flatten_that_cannot_finish_says_who_is_left_and_raises_a_critical_alert() -> None:
+    r = rig(spreads(1, 2), [follower(1), follower(2)], action_attempts=2)
+    r.ctx.links["gw-advisor"].ready.clear()  # the gateway never comes back
+    asyncio.run(flatten_all(r))
+    status = r.store.commands["k1"]
+    assert status["status"] == "partly_done"  # entries are paused; nobody could be closed
+    note = str(status["note"])
+    assert "NOT done: f01: gateway gw-advisor not ready; f02: gateway gw-advisor not ready" in note
+    assert r.alerts.alert_types().count("command.unfinished") == 1
+    assert "command.finished" not in r.alerts.alert_types()
+
+
+# ── no over-close ────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def _exit_in_flight() -> tuple[Rig, MemoryBroker]:
+    short, long_ = option(A, 485, -2), option(A, 480, 2)
+    broker = MemoryBroker([short, long_], {short.con_id: LegQuote(short.con_id, Decimal("5.00"), Decimal("5.10"))},
+                          rest=True)
+    r = rig(broker, [follower(1)])
+    return r, broker
+
+
+def test_a_flatten_sent_during_a_time_value_exit_joins_it_and_sends_no_second_close() -> None:
+    r, broker = _exit_in_flight()
+    clock = r.ctx.clock
+    assert isinstance(clock, FixedClock)
+
+    async def scenario() -> None:
+        await r.parts.monitor.pass_once(r.ctx.clock.now())  # the exit goes out and rests
+        await spin()
+        clock.at += timedelta(seconds=5)
+        flatten = asyncio.ensure_future(flatten_all(r))
+        await spin()
+        broker.fill_all()  # the exit fills
+        await spin()
+        broker.fill_all()  # (anything else that went out fills too)
+        await flatten
+
+    asyncio.run(scenario())
+    assert [(e["action"], e["qty"]) for e in broker.sent("combo")] == [("SELL", 2)]
+    assert held(broker, A) == {}
+
+
+def test_close_follower_whose_status_write_fails_closes_once_on_redelivery() -> None:
+    r, broker = _exit_in_flight()
+    r.store.failures.arm("update_claim")  # the claim's status write
+
+    async def scenario() -> None:
+        closing = asyncio.ensure_future(deliver(r, cmd("c1", CommandKind.CLOSE_FOLLOWER, scope="f01")))
+        for _ in range(4):
+            await spin()
+            broker.fill_all()
+        await closing
+        await r.settle()
+
+    asyncio.run(scenario())
+    assert [(e["action"], e["qty"]) for e in broker.sent("combo")] == [("SELL", 2)]
+    assert held(broker, A) == {}
+
+
+def test_a_close_is_never_larger_than_what_the_broker_holds_right_before_it_is_sent() -> None:
+    r = rig(spreads(1, qty=2), [follower(1)])
+
+    def one_spread_gone() -> None:  # someone's close took one spread out between the decision and the send
+        r.broker.on_quote = None
+        r.broker.positions_[:] = [option(A, 485, -1), option(A, 480, 1)]
+
+    r.broker.on_quote = one_spread_gone
+
+    async def scenario() -> None:
+        await deliver(r, cmd("c1", CommandKind.CLOSE_FOLLOWER, scope="f01"))
+        await r.settle()
+
+    asyncio.run(scenario())
+    assert [(e["action"], e["qty"]) for e in r.broker.sent("combo")] == [("SELL", 1)]
+    assert held(r.broker, A) == {}
+
+
+# ── the breaker ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_breaker_whose_kill_switch_write_fails_still_pauses_the_follower_and_alerts() -> None:
+    r = rig(MemoryBroker(), [follower(1, loss_limit="500")])
+    r.store.failures.arm("set_controls")
+
+    async def scenario() -> None:
+        for _ in range(2):  # two MTM passes with the loss still there
+            with contextlib.suppress(Exception):
+                await r.parts.breaker.check(follower(1, loss_limit="500"), loss("-600"), r.ctx.clock.now())
+            await r.settle()
+
+    asyncio.run(scenario())
+    assert r.store.controls["f01"]["entries_paused"] is True
+    assert r.alerts.alert_types().count("risk.daily_loss_breaker") == 1
+
+
+def test_a_breaker_trip_cut_short_by_a_restart_is_finished_by_the_next_process() -> None:
+    first = rig(MemoryBroker(), [follower(1, loss_limit="500")])
+    first.store.failures.arm("set_controls", 1000)  # Firestore is down for the rest of this process's life
+
+    async def before_restart() -> None:
+        tripping = asyncio.ensure_future(
+            first.parts.breaker.check(follower(1, loss_limit="500"), loss("-600"), first.ctx.clock.now()))
+        await spin()
+        first.ctx.stop.set()  # SIGTERM mid-trip
+        with contextlib.suppress(Exception):
+            await tripping
+        await first.settle()
+
+    asyncio.run(before_restart())
+    first.store.failures.armed.clear()
+    second = restart(first)
+
+    async def after_restart() -> None:
+        await second.start()
+        # the loss has recovered meanwhile: the trip still has to be finished
+        await second.parts.breaker.check(follower(1, loss_limit="500"), loss("-100"), second.ctx.clock.now())
+        await second.settle()
+
+    asyncio.run(after_restart())
+    assert second.store.controls["f01"]["entries_paused"] is True
+    assert "risk.daily_loss_breaker" in second.alerts.alert_types()
+
+
+# ── a flatten stops the entries that are still on their way ──────────────────────────────────────────────────────
+
+
+def test_a_flatten_cancels_a_submitted_entry_and_closes_what_it_filled_late() -> None:
+    r = rig(MemoryBroker(), [follower(1)])
+    now = r.ctx.clock.now()
+    entry = OrderIntent(intent_id="entry-20260317-QQQ-bull_put-x-f01", signal_id="20260317-QQQ-bull_put-x",
+                        follower_id="f01", gateway_id="gw-advisor", account=A,
+                        spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
+                                      long_strike=Decimal(480)),
+                        expiry=now.date(), contracts=2, state=IntentState.SUBMITTED, created_at=now, updated_at=now)
+    r.ctx.book.track(entry)
+
+    def late_fill() -> None:  # the cancel meets an order that filled one spread meanwhile
+        r.broker.positions_ += [option(A, 485, -1), option(A, 480, 1)]
+        r.broker.listener.on_order(OrderUpdate(entry.intent_id, A, 9, 9, "Cancelled", 1, 1))
+
+    r.broker.on_cancel[entry.intent_id] = late_fill
+    asyncio.run(flatten_all(r))
+    assert {"event": "cancel", "ref": entry.intent_id} in r.broker.journal
+    assert [(e["action"], e["qty"]) for e in r.broker.sent("combo")] == [("SELL", 1)]
+    assert held(r.broker, A) == {}
+
+
+# ── compensation by moneyness, an exercise sent once ────────────────────────────────────────────────────────────
+
+
+def test_an_assigned_put_whose_long_put_is_out_of_the_money_is_repaired_by_selling_the_stock_not_exercising() -> None:
+    # the demo day: short 485P assigned with QQQ at 484.04; the long 480P is $4.04 out of the money
+    broker = MemoryBroker([stock(A, 200), option(A, 480, 2)], underlying=Decimal("484.04"))
+    r = rig(broker, [follower(1)])
+
+    async def scenario() -> None:
+        await r.parts.monitor.pass_once(r.ctx.clock.now())
+        await r.settle()
+
+    asyncio.run(scenario())
+    assert not [e for e in broker.journal if e["event"] == "exercise"]
+    [sale] = broker.sent("single")
+    assert (sale["action"], sale["qty"], sale["con_id"]) == ("SELL", 200, STOCK_CON_ID)
+    assert STOCK_CON_ID not in held(broker, A)
+
+
+def test_an_exercise_is_sent_once_per_assignment_while_the_stock_waits_for_settlement() -> None:
+    broker = MemoryBroker([stock(A, 200), option(A, 480, 2)], underlying=Decimal(478), overnight_exercise=True)
+    clock = FixedClock()
+    r = rig(broker, [follower(1)], clock=clock)
+
+    async def scenario() -> None:
+        for _ in range(3):  # passes well beyond compensation_retry_s while IB has not settled the exercise yet
+            await r.parts.monitor.pass_once(clock.now())
+            await r.settle()
+            clock.at += timedelta(seconds=400)
+
+    asyncio.run(scenario())
+    assert [e["qty"] for e in broker.journal if e["event"] == "exercise"] == [2]
+    assert broker.sent("single") == []  # nor is the stock sold under the exercise
+
+
+# ── unknown follower ids ─────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_command_for_an_unknown_follower_is_rejected_and_pauses_nobody() -> None:
+    r = rig(MemoryBroker(), [follower(1)])
+    status = asyncio.run(deliver(r, cmd("c1", CommandKind.PAUSE, scope="f0l")))
+
+    assert status == "rejected"
+    assert "f0l" not in r.store.controls
+    assert "unknown follower" in str(r.store.commands["c1"]["note"])
+
+
+def test_a_flatten_request_for_an_unknown_follower_is_rejected() -> None:
+    r = rig(MemoryBroker(), [follower(1)])
+    status = asyncio.run(deliver(r, cmd("r1", CommandKind.FLATTEN_REQUEST, scope="f0l", code=CODE)))
+    assert status == "rejected"
+
+
+def test_closes_of_one_follower_are_recorded_per_position_and_reason_not_per_second() -> None:
+    r = rig(spreads(1), [follower(1)])
+    async def scenario() -> None:
+        await deliver(r, cmd("c1", CommandKind.CLOSE_FOLLOWER, scope="f01"))
+        await r.settle()
+
+    asyncio.run(scenario())
+    [close] = [t.intent for t in r.ctx.book.tracked.values() if t.intent.kind is IntentKind.FLATTEN]
+    assert close.intent_id.endswith("-4851-cmd-c1-1")
