@@ -178,3 +178,24 @@ def test_the_id_token_is_refreshed_silently_and_the_api_keeps_answering(
         expect(page.locator("h1")).to_have_text("Controls")
     finally:
         issuer.token_lifetime_s = lifetime
+
+
+def test_pausing_everyone_needs_the_code_the_server_issued_to_this_admin(
+    day: tuple[Store, Signal, datetime], web_app: str, browser: Browser, tap: Callable[[str], TopicTap],
+) -> None:
+    commands = tap("commands")
+    page = signed_in(browser, web_app)
+    page.click("a[href='/controls']")
+    page.click("#pause-all")
+    code = page.locator("#confirm-code-shown").inner_text()
+    shot(page, "15-confirm-pause-all")
+    assert commands.pull(1, timeout_s=2) == []  # nothing is published before the code comes back
+    page.fill("#confirm-input", "WRONG1")
+    page.click("#confirm-submit")
+    expect(page.locator("#flash")).to_contain_text("unknown confirmation code")
+    page.fill("#confirm-input", code)
+    page.click("#confirm-submit")
+    expect(page.locator("#flash")).to_contain_text("confirmed")
+    [pulled] = commands.pull(1, timeout_s=10)
+    command = decode(pulled.data, CommandMessage).command
+    assert (command.kind, command.scope, command.issued_by) == ("pause", "all", "admin@spreadpilot.local")

@@ -1,7 +1,9 @@
 """Controls: operators' instructions to the executor, published to ``commands`` as ``CommandMessage`` (source web).
 
-Flatten takes two steps: a request stores ``pending_confirmations/{code}`` and publishes ``flatten_request`` with the
-code; only the same user, before the code expires, can confirm it, which publishes ``flatten_confirm``. The executor
+Flatten takes two steps: a request stores ``pending_confirmations/{code}`` (``spreadpilot.confirmations``, the schema
+the bot and the executor read too) and publishes ``flatten_request`` with the code; only the same user, before the
+code expires, can confirm it, spending it once whichever front end it is typed into, which publishes
+``flatten_confirm``. The executor
 persists kill switches in ``controls/global`` and ``controls/{follower_id}``; this module only reads those. Each
 command is also recorded in ``commands/{command_id}`` (+ ``published_message_id``) and in the audit log.
 """
@@ -9,22 +11,24 @@ command is also recorded in ``commands/{command_id}`` (+ ``published_message_id`
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from google.api_core.exceptions import AlreadyExists, FailedPrecondition
 from pydantic import BaseModel, ConfigDict, Field
 
+from admin_api import dangerous
 from admin_api.deps import Deps, Route
 from admin_api.eventlog import note
 from admin_api.http import ApiError, ApiResponse, Call, not_found
+from spreadpilot import confirmations
+from spreadpilot.confirmations import PENDING_CONFIRMATIONS, PendingConfirmation, Verdict
 from spreadpilot.envelopes import CommandMessage
 from spreadpilot.models import Command, CommandKind
 from spreadpilot.store import CONTROLS
 
 log = logging.getLogger("admin_api.controls")
 
-PENDING = "pending_confirmations"
+PENDING = PENDING_CONFIRMATIONS
 COMMANDS_TOPIC = "commands"
 
 
@@ -50,9 +54,9 @@ class FlattenConfirm(BaseModel):
 
 
 def publish_command(deps: Deps, call: Call, kind: CommandKind, scope: str, reason: str = "",
-                    confirm_code: str | None = None) -> dict[str, object]:
+                    confirm_code: str | None = None, command_id: str | None = None) -> dict[str, object]:
     """Build, publish and audit one command; returns what the caller is told."""
-    command = Command(command_id=f"web-{kind}-{deps.new_id()}", kind=kind, scope=scope,
+    command = Command(command_id=command_id or f"web-{kind}-{deps.new_id()}", kind=kind, scope=scope,
                       issued_by=call.principal.actor, issued_at=call.now, source="web", reason=reason,
                       confirm_code=confirm_code)
     # Recorded first (as the Telegram bot does), so the console shows every command and whether it went out.
@@ -78,6 +82,8 @@ def _scope(deps: Deps, scope: str) -> str:
 def _simple(kind: CommandKind) -> Any:
     def handler(deps: Deps, call: Call) -> object:
         body = call.body(ControlRequest)
+        if kind is CommandKind.PAUSE and body.scope == "all":  # pausing everyone is confirmed with a code
+            return dangerous.request(deps, call, dangerous.PAUSE_ALL, "all", body.reason)
         return ApiResponse(202, publish_command(deps, call, kind, _scope(deps, body.scope), body.reason))
 
     handler.__name__ = f"{kind}_command"
@@ -89,7 +95,7 @@ def close_follower(deps: Deps, call: Call) -> object:
     if deps.store.followers.get(follower_id) is None:
         raise not_found("follower", follower_id)
     body = call.body(CloseRequest)
-    return ApiResponse(202, publish_command(deps, call, CommandKind.CLOSE_FOLLOWER, follower_id, body.reason))
+    return dangerous.request(deps, call, dangerous.CLOSE_FOLLOWER, follower_id, body.reason)
 
 
 def request_flatten(deps: Deps, call: Call) -> object:
@@ -97,46 +103,46 @@ def request_flatten(deps: Deps, call: Call) -> object:
     scope = _scope(deps, body.scope)
     expires_at = call.wall + timedelta(seconds=deps.settings.flatten_confirm_ttl_s)
     for _ in range(5):
-        code = deps.new_code()
-        try:
-            deps.store.db.collection(PENDING).document(code).create({
-                "scope": scope, "kind": "flatten", "requested_by": call.principal.actor,
-                "requested_uid": call.principal.uid, "requested_at": call.wall.isoformat(),
-                "expires_at": expires_at.isoformat(), "reason": body.reason,
-            })
+        pending = PendingConfirmation(code=deps.new_code(), kind="flatten", scope=scope,
+                                      requested_by=call.principal.actor, requested_uid=call.principal.uid,
+                                      source="web", requested_at=call.wall, expires_at=expires_at, reason=body.reason)
+        if confirmations.issue(deps.store.db, pending):
             break
-        except AlreadyExists:
-            continue
     else:
         raise ApiError(503, "could not allocate a confirmation code; try again")
+    code = pending.code
     published = publish_command(deps, call, CommandKind.FLATTEN_REQUEST, scope, body.reason, confirm_code=code)
-    deps.store.db.collection(PENDING).document(code).update({"command_id": published["command_id"]})
+    confirmations.attach_command(deps.store.db, code, str(published["command_id"]))
     return ApiResponse(202, {**published, "confirm_code": code, "expires_at": expires_at.isoformat()})
+
+
+_FLATTEN_REFUSALS = {
+    Verdict.UNKNOWN: (404, "unknown confirmation code"),
+    Verdict.OTHER_REQUESTER: (403, "only the admin who requested the flatten can confirm it"),
+    Verdict.CONFIRMED: (409, "this flatten was already confirmed"),
+    Verdict.EXPIRED: (410, "the confirmation code has expired; request the flatten again"),
+}
 
 
 def confirm_flatten(deps: Deps, call: Call) -> object:
     code = call.body(FlattenConfirm).confirm_code
-    ref = deps.store.db.collection(PENDING).document(code)
-    snap = ref.get()
-    if not snap.exists:
-        raise ApiError(404, "unknown confirmation code", where="body.confirm_code")
-    pending = snap.to_dict() or {}
-    if pending.get("requested_uid") != call.principal.uid:
-        raise ApiError(403, "only the admin who requested the flatten can confirm it", where="body.confirm_code")
-    if pending.get("confirmed_at"):
-        raise ApiError(409, "this flatten was already confirmed", where="body.confirm_code")
-    if call.wall >= datetime.fromisoformat(str(pending["expires_at"])):
-        raise ApiError(410, "the confirmation code has expired; request the flatten again",
-                       where="body.confirm_code")
     try:
-        # Only one confirmation wins even if two arrive together: the update is conditional on what we read.
-        ref.update({"confirmed_at": call.wall.isoformat(), "confirmed_by": call.principal.actor},
-                   option=deps.store.db.write_option(last_update_time=snap.update_time))
-    except FailedPrecondition as exc:
-        raise ApiError(409, "this flatten was confirmed concurrently", where="body.confirm_code") from exc
-    scope = str(pending["scope"])
-    return ApiResponse(202, publish_command(deps, call, CommandKind.FLATTEN_CONFIRM, scope,
-                                            str(pending.get("reason", "")), confirm_code=code))
+        pending = confirmations.read(deps.store.db, code)
+    except confirmations.MalformedConfirmation as exc:
+        raise ApiError(409, f"confirmation {code} cannot be read: {exc}"[:300], where="body.confirm_code") from exc
+    found = confirmations.verdict(pending, actor=call.principal.actor, uid=call.principal.uid, now=call.wall)
+    if found is not Verdict.OK:
+        status, message = _FLATTEN_REFUSALS[found]
+        raise ApiError(status, message, where="body.confirm_code")
+    assert pending is not None  # a verdict of OK has a pending confirmation
+    if pending.kind != "flatten":
+        raise ApiError(409, f"code {code} confirms a {pending.kind}, not a flatten", where="body.confirm_code")
+    command_id = f"web-{CommandKind.FLATTEN_CONFIRM}-{deps.new_id()}"
+    # Only one confirmation wins, here or on Telegram, even if two arrive together (a conditional write).
+    if not confirmations.spend(deps.store.db, code, command_id=command_id, by=call.principal.actor, at=call.wall):
+        raise ApiError(409, "this flatten was confirmed concurrently", where="body.confirm_code")
+    return ApiResponse(202, publish_command(deps, call, CommandKind.FLATTEN_CONFIRM, pending.scope, pending.reason,
+                                            confirm_code=code, command_id=command_id))
 
 
 def get_controls(deps: Deps, call: Call) -> object:
@@ -145,11 +151,15 @@ def get_controls(deps: Deps, call: Call) -> object:
     switches = {snap.id: snap.to_dict() or {} for snap in db.collection(CONTROLS).stream()}
     pending = []
     for snap in db.collection(PENDING).stream():
-        doc = snap.to_dict() or {}
-        if not doc.get("confirmed_at") and call.wall < datetime.fromisoformat(str(doc["expires_at"])):
-            pending.append({"scope": doc.get("scope"), "requested_by": doc.get("requested_by"),
-                            "expires_at": doc.get("expires_at"),
-                            "confirm_code": snap.id if doc.get("requested_uid") == call.principal.uid else None})
+        try:
+            doc = confirmations.from_doc(snap.id, snap.to_dict() or {})
+        except confirmations.MalformedConfirmation as exc:
+            log.warning("malformed pending confirmation skipped", extra={"error": str(exc)})
+            continue
+        if doc.kind == "flatten" and doc.confirmed_at is None and call.wall < doc.expires_at:
+            pending.append({"scope": doc.scope, "requested_by": doc.requested_by,
+                            "expires_at": doc.expires_at.isoformat(),
+                            "confirm_code": doc.code if doc.requested_uid == call.principal.uid else None})
     return {"global": switches.pop("global", {}), "followers": switches, "pending_flatten": pending}
 
 
@@ -165,6 +175,6 @@ ROUTES = [
           changes=True, body="ControlRequest"),
     Route("POST", "/controls/flatten/confirm", confirm_flatten, "Confirm a flatten with its code (same user, "
           "before expiry)", changes=True, body="FlattenConfirm"),
-    Route("POST", "/followers/{follower_id}/close", close_follower, "Close one follower's positions",
-          changes=True, body="CloseRequest"),
+    Route("POST", "/followers/{follower_id}/close", close_follower, "Ask to close one follower's positions; "
+          "returns the confirm_code for /actions/confirm", changes=True, body="CloseRequest"),
 ]

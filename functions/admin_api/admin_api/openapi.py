@@ -9,11 +9,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from admin_api.controls import CloseRequest, ControlRequest, FlattenConfirm
+from admin_api.dangerous import ActionConfirm
 from admin_api.deps import Route
 from admin_api.followers import FollowerCreate, FollowerUpdate
 
 BODIES: dict[str, type[BaseModel]] = {
-    m.__name__: m for m in (FollowerCreate, FollowerUpdate, ControlRequest, CloseRequest, FlattenConfirm)
+    m.__name__: m for m in (FollowerCreate, FollowerUpdate, ControlRequest, CloseRequest, FlattenConfirm,
+                            ActionConfirm)
 }
 _ERROR = {"$ref": "#/components/schemas/Error"}
 

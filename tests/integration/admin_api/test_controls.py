@@ -92,10 +92,15 @@ def test_an_expired_flatten_code_cannot_be_confirmed(
     assert commands.pull(1, timeout_s=1) == []
 
 
-def test_closing_one_follower_publishes_close_follower(admin: AdminClient, tap: Callable[[str], TopicTap]) -> None:
+def test_closing_one_follower_publishes_close_follower_once_its_code_is_typed_back(
+    admin: AdminClient, tap: Callable[[str], TopicTap]
+) -> None:
     admin.call("POST", "/followers", new_follower("f01"))
     commands = tap("commands")
-    assert admin.call("POST", "/followers/f01/close", {"reason": "account closed"}).status_code == 202
+    asked = admin.call("POST", "/followers/f01/close", {"reason": "account closed"})
+    assert asked.status_code == 202
+    assert commands.pull(1, timeout_s=1) == []
+    assert admin.call("POST", "/actions/confirm", {"confirm_code": asked.json()["confirm_code"]}).status_code == 202
     [message] = _commands(commands, 1)
     assert (message.command.kind, message.command.scope) == ("close_follower", "f01")
 
