@@ -101,6 +101,15 @@ class Margin:
 
 
 @dataclass(frozen=True)
+class AccountState:
+    """What the gateway's account subscription last said of one account (kept current by the broker)."""
+
+    available_funds: Decimal
+    excess_liquidity: Decimal
+    holds_positions: bool  # any position: the local margin rule for one vertical no longer tells the whole story
+
+
+@dataclass(frozen=True)
 class OrderAck:
     """The broker's identifiers of an accepted order."""
 
@@ -222,6 +231,11 @@ class Broker(Protocol):
 
     async def quote(self, combo: Combo) -> ComboQuote | None:
         """The combo's live quote from its legs, or None if a leg has no quote."""
+        ...
+
+    def account_state(self, account: str) -> AccountState | None:
+        """The account's funds and whether it holds positions, from the one account subscription the session keeps
+        (no request per follower); None if the broker has not reported the account yet."""
         ...
 
     async def what_if(self, request: OrderRequest) -> Margin:

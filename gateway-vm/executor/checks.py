@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from executor.broker import Margin
+from executor.broker import AccountState, Margin
 from executor.settings import MarginMode
 from executor.sizing import affordable_contracts
 from spreadpilot.clock import new_york
@@ -82,6 +82,46 @@ class MarginDecision:
 
     contracts: int
     reason: str = ""
+
+
+def spread_margin(width: Decimal, contracts: int, multiplier: int = 100) -> Decimal:
+    """The initial margin of a defined-risk vertical credit spread: its width × multiplier × contracts.
+
+    IBKR (Reg T, "Options margin requirements": bull put / bear call spreads) requires the difference between the
+    strikes times the multiplier per spread; the credit received is not subtracted from the requirement (it is
+    cash in the account).
+    """
+    return abs(width) * multiplier * contracts
+
+
+@dataclass(frozen=True)
+class LocalMargin:
+    """The local margin answer: a decision, or None when the broker must be asked (close call, other positions)."""
+
+    decision: MarginDecision | None
+    why_ask: str = ""
+
+
+def local_margin_decision(contracts: int, width: Decimal, state: AccountState | None, band_pct: Decimal,
+                          mode: MarginMode) -> LocalMargin:
+    """Keep, reduce or skip ``contracts`` from the account's funds, or say why a what-if is needed."""
+    if state is None:
+        return LocalMargin(None, "no account values from the broker yet")
+    if state.holds_positions:
+        return LocalMargin(None, "the account holds other positions")
+    per_spread = spread_margin(width, 1)
+    required = per_spread * contracts
+    available = min(state.available_funds, state.excess_liquidity)
+    band = band_pct / 100
+    if available >= required * (1 + band):
+        return LocalMargin(MarginDecision(contracts))
+    if available > required * (1 - band):
+        return LocalMargin(None, f"margin {required} is within {band_pct}% of available funds {available}")
+    needed = f"margin {required} exceeds available funds {available}"
+    fit = int(available / (per_spread * (1 + band))) if mode is MarginMode.REDUCE else 0
+    if fit <= 0:
+        return LocalMargin(MarginDecision(0, f"{needed}: skipped"))
+    return LocalMargin(MarginDecision(min(fit, contracts), f"{needed}: reduced from {contracts} to {fit}"))
 
 
 def margin_decision(contracts: int, margin: Margin, mode: MarginMode) -> MarginDecision:

@@ -38,9 +38,11 @@ from executor.broker import (
     OutcomeUnknown,
 )
 from executor.checks import (
+    MarginDecision,
     credit_reason,
     entry_window_reason,
     kill_switch_reason,
+    local_margin_decision,
     margin_decision,
     seconds_until_window,
     stale_reason,
@@ -238,17 +240,19 @@ class EntryRunner:
             global_controls, per_follower = await self.store.controls([intent.follower_id])
             reason = kill_switch_reason(global_controls, per_follower[intent.follower_id])
         self.prechecked.discard(ref)
+        if reason is not None:  # decided without market data
+            await self.book.move(ref, IntentState.SKIPPED, reason, reason=reason)
+            return
         market = await _market_data(self.markets.get(link, intent))
         mid_credit = to_cents(credit_of(ACTION, market.quote.mid))
-        reason = reason or credit_reason(mid_credit, self.settings.min_credit)
-        if reason is not None or mid_credit is None:
-            await self.book.move(ref, IntentState.SKIPPED, reason or "no quote", reason=reason or "no quote")
+        reason = credit_reason(mid_credit, self.settings.min_credit)
+        if reason is not None:
+            await self.book.move(ref, IntentState.SKIPPED, reason, reason=reason)
             return
         contracts = intent.contracts
         request = OrderRequest(ref, intent.account, market.combo, ACTION, contracts, combo_limit(ACTION, mid_credit))
         if self.settings.what_if:
-            margin = await _market_data(link.broker.what_if(request))
-            decision = margin_decision(contracts, margin, self.settings.margin_mode)
+            decision = await self._margin(request, link)
             if decision.contracts == 0:
                 await self.book.move(ref, IntentState.SKIPPED, decision.reason, reason=decision.reason)
                 await self.alerts.send("order.margin_skip", Severity.WARNING, decision.reason,
@@ -320,6 +324,18 @@ class EntryRunner:
             raise OutcomeUnknown(f"modify refused: {exc.reason}") from exc
         await self.book.update(intent.intent_id, ladder_step=step, limit=combo_limit(ACTION, credit),
                                order_id=ack.order_id)
+
+    async def _margin(self, request: OrderRequest, link: GatewayLink) -> MarginDecision:
+        """The margin decision: local when it is clear (one message per follower), else the broker's what-if."""
+        legs = request.combo.legs
+        width = abs(legs[0].strike - legs[1].strike)
+        local = local_margin_decision(request.qty, width, link.broker.account_state(request.account),
+                                      self.settings.margin_band_pct, self.settings.margin_mode)
+        if local.decision is not None:
+            return local.decision
+        log.info("margin asked of the broker", extra={"order_ref": request.order_ref, "why": local.why_ask})
+        margin = await _market_data(link.broker.what_if(request))
+        return margin_decision(request.qty, margin, self.settings.margin_mode)
 
     async def _hold(self, intent: OrderIntent, why: str) -> None:
         """Stop laddering an order this client cannot change; it rests at its limit until the broker ends it."""

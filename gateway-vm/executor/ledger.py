@@ -53,7 +53,8 @@ class ExecutionLedger:
         fill = to_ledger_fill(execution, owner)
         key = execution_key(fill.exec_id)
         known = self.pending.get(key) or self.written.get(key)
-        if known == fill or (known is not None and execution_revision(known.exec_id) > execution_revision(fill.exec_id)):
+        if known == fill or (known is not None
+                             and execution_revision(known.exec_id) > execution_revision(fill.exec_id)):
             return  # written already, or an older version of a corrected execution
         if not fill.commission:
             self.sweep_wanted = True  # IB reports it after the execution; a sweep brings it if its event is lost

@@ -42,7 +42,15 @@ class ExecutorSettings(CommonSettings):
     margin_mode: MarginMode = Field(
         default=MarginMode.SKIP, description="'skip' or 'reduce' an order whose what-if margin does not fit"
     )
-    what_if: bool = Field(default=True, description="ask the broker for what-if margin before each entry")
+    what_if: bool = Field(
+        default=True,
+        description="check margin before each entry: locally from account values, with a broker what-if only when "
+                    "the answer is within margin_band_pct or the account holds other positions",
+    )
+    margin_band_pct: Decimal = Field(
+        default=Decimal(10), ge=0, le=100,
+        description="a local margin answer this close (percent) to the available funds is asked of the broker",
+    )
     ack_timeout_s: float = Field(default=10.0, gt=0, description="real seconds to wait for an order acknowledgement")
     connect_timeout_s: float = Field(default=10.0, gt=0, description="real seconds for one connection attempt")
     reconnect_min_s: float = Field(default=0.5, gt=0, description="first reconnect backoff, real seconds")

@@ -17,6 +17,7 @@ from ib_async import Fill as IBFill
 from executor.broker import (
     ACK_STATUSES,
     DONE_STATUSES,
+    AccountState,
     AckTimeout,
     BrokerDisconnected,
     BrokerListener,
@@ -76,7 +77,22 @@ class IBSession:
                                        timeout=self.connect_timeout_s, fetchFields=StartupFetch(0))
         except (OSError, TimeoutError, ConnectionError) as exc:
             raise BrokerDisconnected(f"{self.gateway_id}: connect failed: {exc!r}") from exc
+        try:  # one account-summary subscription per session keeps every account's funds current
+            await self._call(self.ib.reqAccountSummaryAsync(), "account summary", MarketDataTimeout)
+        except MarketDataTimeout:
+            log.warning("account summary not answered; margin falls back to what-if",
+                        extra={"gateway_id": self.gateway_id})
         return list(self.ib.managedAccounts())
+
+    def account_state(self, account: str) -> AccountState | None:
+        """Funds from the account-summary subscription and positions from the position stream (no request)."""
+        values = {v.tag: v.value for v in self.ib.wrapper.acctSummary.values() if v.account == account}
+        available = decimal_or_none(values.get("AvailableFunds"))
+        excess = decimal_or_none(values.get("ExcessLiquidity"))
+        if available is None or excess is None:
+            return None
+        held = any(p.account == account and p.position for p in self.ib.positions())
+        return AccountState(available_funds=available, excess_liquidity=excess, holds_positions=held)
 
     async def disconnect(self) -> None:
         """Close the socket."""

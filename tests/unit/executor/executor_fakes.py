@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from executor.broker import (
+    AccountState,
     AckTimeout,
     BrokerDisconnected,
     BrokerListener,
@@ -78,6 +79,8 @@ class FakeBroker:
     lose_next_ack: bool = False  # the next order reaches the broker but its ack is lost
     exec_before_ack: bool = False
     listed: bool = True
+    what_ifs: int = 0
+    account_reads: int = 0
     truth_timeouts: int = 0  # the next n truth fetches time out
     quote_timeouts: int = 0  # the next n quotes time out (no order is sent)
     refuse_modifies: int = 0  # the next n modifies are refused while the order stays live
@@ -149,7 +152,14 @@ class FakeBroker:
         mid = -self.mid_credit
         return ComboQuote(bid=mid - Decimal("0.05"), ask=mid + Decimal("0.05"), mid=mid)
 
+    def account_state(self, account: str) -> AccountState | None:
+        self.account_reads += 1
+        held = any(e.account == account for e in self.executions)
+        funds = self.funds.get(account, Decimal(100000))
+        return AccountState(available_funds=funds, excess_liquidity=funds, holds_positions=held)
+
     async def what_if(self, request: OrderRequest) -> Margin:
+        self.what_ifs += 1
         self._require()
         width = abs(request.combo.legs[0].strike - request.combo.legs[1].strike)
         change = width * 100 * request.qty

@@ -188,7 +188,7 @@ def test_one_followers_unexpected_failure_is_isolated_retried_and_alerted() -> N
     async def broken(*_: object) -> None:
         raise RuntimeError("adapter bug")
 
-    w.brokers["gw-a"].what_if = broken  # type: ignore[method-assign]
+    w.brokers["gw-a"].quote = broken  # type: ignore[method-assign]
 
     async def scenario() -> None:
         engine = await started(w)
