@@ -52,6 +52,7 @@ from executor.intents import ExecutorStore
 from executor.ladder import ladder_exhausted, next_limit
 from executor.lease import LeaseLost
 from executor.outcome import settle
+from executor.price_path import PricePath
 from executor.pricing import combo_limit, credit_of, to_cents
 from executor.settings import ExecutorSettings
 from spreadpilot.clock import Clock
@@ -137,6 +138,7 @@ class EntryRunner:
         self.stop = stop
         self.markets = MarketCache(clock, QUOTE_TTL_STEPS * settings.ladder_step_s)
         self.prechecked: set[str] = set()  # kill switches already read for these intents at planning
+        self.paths: dict[str, PricePath] = {}  # signal id → the price path every follower's ladder follows
 
     async def run(self, intent_id: str) -> None:
         """Drive one intent until it is final, unknown, or the service stops (its order then rests at the broker)."""
@@ -244,13 +246,16 @@ class EntryRunner:
             await self.book.move(ref, IntentState.SKIPPED, reason, reason=reason)
             return
         market = await _market_data(self.markets.get(link, intent))
-        mid_credit = to_cents(credit_of(ACTION, market.quote.mid))
-        reason = credit_reason(mid_credit, self.settings.min_credit)
+        path = self.paths.setdefault(intent.signal_id, PricePath(
+            to_cents(credit_of(ACTION, market.quote.mid)), self.clock.now().timestamp(), self.settings.ladder_step_s))
+        reason = credit_reason(path.mid_credit, self.settings.min_credit)
         if reason is not None:
             await self.book.move(ref, IntentState.SKIPPED, reason, reason=reason)
             return
+        step = path.step_at(self.clock.now().timestamp(), self.settings.ladder_max_steps)
+        credit = path.credit(step, self.settings.min_credit, self.settings.ladder_tick)
         contracts = intent.contracts
-        request = OrderRequest(ref, intent.account, market.combo, ACTION, contracts, combo_limit(ACTION, mid_credit))
+        request = OrderRequest(ref, intent.account, market.combo, ACTION, contracts, combo_limit(ACTION, credit))
         if self.settings.what_if:
             decision = await self._margin(request, link)
             if decision.contracts == 0:
@@ -264,7 +269,7 @@ class EntryRunner:
                 await self.alerts.send("order.margin_reduced", Severity.WARNING, decision.reason,
                                        follower_id=intent.follower_id, signal_id=intent.signal_id, order_ref=ref)
         await self.book.move(ref, IntentState.SUBMITTED, f"sending at {request.limit}", contracts=contracts,
-                             limit=request.limit, ladder_step=0)
+                             limit=request.limit, ladder_step=step, signal_mid=path.mid_credit)
         if not link.ready.is_set():
             raise BrokerDisconnected(f"gateway {link.gateway_id} not ready")
         async with self._sending(ref):
@@ -276,7 +281,10 @@ class EntryRunner:
     async def _ladder(self, ref: str, link: GatewayLink) -> None:
         """Concede a tick every step until filled, done at the broker, or the ladder is exhausted."""
         step_s = self.settings.ladder_step_s
-        next_step_at = self.clock.now().timestamp() + step_s
+        path = self.paths.get(self.book.get(ref).signal_id)
+        # on the signal's common schedule; an order resumed after a restart steps from now
+        next_step_at = (path.step_time(self.book.get(ref).ladder_step + 1) if path is not None
+                        else self.clock.now().timestamp() + step_s)
         while True:
             intent = self.book.get(ref)
             if intent.state.final:
@@ -305,7 +313,8 @@ class EntryRunner:
             await self._cancel_remainder(intent, link)
             return
         current = credit_of(ACTION, intent.limit or Decimal(0))
-        mid = current + self.settings.ladder_tick * intent.ladder_step
+        path = self.paths.get(intent.signal_id)
+        mid = path.mid_credit if path is not None else current + self.settings.ladder_tick * intent.ladder_step
         credit = next_limit(step, mid, self.settings.min_credit, self.settings.ladder_tick)
         if credit == current:
             await self.book.update(intent.intent_id, ladder_step=step)

@@ -20,6 +20,7 @@ from executor.book import IntentBook
 from executor.checks import entry_window_reason, kill_switch_reason, seconds_until_window
 from executor.entry import EntryRunner
 from executor.intents import ExecutorStore
+from executor.price_path import daily_order
 from executor.settings import ExecutorSettings
 from executor.sizing import contracts_for
 from spreadpilot.clock import Clock
@@ -59,7 +60,7 @@ class SignalHandler:
         message is redelivered and the rest are recorded then; nothing recorded is ever left unrun.
         """
         to_run, failed = await self.plan(signal)
-        for intent_id in to_run:
+        for intent_id in daily_order(to_run, signal.date):  # nobody is always last
             self.spawn(intent_id)
         log.info("signal planned", extra={"signal_id": signal.signal_id, "entries": len(to_run),
                                           "not_recorded": len(failed)})

@@ -270,6 +270,7 @@ class OrderIntent(Frozen):
     ladder_step: int = 0
     filled_qty: int = 0
     avg_price: Decimal | None = None  # credit per spread received (positive)
+    signal_mid: Decimal | None = None  # the signal's first mid credit, where every follower's ladder started
     reason: str = ""
     created_at: AwareDatetime
     updated_at: AwareDatetime
