@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import flask
 import functions_framework
@@ -33,5 +34,5 @@ def on_update(request: flask.Request) -> tuple[str, int]:
     except ValidationError as exc:
         log.warning("webhook body is not a Telegram update", extra={"error": str(exc)[:300]})
         return "ignored", 200
-    BOT.handle(update, CLOCK.now())
+    BOT.handle(update, CLOCK.now(), wall=datetime.now(UTC))
     return "ok", 200

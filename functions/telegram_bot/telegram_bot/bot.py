@@ -1,4 +1,9 @@
-"""The operator bot's use case: authorise, parse, answer or publish a command, audit, reply."""
+"""The operator bot's use case: authorise, parse, answer or publish a command, audit, reply.
+
+Every update gets a reply and an audit record, including the ones that publish nothing: an unknown follower id
+(``/pause f0l``) is refused with the ids there are, and a confirmation code issued elsewhere (the web app), spent,
+expired or unreadable is answered with what to do instead.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ import hmac
 import logging
 from datetime import datetime, time, timedelta
 
+from spreadpilot import confirmations
 from spreadpilot.clock import NEW_YORK, new_york
+from spreadpilot.confirmations import Verdict
 from spreadpilot.envelopes import CommandMessage
 from spreadpilot.models import Command, CommandKind
 from spreadpilot.publisher import Publisher
@@ -22,6 +29,7 @@ from telegram_bot.views import pnl_text, positions_text, status_text
 log = logging.getLogger(__name__)
 
 REFUSAL = "Not authorised."
+SHOWN_IDS = 20  # follower ids listed when an unknown one is refused
 
 
 def confirm_code(key: str, update_id: int) -> str:
@@ -52,8 +60,9 @@ class OperatorBot:
         self.replier = replier
         self.bot_username = bot_username
 
-    def handle(self, update: Update, now: datetime) -> str | None:
-        """Answer ``update``; the reply sent, or None when there was nothing to answer."""
+    def handle(self, update: Update, now: datetime, wall: datetime | None = None) -> str | None:
+        """Answer ``update`` at business time ``now`` (real time ``wall``: confirmation codes are typed by people);
+        the reply sent, or None when there was nothing to answer."""
         message = update.message
         if message is None or message.text is None or message.sender is None:
             return None
@@ -68,14 +77,20 @@ class OperatorBot:
         if isinstance(parsed, Invalid):
             self.store.audit("telegram.invalid", actor, now, outcome="refused", reason=parsed.reason, **details)
             return self._reply(message, parsed.reason)
-        reply, outcome = self._dispatch(parsed, update.update_id, message, actor, now)
+        reply, outcome = self._dispatch(parsed, update.update_id, message, actor, now, wall or now)
         self.store.audit(f"telegram.{parsed.name}", actor, now, outcome=outcome, arg=parsed.arg, **details)
         return self._reply(message, reply)
 
     def _dispatch(
-        self, parsed: Parsed, update_id: int, message: TgMessage, actor: str, now: datetime
+        self, parsed: Parsed, update_id: int, message: TgMessage, actor: str, now: datetime, wall: datetime
     ) -> tuple[str, str]:
         day = new_york(now).date()
+        if parsed.name in ("pnl", "pause", "resume", "flatten") and parsed.arg not in (None, "all"):
+            known = self.store.follower_ids()
+            if parsed.arg not in known:
+                shown = ", ".join(sorted(known)[:SHOWN_IDS]) + (" …" if len(known) > SHOWN_IDS else "")
+                return (f"No follower {parsed.arg!r}: nothing was sent. Followers: {shown or 'none'}.",
+                        "unknown_follower")
         if parsed.name == "help":
             return HELP, "answered"
         if parsed.name == "status":
@@ -95,7 +110,7 @@ class OperatorBot:
                 return f"No alert {parsed.arg}.", "unknown_alert"
             return f"Alert {parsed.arg} acknowledged.", "acknowledged"
         if parsed.name == "confirm":
-            return self._confirm(parsed, update_id, actor, now)
+            return self._confirm(parsed, update_id, actor, now, wall)
         scope = parsed.arg or "all"
         kind = {"pause": CommandKind.PAUSE, "resume": CommandKind.RESUME,
                 "flatten": CommandKind.FLATTEN_REQUEST}[parsed.name]
@@ -105,8 +120,8 @@ class OperatorBot:
         if flatten:
             ttl = timedelta(seconds=self.settings.bot_confirm_ttl_s)
             self.store.save_confirmation(PendingConfirmation(
-                code=code, scope=scope, requested_by=actor, chat_id=message.chat.id,
-                command_id=command.command_id, expires_at=now + ttl))
+                code=code, scope=scope, requested_by=actor, chat_id=message.chat.id, source="telegram",
+                command_id=command.command_id, requested_at=wall, expires_at=wall + ttl))
             self._publish(command)
             minutes = self.settings.bot_confirm_ttl_s / 60
             return (f"Flatten {scope} requested. Send /confirm {code} within {minutes:g} minutes to proceed.",
@@ -114,20 +129,37 @@ class OperatorBot:
         self._publish(command)
         return f"{parsed.name.capitalize()} {scope}: sent (command {command.command_id}).", "published"
 
-    def _confirm(self, parsed: Parsed, update_id: int, actor: str, now: datetime) -> tuple[str, str]:
+    def _confirm(self, parsed: Parsed, update_id: int, actor: str, now: datetime,
+                 wall: datetime) -> tuple[str, str]:
         code = parsed.arg or ""
-        pending = self.store.get_confirmation(code)
-        if pending is None:
+        try:
+            pending = self.store.get_confirmation(code)
+        except confirmations.MalformedConfirmation as exc:
+            log.error("pending confirmation unreadable", extra={"code": code, "error": str(exc)})
+            return f"Code {code} cannot be read (its record is damaged); nothing was sent. Ask again.", "malformed"
+        command_id = command_id_for(update_id)
+        found = confirmations.verdict(pending, actor=actor, uid=None, now=wall)
+        if found is Verdict.CONFIRMED and pending is not None and pending.confirm_command_id == command_id:
+            found = Verdict.OK  # this very update, redelivered: publishing again is a no-op
+        if found is Verdict.UNKNOWN or pending is None:
             return "Unknown confirmation code.", "unknown_code"
-        if pending.requested_by != actor:
+        if found is Verdict.OTHER_REQUESTER:
+            if pending.issued_in != "Telegram":
+                return (f"Code {code} was issued in {pending.issued_in} to {pending.requested_by} for a "
+                        f"{pending.kind} of {pending.scope}: confirm it there. Nothing was sent.", "issued_elsewhere")
             return "Only the operator who asked for the flatten can confirm it.", "wrong_user"
-        if now >= pending.expires_at:
+        if found is Verdict.CONFIRMED:
+            return f"Code {code} was already confirmed.", "already_confirmed"
+        if found is Verdict.EXPIRED:
             return f"Code {code} expired. Send /flatten {pending.scope} again.", "expired"
+        if pending.kind != "flatten":
+            return f"Code {code} confirms a {pending.kind}, not a flatten: confirm it where it was asked.", "wrong_kind"
         command = self._command(CommandKind.FLATTEN_CONFIRM, pending.scope, update_id, actor, now, code)
-        if not self.store.use_confirmation(code, command.command_id):
+        if not self.store.use_confirmation(code, command.command_id, actor, wall):
             return f"Code {code} was already confirmed.", "already_confirmed"
         self._publish(command)
-        return f"Flatten {pending.scope} confirmed (command {command.command_id}).", "published"
+        return (f"Flatten {pending.scope} confirmed (command {command.command_id}); the executor reports the outcome "
+                "as an alert.", "published")
 
     def _command(
         self, kind: CommandKind, scope: str, update_id: int, actor: str, now: datetime, code: str | None

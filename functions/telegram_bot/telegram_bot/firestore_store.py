@@ -2,23 +2,23 @@
 
 Reads ``heartbeats/executor``, ``signals`` (by ``date``), ``orders`` (by ``signal_id``), ``positions``,
 ``pnl_snapshots`` (by ``follower_id`` and ``at``), ``daily_pnl`` (by id or ``date``). Writes ``commands/{command_id}``
-(+ ``published_message_id``), ``pending_confirmations/{code}``, ``claims/flatten-confirm:{code}``,
-``alerts/{id}.acknowledged_by/at`` and ``audit``.
+(+ ``published_message_id``), ``pending_confirmations/{code}`` (through ``spreadpilot.confirmations``, shared with
+the admin API: a code is spent once whichever front end confirms it), ``alerts/{id}.acknowledged_by/at`` and
+``audit``. Reads follower ids (ids only) to refuse an unknown one.
 """
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, datetime
 
-from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 
+from spreadpilot import confirmations
+from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
-from spreadpilot.store import ALERTS, HEARTBEATS, PNL_SNAPSHOTS, Store
-from telegram_bot.ports import Heartbeat, PendingConfirmation
+from spreadpilot.store import ALERTS, FOLLOWERS, HEARTBEATS, PNL_SNAPSHOTS, Store
+from telegram_bot.ports import Heartbeat
 
-PENDING_CONFIRMATIONS = "pending_confirmations"
 EXECUTOR_HEARTBEAT = "executor"
 
 
@@ -83,23 +83,21 @@ class FirestoreBotStore:
         """Remember the Pub/Sub message id."""
         self.store.commands.ref(command_id).update({"published_message_id": message_id})
 
+    def follower_ids(self) -> set[str]:
+        """Every follower's id (the documents' ids only: no field is read)."""
+        return {snap.id for snap in self.db.collection(FOLLOWERS).select([]).stream()}
+
     def save_confirmation(self, pending: PendingConfirmation) -> None:
         """Store a pending confirmation (a redelivered /flatten keeps the first expiry)."""
-        ref = self.db.collection(PENDING_CONFIRMATIONS).document(pending.code)
-        with contextlib.suppress(AlreadyExists):
-            ref.create(pending.model_dump(mode="json"))
+        confirmations.issue(self.db, pending)
 
     def get_confirmation(self, code: str) -> PendingConfirmation | None:
-        """The pending confirmation of ``code``."""
-        snap = self.db.collection(PENDING_CONFIRMATIONS).document(code).get()
-        return PendingConfirmation.model_validate(snap.to_dict()) if snap.exists else None
+        """The pending confirmation of ``code``, issued here or by the web app."""
+        return confirmations.read(self.db, code)
 
-    def use_confirmation(self, code: str, command_id: str) -> bool:
+    def use_confirmation(self, code: str, command_id: str, by: str, at: datetime) -> bool:
         """Spend the code on ``command_id`` (the same command may spend it again: a redelivery)."""
-        key = f"flatten-confirm:{code}"
-        if self.store.claim(key, command_id=command_id):
-            return True
-        return (self.store.claim_data(key) or {}).get("command_id") == command_id
+        return confirmations.spend(self.db, code, command_id=command_id, by=by, at=at)
 
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> bool:
         """Set ``acknowledged_by``/``acknowledged_at`` on the alert."""

@@ -1,4 +1,8 @@
-"""What the operator bot reads and writes, as small Protocols (Firestore adapter in ``firestore_store``)."""
+"""What the operator bot reads and writes, as small Protocols (Firestore adapter in ``firestore_store``).
+
+Pending confirmations are ``spreadpilot.confirmations.PendingConfirmation``: the schema the admin API and the
+executor share, so a code issued by the web app reads the same here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
+
+__all__ = ["BotStore", "GatewayStatus", "Heartbeat", "PendingConfirmation", "Replier"]
 
 
 class _Doc(BaseModel):
@@ -24,18 +31,6 @@ class Heartbeat(_Doc):
 
     at: AwareDatetime
     gateways: dict[str, GatewayStatus] = {}
-
-
-class PendingConfirmation(_Doc):
-    """``pending_confirmations/{code}``: a flatten waiting for ``/confirm CODE`` (the admin API writes them too)."""
-
-    code: str
-    kind: str = "flatten"
-    scope: str
-    requested_by: str
-    expires_at: AwareDatetime
-    chat_id: int | None = None  # set when Telegram asked
-    command_id: str = ""  # the flatten_request command that carried the code
 
 
 class Replier(Protocol):
@@ -77,16 +72,20 @@ class BotStore(Protocol):
         """Remember that the command reached Pub/Sub."""
         ...
 
+    def follower_ids(self) -> set[str]:
+        """The id of every follower (an unknown id is refused before anything is published)."""
+        ...
+
     def save_confirmation(self, pending: PendingConfirmation) -> None:
-        """Store a pending flatten confirmation."""
+        """Store a pending flatten confirmation (a redelivered /flatten keeps the first one)."""
         ...
 
     def get_confirmation(self, code: str) -> PendingConfirmation | None:
-        """The pending confirmation of ``code``."""
+        """The pending confirmation of ``code`` whoever issued it (``MalformedConfirmation`` if it does not parse)."""
         ...
 
-    def use_confirmation(self, code: str, command_id: str) -> bool:
-        """Spend ``code`` on ``command_id``; False if another command spent it already."""
+    def use_confirmation(self, code: str, command_id: str, by: str, at: datetime) -> bool:
+        """Spend ``code`` on ``command_id``; False if another command (here or in the web app) spent it already."""
         ...
 
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> bool:

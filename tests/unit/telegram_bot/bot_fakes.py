@@ -49,6 +49,7 @@ class MemoryBotStore:
         self.spent: dict[str, str] = {}
         self.alerts: dict[str, dict[str, Any]] = {}
         self.audits: list[dict[str, Any]] = []
+        self.followers: set[str] = {"f01", "f02", "f03"}
 
     def heartbeat(self) -> Heartbeat | None:
         return self.beat
@@ -81,14 +82,22 @@ class MemoryBotStore:
     def mark_published(self, command_id: str, message_id: str) -> None:
         self.commands[command_id]["published"] = message_id
 
+    def follower_ids(self) -> set[str]:
+        return set(self.followers)
+
     def save_confirmation(self, pending: PendingConfirmation) -> None:
         self.confirmations.setdefault(pending.code, pending)
 
     def get_confirmation(self, code: str) -> PendingConfirmation | None:
         return self.confirmations.get(code)
 
-    def use_confirmation(self, code: str, command_id: str) -> bool:
-        return self.spent.setdefault(code, command_id) == command_id
+    def use_confirmation(self, code: str, command_id: str, by: str, at: datetime) -> bool:
+        if self.spent.setdefault(code, command_id) != command_id:
+            return False
+        pending = self.confirmations[code]
+        self.confirmations[code] = pending.model_copy(update={"confirmed_at": at, "confirmed_by": by,
+                                                              "confirm_command_id": command_id})
+        return True
 
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> bool:
         if alert_id not in self.alerts:
