@@ -50,8 +50,17 @@ export function when(iso) {
     day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })} ET`;
 }
 
+// Money as the statements show it (spreadpilot.money): half up to cents, on the decimal digits themselves, never
+// through a binary float (98.765 is 98.77 here as in the PDF, where toFixed would say 98.76).
 export function money(value) {
   if (value === undefined || value === null || value === '') return '—';
-  const number = Number(value);
-  return Number.isFinite(number) ? number.toFixed(2) : String(value);
+  const text = String(value).trim();
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!match || (match[2] === '' && !match[3])) return text;
+  const [, sign, whole, fraction = ''] = match;
+  let cents = BigInt((whole || '0') + (fraction + '00').slice(0, 2));
+  if ((fraction[2] || '0') >= '5') cents += 1n;
+  const digits = cents.toString().padStart(3, '0');
+  const shown = `${digits.slice(0, -2)}.${digits.slice(-2)}`;
+  return cents === 0n || sign !== '-' ? shown : `-${shown}`;
 }

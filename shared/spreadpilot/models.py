@@ -64,9 +64,9 @@ def canonical_decimal(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
-def mask_iban(iban: str) -> str:
-    """An IBAN shown to people and logs: everything but the last 4 characters hidden."""
-    return "•" * max(0, len(iban) - 4) + iban[-4:]
+def mask_iban(iban: str, mask: str = "•") -> str:
+    """An IBAN shown to people and logs: everything but the last 4 characters hidden (``mask`` each)."""
+    return mask * max(0, len(iban) - 4) + iban[-4:]
 
 
 # ── enums ───────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -362,7 +362,17 @@ class PnLSnapshot(Frozen):
     realized_pnl: Decimal
 
 
+class Reconciliation(StrEnum):
+    """Whether a day's P&L from the ledger agrees with what the broker reported, to the cent."""
+
+    RECONCILED = "reconciled"
+    UNRECONCILED = "unreconciled"  # alerted; the month's statement waits until a re-run reconciles it
+    UNCHECKED = "unchecked"  # no broker reading to compare with
+
+
 class DailyPnL(Frozen):
+    """One follower's day from the account ledger; amounts in cents (``realized_pnl`` = gross − commissions)."""
+
     follower_id: Id
     date: date
     realized_pnl: Decimal
@@ -372,9 +382,21 @@ class DailyPnL(Frozen):
     worst_mtm: Decimal
     trades: int = Field(ge=0)
     computed_at: AwareDatetime
+    gross_pnl: Decimal | None = None
+    unrealized_pnl: Decimal = Decimal(0)  # lots open after the day at its closing marks, over their opening price
+    settlements: int = Field(default=0, ge=0)  # assignments, exercises and expiries booked that day
+    reconciliation: Reconciliation = Reconciliation.UNCHECKED
+    broker_realized_pnl: Decimal | None = None
+    reconciliation_note: str = ""
 
 
 class MonthlyStatement(Frozen):
+    """One follower's month: figures in cents, the fee basis and the commission billed at the month's rate.
+
+    ``net_pnl`` (the fee basis) = ``realized_pnl`` + ``unrealized_change`` (the change of the open lots' value at the
+    month's last close); ``equity_*`` is the cumulative net P&L since the follower joined.
+    """
+
     follower_id: Id
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     net_pnl: Decimal
@@ -389,6 +411,14 @@ class MonthlyStatement(Frozen):
     commission_pct: Decimal
     commission: Decimal
     computed_at: AwareDatetime
+    realized_pnl: Decimal | None = None
+    unrealized_change: Decimal = Decimal(0)
+    unrealized_end: Decimal = Decimal(0)
+    equity_before: Decimal | None = None
+    equity_after: Decimal | None = None
+    billable_gain: Decimal = Decimal(0)
+    days: int = Field(default=0, ge=0)
+    unreconciled_days: tuple[date, ...] = ()
 
 
 # ── operations ──────────────────────────────────────────────────────────────────────────────────────────────────────

@@ -10,23 +10,21 @@ nothing. Our commission is invoiced, not taken from the account, so it does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+from spreadpilot.money import to_cents
+
 ZERO = Decimal(0)
-
-
-def to_cents(amount: Decimal) -> Decimal:
-    """``amount`` rounded half-up to cents (done once, where money is shown or billed)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
 class HighWaterMark:
-    """Where a follower stands before a month: cumulative equity and the HWM."""
+    """Where a follower stands before a month: cumulative equity, the HWM, and the open lots' value over their cost
+    at the last month end (the next month's fee basis counts the change from there)."""
 
     equity: Decimal = ZERO
     hwm: Decimal = ZERO
+    unrealized: Decimal = ZERO
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,46 @@
-"""The daily rollup (16:30 ET): per follower, realized P&L from the day's fills and MTM from the day's snapshots.
+"""The daily rollup (16:30 ET): per follower, realized P&L from the account ledger, checked against the broker.
 
-Realized P&L uses average cost per contract (``con_id``): opening fills build a position, closing fills realize
-``(price - average) x quantity x multiplier``. Exercise and assignment arrive as fills (the option closed, the
-stock bought or sold at the strike), so they are realized like any trade. An option still open after the last fill
-of its expiry day expired worthless: it is settled at 0 (a short leg keeps its premium, a long leg loses its cost).
-Commissions are subtracted: ``realized_pnl`` is net, ``commissions`` says how much of it they were. What is still
-open after the day (e.g. assigned stock not yet sold) is stored with the day as ``open_lots`` and carried into the
-next rollup at its average cost, so closing it later realizes the right amount.
-MTM comes from the broker's daily P&L in the snapshots: the last one closes the day, the highest and lowest are the
-day's best and worst. Re-running a day over the same inputs writes the same document.
+The day's trades are the ledger's executions (corrections replace what they correct) and settlement events
+(assignment, exercise, expiry: the option leaves at no price, the stock arrives at the strike). They are booked
+against FIFO lots (``pnl.lots``) on top of the lots carried from the last stored day. ``realized_pnl`` is the gross
+realized P&L less commissions, each rounded to cents once. Lots still open after the day are stored with it at the
+broker's closing marks (``unrealized_pnl``), so that a month is billed on what the close was worth
+(``pnl.monthly``). An option lot still open after its expiry day means a settlement is missing from the ledger: it
+is never settled at 0 silently, it makes the day unreconciled.
+MTM (``closing_mtm``, ``best_mtm``, ``worst_mtm``) comes from the broker's daily P&L in the snapshots. The day is
+reconciled against the broker (``pnl.reconcile``); an unreconciled day raises a CRITICAL alert.
+Re-running a day over the same inputs writes the same document; a correction (a re-run of a past day) re-runs
+every later day of the followers it changed, and every month already closed from that day's month on.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from pnl.alerts import report_failure
-from pnl.lots import OpenLot
+from pnl.alerts import report_failure, report_unreconciled
+from pnl.entries import day_trades
+from pnl.lots import Book, OpenLot
+from pnl.reconcile import Check, check_day
 from pnl.records import PnLRecords
+from pnl.settings import PnLSettings
 from spreadpilot.clock import NEW_YORK, new_york
 from spreadpilot.errors import Retryable
-from spreadpilot.models import DailyPnL, Fill, PnLSnapshot
+from spreadpilot.ledger import BrokerReading, SettlementEvent
+from spreadpilot.market_calendar import is_trading_day
+from spreadpilot.models import DailyPnL, Fill, PnLSnapshot, Reconciliation
+from spreadpilot.money import to_cents
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
-MULTIPLIERS = {"OPT": 100, "FOP": 100, "STK": 1}
-
-
-def multiplier(fill: Fill) -> int:
-    """Cash per unit of price for one contract of this security type."""
-    return MULTIPLIERS.get(fill.sec_type, 1)
+CARRY_DAYS = 7  # how far back the last stored day's open lots are looked for (long weekends, holidays)
+ROLLUP_AT = time(16, 30)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -45,99 +49,95 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), NEW_YORK)
 
 
-CARRY_DAYS = 7  # how far back the last stored day's open positions are looked for (long weekends, holidays)
-
-
-@dataclass
-class _Lot:
-    """An open position in one contract at average cost (mutable while the day's fills are applied)."""
-
-    qty: int = 0  # signed: negative = short
-    avg: Decimal = ZERO
-    sec_type: str = "OPT"
-    expiry: date | None = None
-    mult: int = 100
-
-    @classmethod
-    def carried(cls, lot: OpenLot) -> _Lot:
-        return cls(qty=lot.qty, avg=lot.avg, sec_type=lot.sec_type, expiry=lot.expiry, mult=lot.mult)
-
-    def stored(self, con_id: int) -> OpenLot:
-        return OpenLot(con_id=con_id, qty=self.qty, avg=self.avg, sec_type=self.sec_type, expiry=self.expiry,
-                       mult=self.mult)
-
-
 @dataclass
 class Realized:
-    """What a follower's fills of one day realized."""
+    """What a follower's ledger entries of one day realized."""
 
     gross: Decimal = ZERO
     commissions: Decimal = ZERO
     trades: int = 0
+    settlements: int = 0
     open_lots: tuple[OpenLot, ...] = ()
+    expired_open: tuple[OpenLot, ...] = ()  # option lots past their expiry: a settlement is missing
 
     @property
     def net(self) -> Decimal:
-        """Realized P&L after commissions."""
-        return self.gross - self.commissions
+        """Realized P&L after commissions, in cents (each part rounded once)."""
+        return to_cents(self.gross) - to_cents(self.commissions)
 
 
-def realize(fills: Iterable[Fill], day: date, carried: Iterable[OpenLot] = ()) -> Realized:
-    """Realized P&L of one follower's fills of ``day`` on top of the positions ``carried`` from before
-    (average cost; options expiring by ``day`` settle at 0)."""
-    # A combo's BAG-level execution report repeats its legs' cash: the legs alone are counted.
-    ordered = sorted((f for f in fills if f.sec_type != "BAG"), key=lambda f: (f.at, f.exec_id))
-    result = Realized(trades=len({f.intent_id for f in ordered}))
-    lots: dict[int, _Lot] = {lot.con_id: _Lot.carried(lot) for lot in carried}
-    for fill in ordered:
-        result.commissions += fill.commission
-        lot = lots.setdefault(fill.con_id, _Lot(sec_type=fill.sec_type, expiry=fill.expiry, mult=multiplier(fill)))
-        signed = fill.qty if fill.side == "BOT" else -fill.qty
-        if lot.qty == 0 or (lot.qty > 0) == (signed > 0):
-            lot.avg = (lot.avg * abs(lot.qty) + fill.price * abs(signed)) / (abs(lot.qty) + abs(signed))
-            lot.qty += signed
-            continue
-        closed = min(abs(lot.qty), abs(signed))
-        direction = 1 if lot.qty > 0 else -1
-        result.gross += (fill.price - lot.avg) * closed * lot.mult * direction
-        lot.qty += signed
-        if lot.qty == 0:
-            lot.avg = ZERO
-        elif (lot.qty > 0) == (signed > 0):  # the fill flipped the position: the rest opens at the fill price
-            lot.avg = fill.price
-    for lot in lots.values():
-        if lot.qty != 0 and lot.sec_type == "OPT" and lot.expiry is not None and lot.expiry <= day:
-            result.gross += (ZERO - lot.avg) * abs(lot.qty) * lot.mult * (1 if lot.qty > 0 else -1)
-            lot.qty = 0
-    result.open_lots = tuple(lot.stored(con_id) for con_id, lot in sorted(lots.items()) if lot.qty != 0)
+def realize(fills: Iterable[Fill], day: date, carried: Iterable[OpenLot] = (),
+            settlements: Iterable[SettlementEvent] = ()) -> Realized:
+    """Realized P&L of one follower's ledger entries of ``day`` on top of the lots ``carried`` from before."""
+    fills = list(fills)
+    settlements = list(settlements)
+    trades = day_trades(fills, settlements)
+    book = Book(tuple(carried))
+    result = Realized(settlements=len(settlements))
+    result.trades = len({f.order_ref or f.intent_id or str(f.perm_id or f.exec_id)
+                         for f in fills if f.sec_type != "BAG"})
+    for trade in trades:
+        result.commissions += trade.commission
+        result.gross += book.apply(trade, day)
+    lots = book.open_lots()
+    result.expired_open = tuple(lot for lot in lots if lot.sec_type != "STK" and lot.expiry is not None
+                                and lot.expiry <= day)
+    result.open_lots = lots
     return result
+
+
+def _marked(lots: tuple[OpenLot, ...], close: BrokerReading | None) -> tuple[OpenLot, ...]:
+    """The lots at the broker's closing marks (stock by symbol, options by contract)."""
+    if close is None:
+        return lots
+    marks: dict[str, Decimal] = {}
+    for line in close.positions:
+        if line.mark is not None:
+            marks[f"STK:{line.symbol}" if line.sec_type == "STK" else f"{line.sec_type}:{line.con_id}"] = line.mark
+    if close.underlying is not None:
+        marks.setdefault("STK:QQQ", close.underlying)
+    return tuple(lot.model_copy(update={"mark": marks.get(lot.key)}) for lot in lots)
+
+
+@dataclass(frozen=True)
+class DayResult:
+    """One follower's computed day: the document, the lots it leaves open, and how it checked."""
+
+    doc: DailyPnL
+    open_lots: tuple[OpenLot, ...]
+    check: Check
 
 
 def daily_pnl(
     follower_id: str, day: date, fills: list[Fill], snapshots: list[PnLSnapshot], computed_at: datetime,
-    carried: tuple[OpenLot, ...] = (),
-) -> tuple[DailyPnL, tuple[OpenLot, ...]]:
-    """The day's P&L document of one follower, and what stays open after it."""
-    realized = realize(fills, day, carried)
+    carried: tuple[OpenLot, ...] = (), settlements: Sequence[SettlementEvent] = (),
+    readings: dict[str, BrokerReading] | None = None,
+) -> DayResult:
+    """The day's P&L document of one follower, what stays open after it, and its reconciliation."""
+    readings = readings or {}
+    realized = realize(fills, day, carried, settlements)
+    lots = _marked(realized.open_lots, readings.get("close"))
+    check = check_day(realized.net, carried, lots, realized.expired_open, readings)
     marks = [s.daily_pnl for s in sorted(snapshots, key=lambda s: s.at)]
-    if realized.open_lots:
-        log.warning(
-            "positions still open after the day: carried to the next day at their average cost",
-            extra={"follower_id": follower_id, "date": day.isoformat(),
-                   "con_ids": [lot.con_id for lot in realized.open_lots]},
-        )
+    net = realized.net
     doc = DailyPnL(
         follower_id=follower_id,
         date=day,
-        realized_pnl=realized.net,
-        commissions=realized.commissions,
-        closing_mtm=marks[-1] if marks else realized.net,
-        best_mtm=max(marks) if marks else realized.net,
-        worst_mtm=min(marks) if marks else realized.net,
+        realized_pnl=net,
+        commissions=to_cents(realized.commissions),
+        gross_pnl=to_cents(realized.gross),
+        closing_mtm=to_cents(marks[-1]) if marks else net,
+        best_mtm=to_cents(max(marks)) if marks else net,
+        worst_mtm=to_cents(min(marks)) if marks else net,
         trades=realized.trades,
+        settlements=realized.settlements,
+        unrealized_pnl=to_cents(sum((lot.unrealized for lot in lots), ZERO)),
+        reconciliation=check.state,
+        broker_realized_pnl=check.broker_realized,
+        reconciliation_note=check.note,
         computed_at=computed_at,
     )
-    return doc, realized.open_lots
+    return DayResult(doc, lots, check)
 
 
 def same_figures(a: DailyPnL, b: DailyPnL) -> bool:
@@ -152,50 +152,122 @@ class DailyRun:
     day: date
     written: tuple[str, ...]
     unchanged: tuple[str, ...]
+    unreconciled: tuple[str, ...] = ()
+    cascaded: tuple[date, ...] = ()
+    months: tuple[str, ...] = ()
 
 
-def run_daily(records: PnLRecords, publisher: Publisher, day: date, now: datetime) -> DailyRun:
-    """Roll up ``day`` for every follower with fills or snapshots on it."""
+def _carried(records: PnLRecords, day: date) -> tuple[dict[str, tuple[OpenLot, ...]],
+                                                       dict[str, dict[date, tuple[OpenLot, ...]]]]:
+    window = records.open_lots_between(day - timedelta(days=CARRY_DAYS), day)
+    carried = {fid: by_day[max(d for d in by_day if d < day)] for fid, by_day in window.items()
+               if any(d < day for d in by_day)}
+    return carried, window
+
+
+def roll_day(records: PnLRecords, publisher: Publisher, day: date, now: datetime,
+             only: set[str] | None = None) -> DailyRun:
+    """Roll up ``day`` for every follower with ledger entries, snapshots or open lots (or just ``only``)."""
     start, end = day_bounds(day)
     fills: dict[str, list[Fill]] = defaultdict(list)
+    events: dict[str, list[SettlementEvent]] = defaultdict(list)
     snapshots: dict[str, list[PnLSnapshot]] = defaultdict(list)
     for fill in records.fills_between(start, end):
         if new_york(fill.at).date() == day:
             fills[fill.follower_id].append(fill)
+    for event in records.settlements_between(start, end):
+        if new_york(event.at).date() == day:
+            events[event.follower_id].append(event)
     for snap in records.snapshots_between(start, end):
         if new_york(snap.at).date() == day:
             snapshots[snap.follower_id].append(snap)
-    window = records.open_lots_between(day - timedelta(days=CARRY_DAYS), day)
-    carried = {fid: by_day[max(d for d in by_day if d < day)] for fid, by_day in window.items()
-               if any(d < day for d in by_day)}
-    follower_ids = sorted(set(fills) | set(snapshots) | {fid for fid, lots in carried.items() if lots})
+    carried, window = _carried(records, day)
+    follower_ids = sorted(set(fills) | set(events) | set(snapshots) | {fid for fid, lots in carried.items() if lots})
+    if only is not None:  # a re-run of a stored day rewrites it even when nothing is left on it
+        follower_ids = sorted(only)
+    readings = records.readings(day, follower_ids)
     existing = records.daily(day, follower_ids)
     written: list[str] = []
     unchanged: list[str] = []
+    unreconciled: list[str] = []
     failed: list[str] = []
     for follower_id in follower_ids:
         try:
-            doc, lots = daily_pnl(follower_id, day, fills[follower_id], snapshots[follower_id], now,
-                                  carried.get(follower_id, ()))
+            result = daily_pnl(follower_id, day, fills[follower_id], snapshots[follower_id], now,
+                               carried.get(follower_id, ()), events[follower_id], readings.get(follower_id))
         except Exception:  # isolate: one follower's bad data must not stop the others' rollup
             log.exception("daily rollup failed for a follower", extra={"follower_id": follower_id})
             report_failure(publisher, "pnl.daily_failed", follower_id, f"daily P&L of {day} failed", now)
             failed.append(follower_id)
             continue
+        doc = result.doc
+        if doc.reconciliation is Reconciliation.UNRECONCILED:
+            unreconciled.append(follower_id)
+            report_unreconciled(publisher, follower_id, day, doc.reconciliation_note, now)
         before = existing.get(follower_id)
-        if before is not None and same_figures(doc, before) and window.get(follower_id, {}).get(day, ()) == lots:
+        if (before is not None and same_figures(doc, before)
+                and window.get(follower_id, {}).get(day, ()) == result.open_lots):
             unchanged.append(follower_id)
             continue
-        records.put_daily(doc, lots)
+        records.put_daily(doc, result.open_lots)
         written.append(follower_id)
-        log.info(
-            "daily P&L stored",
-            extra={"follower_id": follower_id, "date": day.isoformat(), "realized_pnl": str(doc.realized_pnl),
-                   "closing_mtm": str(doc.closing_mtm), "trades": doc.trades},
-        )
+        log.info("daily P&L stored", extra={
+            "follower_id": follower_id, "date": day.isoformat(), "realized_pnl": str(doc.realized_pnl),
+            "unrealized_pnl": str(doc.unrealized_pnl), "reconciliation": str(doc.reconciliation),
+            "trades": doc.trades, "settlements": doc.settlements})
+    if written:
+        # The month's commission rate is the one in force when it is first rolled up: a later change waits.
+        pcts = {fid: f.commission_pct for fid, f in records.followers(written).items()}
+        if pcts:
+            records.rates(f"{day:%Y-%m}", pcts, now)
     log.info("daily rollup done", extra={"date": day.isoformat(), "fills": sum(map(len, fills.values())),
-                                         "snapshots": sum(map(len, snapshots.values())), "written": len(written),
-                                         "unchanged": len(unchanged), "failed": len(failed)})
+                                         "settlements": sum(map(len, events.values())),
+                                         "written": len(written), "unchanged": len(unchanged),
+                                         "unreconciled": len(unreconciled), "failed": len(failed)})
     if failed:
         raise Retryable(f"daily rollup of {day} failed for {', '.join(failed)}")
-    return DailyRun(day=day, written=tuple(written), unchanged=tuple(unchanged))
+    return DailyRun(day=day, written=tuple(written), unchanged=tuple(unchanged), unreconciled=tuple(unreconciled))
+
+
+def last_complete_day(now: datetime) -> date:
+    """The latest New York day whose rollup time has passed."""
+    ny = new_york(now)
+    return ny.date() if ny.time() >= ROLLUP_AT else ny.date() - timedelta(days=1)
+
+
+def next_rerun_day(records: PnLRecords, follower_id: str, after: date, last_stored: date,
+                   through: date) -> date | None:
+    """The next trading day a correction re-runs for ``follower_id``: every stored day, then on while the day before
+    leaves lots open, up to ``through``."""
+    current = after + timedelta(days=1)
+    while current <= through and not is_trading_day(current):
+        current += timedelta(days=1)
+    if current > through:
+        return None
+    if current <= last_stored:
+        return current
+    lots = records.open_lots_between(after, after).get(follower_id, {}).get(after, ())
+    return current if lots else None
+
+
+def run_daily(records: PnLRecords, publisher: Publisher, day: date, now: datetime, *,
+              correction: bool = False, settings: PnLSettings | None = None) -> DailyRun:
+    """Roll up ``day``; a correction also re-runs every later day and closed month of the followers it changed."""
+    run = roll_day(records, publisher, day, now)
+    if not correction or not run.written or settings is None:
+        return run
+    from pnl.monthly import rerun_months  # the monthly rollup builds on this module
+
+    through = last_complete_day(now)
+    cascaded: set[date] = set()
+    for follower_id in run.written:
+        stored = [d.date for d in records.daily_between(day + timedelta(days=1), through)
+                  if d.follower_id == follower_id]
+        last_stored = max(stored, default=day)
+        current = day
+        while (later := next_rerun_day(records, follower_id, current, last_stored, through)) is not None:
+            roll_day(records, publisher, later, now, only={follower_id})
+            cascaded.add(later)
+            current = later
+    months = rerun_months(records, publisher, set(run.written), f"{day:%Y-%m}", now, settings)
+    return DailyRun(run.day, run.written, run.unchanged, run.unreconciled, tuple(sorted(cascaded)), months)

@@ -1,14 +1,15 @@
 """Where the rollups read and write: a small Protocol, and its Firestore adapter over ``spreadpilot.store``.
 
-Queries are single-field ranges on the ISO-8601 ``at``/``date``/``month`` strings (no composite index). The
-ranges are padded by a day and filtered exactly by the caller, so a writer that stored a non-UTC offset (which
-sorts differently as text) is still counted.
+Queries are single-field (no composite index): ranges on the ISO-8601 ``at``/``date`` strings, and equality on
+``follower_id``. The ranges are padded by a day and filtered exactly by the caller, so a writer that stored a
+non-UTC offset (which sorts differently as text) is still counted. ``pnl.memory`` holds the same records in memory
+(the replay command and the tests).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -22,10 +23,12 @@ from pnl.commission import HighWaterMark
 from pnl.invoices import Invoice, InvoiceStatus
 from pnl.lots import OpenLot
 from spreadpilot.errors import Retryable
+from spreadpilot.ledger import BROKER_READINGS, COMMISSION_RATES, SETTLEMENTS, BrokerReading, SettlementEvent
 from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
 from spreadpilot.store import INVOICES, Store
 
 PAD = timedelta(days=1)
+PHASES = ("close", "open")
 log = logging.getLogger(__name__)
 
 
@@ -40,11 +43,19 @@ class PnLRecords(Protocol):
     """The documents the rollups read and write."""
 
     def fills_between(self, start: datetime, end: datetime) -> list[Fill]:
-        """Every follower's fills around ``[start, end)`` (the caller filters exactly)."""
+        """Every follower's executions around ``[start, end)`` (the caller filters exactly)."""
+        ...
+
+    def settlements_between(self, start: datetime, end: datetime) -> list[SettlementEvent]:
+        """Every follower's settlement events around ``[start, end)`` (the caller filters exactly)."""
         ...
 
     def snapshots_between(self, start: datetime, end: datetime) -> list[PnLSnapshot]:
         """Every follower's MTM snapshots around ``[start, end)`` (the caller filters exactly)."""
+        ...
+
+    def readings(self, day: date, follower_ids: Iterable[str]) -> dict[str, dict[str, BrokerReading]]:
+        """The broker readings of ``day`` by follower and phase (``close``, ``open``)."""
         ...
 
     def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
@@ -52,11 +63,11 @@ class PnLRecords(Protocol):
         ...
 
     def put_daily(self, doc: DailyPnL, open_lots: tuple[OpenLot, ...]) -> None:
-        """Write ``daily_pnl/{follower_id}:{date}`` with the positions it leaves open."""
+        """Write ``daily_pnl/{follower_id}:{date}`` with the lots it leaves open."""
         ...
 
     def open_lots_between(self, first: date, last: date) -> dict[str, dict[date, tuple[OpenLot, ...]]]:
-        """The open positions stored with each daily document from ``first`` to ``last``, by follower and day."""
+        """The open lots stored with each daily document from ``first`` to ``last``, by follower and day."""
         ...
 
     def daily_between(self, first: date, last: date) -> list[DailyPnL]:
@@ -72,24 +83,41 @@ class PnLRecords(Protocol):
         ...
 
     def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
-        """Each follower's equity and HWM after the latest stored month before ``month`` (absent: a fresh start)."""
+        """Each follower's standing after the latest stored month before ``month`` (absent: a fresh start)."""
         ...
 
     def monthly(self, month: str, follower_ids: Iterable[str]) -> dict[str, MonthlyStatement]:
         """The stored monthly statements of ``month`` by follower id."""
         ...
 
-    def put_monthly(self, doc: MonthlyStatement, *, equity_before: Decimal, equity_after: Decimal, days: int) -> None:
-        """Write ``monthly_pnl/{follower_id}:{month}`` with the cumulative equity the next month starts from."""
+    def monthly_of(self, follower_id: str) -> dict[str, MonthlyStatement]:
+        """Every stored monthly statement of one follower, by month."""
+        ...
+
+    def put_monthly(self, doc: MonthlyStatement) -> None:
+        """Write ``monthly_pnl/{follower_id}:{month}``."""
+        ...
+
+    def invoices_of(self, follower_id: str) -> dict[str, Invoice]:
+        """Every invoice of one follower, by month."""
         ...
 
     def put_invoice(self, invoice: Invoice) -> InvoiceOutcome:
-        """Create the invoice, or correct the amount of an unpaid one; a paid invoice is never changed."""
+        """Create the invoice, or correct an unpaid one; a paid invoice is never changed."""
+        ...
+
+    def rates(self, month: str, defaults: Mapping[str, Decimal], at: datetime) -> dict[str, Decimal]:
+        """The commission rate of ``month`` per follower: the one recorded first, else ``defaults`` (recorded now)."""
         ...
 
 
 def _iso(at: datetime) -> str:
     return at.isoformat()
+
+
+def rate_for(records: PnLRecords, follower_id: str, month: str, current: Decimal, at: datetime) -> Decimal:
+    """One follower's rate of ``month`` (fixing it at ``current`` if nobody did before)."""
+    return records.rates(month, {follower_id: current}, at)[follower_id]
 
 
 class FirestoreRecords:
@@ -103,10 +131,23 @@ class FirestoreRecords:
         """Fills whose ``at`` is within the padded range."""
         return self._range(self.store.fills.collection, "at", _iso(start - PAD), _iso(end + PAD), Fill)
 
+    def settlements_between(self, start: datetime, end: datetime) -> list[SettlementEvent]:
+        """Settlement events whose ``at`` is within the padded range."""
+        return self._range(SETTLEMENTS, "at", _iso(start - PAD), _iso(end + PAD), SettlementEvent)
+
     def snapshots_between(self, start: datetime, end: datetime) -> list[PnLSnapshot]:
         """Snapshots whose ``at`` is within the padded range."""
         repo = self.store.pnl_snapshots
         return self._range(repo.collection, "at", _iso(start - PAD), _iso(end + PAD), PnLSnapshot)
+
+    def readings(self, day: date, follower_ids: Iterable[str]) -> dict[str, dict[str, BrokerReading]]:
+        """The readings by id, in one round trip."""
+        ids = [f"{fid}:{day.isoformat()}:{phase}" for fid in follower_ids for phase in PHASES]
+        found: dict[str, dict[str, BrokerReading]] = {}
+        for doc in self._raw(BROKER_READINGS, ids):
+            reading = _model(BrokerReading, doc)
+            found.setdefault(reading.follower_id, {})[reading.phase] = reading
+        return found
 
     def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
         """Stored daily documents of ``day``."""
@@ -160,7 +201,7 @@ class FirestoreRecords:
         return active
 
     def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
-        """The previous month's closing standing; followers with a gap fall back to their latest earlier month."""
+        """The latest month before ``month`` of each follower (usually the previous one)."""
         ids = list(follower_ids)
         previous = _previous_month(month)
         docs = self._raw(self.store.monthly_pnl.collection, [f"{fid}:{previous}" for fid in ids])
@@ -171,7 +212,7 @@ class FirestoreRecords:
             query = (
                 self.db.collection(self.store.monthly_pnl.collection)
                 .where(filter=firestore.FieldFilter("month", "<", month))
-                .select(["follower_id", "month", "equity_after", "hwm_after"])
+                .select(["follower_id", "month", "equity_after", "hwm_after", "unrealized_end"])
             )
             latest: dict[str, dict[str, Any]] = {}
             for snap in query.stream():
@@ -187,13 +228,21 @@ class FirestoreRecords:
         found = self.store.monthly_pnl.get_many(f"{fid}:{month}" for fid in follower_ids)
         return {doc.follower_id: doc for doc in found.values()}
 
-    def put_monthly(self, doc: MonthlyStatement, *, equity_before: Decimal, equity_after: Decimal, days: int) -> None:
-        """Write the whole monthly document plus the cumulative equity."""
-        extra = {"equity_before": str(equity_before), "equity_after": str(equity_after), "days": days}
-        self.store.monthly_pnl.ref(self.store.monthly_pnl.key(doc)).set({**doc.to_doc(), **extra})
+    def monthly_of(self, follower_id: str) -> dict[str, MonthlyStatement]:
+        """One equality query on ``follower_id``."""
+        return {doc.month: doc for doc in self.store.monthly_pnl.where("follower_id", "==", follower_id)}
+
+    def put_monthly(self, doc: MonthlyStatement) -> None:
+        """Write the whole monthly document."""
+        self.store.monthly_pnl.ref(self.store.monthly_pnl.key(doc)).set(doc.to_doc())
+
+    def invoices_of(self, follower_id: str) -> dict[str, Invoice]:
+        """One equality query on ``follower_id``."""
+        query = self.db.collection(INVOICES).where(filter=firestore.FieldFilter("follower_id", "==", follower_id))
+        return {invoice.month: invoice for invoice in (_model(Invoice, s.to_dict()) for s in query.stream())}
 
     def put_invoice(self, invoice: Invoice) -> InvoiceOutcome:
-        """Create-if-absent; an unpaid invoice follows a corrected amount, a paid one stays as it was."""
+        """Create-if-absent; an unpaid invoice follows its month, a paid one stays as it was."""
         ref = self.db.collection(INVOICES).document(f"{invoice.follower_id}:{invoice.month}")
         try:
             ref.create(invoice.to_doc())
@@ -205,15 +254,30 @@ class FirestoreRecords:
         current = snap.to_dict() or {}
         if current.get("status") == InvoiceStatus.PAID:
             return InvoiceOutcome.KEPT_PAID
-        if Decimal(str(current.get("amount"))) == invoice.amount and current.get("iban") == invoice.iban:
+        if _model(Invoice, current) == invoice:
             return InvoiceOutcome.UNCHANGED
         # Only if nobody touched it since we read it (e.g. marked it paid): otherwise the retry decides again.
         try:
-            ref.update({"amount": str(invoice.amount), "iban": invoice.iban},
-                       option=self.db.write_option(last_update_time=snap.update_time))
+            ref.update(invoice.to_doc(), option=self.db.write_option(last_update_time=snap.update_time))
         except FailedPrecondition as exc:
             raise Retryable(f"invoice {ref.id} changed while it was being corrected") from exc
         return InvoiceOutcome.UPDATED
+
+    def rates(self, month: str, defaults: Mapping[str, Decimal], at: datetime) -> dict[str, Decimal]:
+        """Read the month's rates in one round trip; create the missing ones (a racing writer's rate wins)."""
+        ids = {fid: f"{fid}:{month}" for fid in defaults}
+        found = {str(doc["follower_id"]): Decimal(str(doc["pct"])) for doc in self._raw(COMMISSION_RATES,
+                                                                                     list(ids.values()))}
+        for fid, pct in defaults.items():
+            if fid in found:
+                continue
+            ref = self.db.collection(COMMISSION_RATES).document(ids[fid])
+            try:
+                ref.create({"follower_id": fid, "month": month, "pct": str(pct), "recorded_at": at.isoformat()})
+                found[fid] = pct
+            except AlreadyExists:
+                found[fid] = Decimal(str((ref.get().to_dict() or {})["pct"]))
+        return found
 
     def _range(self, collection: str, field: str, low: str, high: str, model: Any) -> list[Any]:
         query = (
@@ -229,14 +293,15 @@ class FirestoreRecords:
 
 
 def _model(model: Any, doc: dict[str, Any] | None) -> Any:
-    """A stored document as ``model``, fields it does not declare (e.g. ``equity_after``) left aside."""
+    """A stored document as ``model``, fields it does not declare left aside."""
     return model.model_validate({k: v for k, v in (doc or {}).items() if k in model.model_fields})
 
 
-def _standing(doc: dict[str, Any]) -> HighWaterMark:
+def _standing(doc: Mapping[str, Any]) -> HighWaterMark:
     equity = doc.get("equity_after")
     return HighWaterMark(equity=Decimal(str(equity if equity is not None else doc["hwm_after"])),
-                         hwm=Decimal(str(doc["hwm_after"])))
+                         hwm=Decimal(str(doc["hwm_after"])),
+                         unrealized=Decimal(str(doc.get("unrealized_end") or 0)))
 
 
 def _previous_month(month: str) -> str:

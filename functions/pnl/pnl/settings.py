@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from spreadpilot.settings import CommonSettings
+
+# The followers' IBKR accounts trade and settle in USD; an invoice in another currency would need a recorded FX rate.
+ACCOUNT_CURRENCY = "USD"
 
 
 class PnLSettings(CommonSettings):
@@ -13,7 +16,8 @@ class PnLSettings(CommonSettings):
     invoice_currency: str = Field(
         default="USD",
         pattern=r"^[A-Z]{3}$",
-        description="SPREADPILOT_INVOICE_CURRENCY: ISO currency of commission invoices (the accounts trade USD).",
+        description="SPREADPILOT_INVOICE_CURRENCY: ISO currency of commission invoices: the accounts' currency, "
+        "USD (any other is refused: no FX rate is recorded).",
     )
     payment_reference_prefix: str = Field(
         default="SP",
@@ -25,3 +29,11 @@ class PnLSettings(CommonSettings):
         description="SPREADPILOT_REQUEST_STATEMENTS: the monthly rollup publishes one statement request per "
         "follower to the statement-requests topic.",
     )
+
+    @field_validator("invoice_currency")
+    @classmethod
+    def _account_currency(cls, value: str) -> str:
+        if value != ACCOUNT_CURRENCY:
+            raise ValueError(f"invoices are in the accounts' currency ({ACCOUNT_CURRENCY}); {value} would need a "
+                             "recorded FX rate, which SpreadPilot does not keep")
+        return value

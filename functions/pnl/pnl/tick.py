@@ -3,7 +3,8 @@
 Payload (JSON, optional): ``{"job": "pnl-daily"|"pnl-monthly", "date"?: "YYYY-MM-DD", "month"?: "YYYY-MM",
 "scheduled_at"?: ISO datetime}``.
 Without ``job`` the topic it came from decides (``tick-pnl-daily`` / ``tick-pnl-monthly``, read from the CloudEvent
-source). An explicit ``date``/``month`` re-runs that day or month (an operator's correction); without one the
+source). An explicit ``date``/``month`` re-runs that day or month (an operator's correction, which re-runs every
+later day and closed month of the followers it changed); without one the
 daily job rolls up today (New York; the day of ``scheduled_at`` when given) and the monthly job closes the month
 before that day.
 """
@@ -89,6 +90,8 @@ def run_tick(
         if tick.date is None and not is_trading_day(day):
             log.info("no daily rollup: the market is closed", extra={"date": day.isoformat()})
             return None
-        return run_daily(records, publisher, day, now)
+        # An explicit date is an operator's correction: every later day and closed month follows it.
+        return run_daily(records, publisher, day, now, correction=tick.date is not None, settings=settings)
     month = tick.month or (f"{tick.date:%Y-%m}" if tick.date else previous_month(today))
-    return run_monthly(records, publisher, settings, month, now)
+    correction = tick.month is not None or tick.date is not None
+    return run_monthly(records, publisher, settings, month, now, correction=correction)

@@ -1,4 +1,6 @@
-"""The statement as a PDF (reportlab): follower, month summary, HWM and commission, daily table and chart, trades.
+"""The statement as a PDF (reportlab): follower and account, month summary (fee basis, equity, HWM, billable gain,
+commission and invoice), daily table with its total and chart, positions at the start and end, every trade with
+its cash, every assignment, exercise and expiry.
 
 Built with ``invariant`` on, so the same data gives the same bytes (no creation time or random id inside).
 """
@@ -6,7 +8,6 @@ Built with ``invariant`` on, so the same data gives the same bytes (no creation 
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -18,7 +19,17 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from reports.data import StatementData, cents, money
+from reports.data import (
+    LotView,
+    StatementData,
+    cents,
+    money,
+    settlement_cash,
+    settlement_label,
+    shown,
+    summary_rows,
+    trade_cash,
+)
 from spreadpilot.clock import new_york
 
 GREEN = colors.HexColor("#1b7f3b")
@@ -39,26 +50,8 @@ PAIRS = TableStyle([
 ])
 
 
-def summary_rows(data: StatementData) -> list[tuple[str, str]]:
-    """The month summary as label/value pairs (the XLSX shows the same labels)."""
-    s = data.statement
-    rows = [
-        ("Net P&L", money(s.net_pnl)),
-        ("Best day", money(s.best_day)),
-        ("Worst day", money(s.worst_day)),
-        ("Winning days", str(s.winning_days)),
-        ("Losing days", str(s.losing_days)),
-        ("Win rate", f"{s.win_rate * 100:.1f}%"),
-        ("Max drawdown", money(s.max_drawdown)),
-        ("High-water mark before", money(s.hwm_before)),
-        ("High-water mark after", money(s.hwm_after)),
-        ("Commission rate", f"{s.commission_pct.normalize():f}%"),
-        ("Commission", money(s.commission)),
-    ]
-    if data.invoice is not None:
-        rows.append(("Payment reference", data.invoice.payment_reference))
-        rows.append(("Invoice status", data.invoice.status))
-    return rows
+def _summary(data: StatementData) -> list[tuple[str, str]]:
+    return [(label, shown(value, kind)) for label, value, kind in summary_rows(data)]
 
 
 def _pnl_chart(data: StatementData) -> Drawing:
@@ -95,13 +88,13 @@ def _pnl_chart(data: StatementData) -> Drawing:
 
 def _daily_table(data: StatementData) -> Table:
     rows: list[list[str]] = [["Date", "Realized P&L", "Commissions", "Closing MTM", "Best MTM", "Worst MTM",
-                              "Trades", "Cumulative"]]
+                              "Trades", "Cumulative", "Broker check"]]
     for day, running in zip(data.days, data.cumulative(), strict=True):
         rows.append([day.date.isoformat(), money(day.realized_pnl), money(day.commissions), money(day.closing_mtm),
-                     money(day.best_mtm), money(day.worst_mtm), str(day.trades), money(running)])
-    total = sum((d.realized_pnl for d in data.days), Decimal(0))
-    rows.append(["Total", money(total), money(sum((d.commissions for d in data.days), Decimal(0))), "", "", "",
-                 str(sum(d.trades for d in data.days)), ""])
+                     money(day.best_mtm), money(day.worst_mtm), str(day.trades), money(running),
+                     str(day.reconciliation)])
+    realized, commissions, trades = data.totals()
+    rows.append(["Total", money(realized), money(commissions), "", "", "", str(trades), "", ""])
     table = Table(rows, repeatRows=1)
     table.setStyle(GRID)
     return table
@@ -109,16 +102,47 @@ def _daily_table(data: StatementData) -> Table:
 
 def _trades_table(data: StatementData) -> Table:
     rows: list[list[str]] = [["Time (ET)", "Order", "Side", "Qty", "Type", "Right", "Strike", "Expiry", "Price",
-                              "Commission"]]
+                              "Commission", "Cash"]]
     for fill in data.trades:
         rows.append([
-            f"{new_york(fill.at):%Y-%m-%d %H:%M:%S}", fill.intent_id.split("-")[0], fill.side, str(fill.qty),
-            fill.sec_type, str(fill.right or ""), f"{fill.strike:f}" if fill.strike is not None else "",
-            fill.expiry.isoformat() if fill.expiry else "", f"{fill.price:f}", money(fill.commission),
+            f"{new_york(fill.at):%Y-%m-%d %H:%M:%S}", (fill.intent_id or fill.order_ref or "foreign").split("-")[0],
+            fill.side, str(fill.qty), fill.sec_type, str(fill.right or ""),
+            f"{fill.strike:f}" if fill.strike is not None else "", fill.expiry.isoformat() if fill.expiry else "",
+            f"{fill.price:f}", money(fill.commission), money(trade_cash(fill)),
         ])
     if len(rows) == 1:
-        rows.append(["No trades this month", "", "", "", "", "", "", "", "", ""])
+        rows.append(["No trades this month", "", "", "", "", "", "", "", "", "", ""])
     table = Table(rows, repeatRows=1)
+    table.setStyle(GRID)
+    return table
+
+
+def _settlements_table(data: StatementData) -> Table:
+    rows: list[list[str]] = [["Time (ET)", "Event", "Option", "Side", "Contracts", "Close", "Stock", "At",
+                              "Cash"]]
+    for event in data.settlements:
+        rows.append([
+            f"{new_york(event.at):%Y-%m-%d %H:%M}", settlement_label(event),
+            f"{event.symbol} {event.expiry} {event.strike:f} {event.right}", event.side, str(event.qty),
+            f"{event.closing_price:f}" if event.closing_price is not None else "", f"{event.shares:+d}",
+            f"{event.strike:f}" if event.shares else "", money(settlement_cash(event)),
+        ])
+    if len(rows) == 1:
+        rows.append(["No assignment, exercise or expiry this month", "", "", "", "", "", "", "", ""])
+    table = Table(rows, repeatRows=1)
+    table.setStyle(GRID)
+    return table
+
+
+def _positions_table(lots: tuple[LotView, ...], empty: str) -> Table:
+    rows: list[list[str]] = [["Position", "Qty", "Opened at", "Mark", "Value at mark"]]
+    for lot in lots:
+        value = money(lot.mark * lot.qty * lot.mult) if lot.mark is not None else ""
+        rows.append([lot.description, str(lot.qty), f"{lot.price:f}", f"{lot.mark:f}" if lot.mark is not None else "",
+                     value])
+    if len(rows) == 1:
+        rows.append([empty, "", "", "", ""])
+    table = Table(rows, repeatRows=1, hAlign="LEFT")
     table.setStyle(GRID)
     return table
 
@@ -133,22 +157,30 @@ def render_pdf(data: StatementData) -> bytes:
         ("Follower", data.follower_name),
         ("Follower id", data.follower_id),
         ("Email", data.follower_email),
+        ("IBKR account", data.ibkr_account),
         ("IBAN", data.iban_masked),
         ("Statement month", data.month),
         ("Generated", f"{new_york(data.generated_at):%Y-%m-%d %H:%M} ET"),
     ], hAlign="LEFT")
     follower.setStyle(PAIRS)
-    summary = Table(summary_rows(data), hAlign="LEFT")
+    summary = Table(_summary(data), hAlign="LEFT")
     summary.setStyle(PAIRS)
     story = [
         Paragraph(escape(data.title), styles["Title"]),
         Paragraph("Follower", styles["Heading2"]), follower,
         Paragraph("Month summary", styles["Heading2"]), summary,
         Paragraph("Daily P&amp;L", styles["Heading2"]), _pnl_chart(data), Spacer(1, 4 * mm), _daily_table(data),
+        Paragraph("Positions at the start of the month", styles["Heading2"]),
+        _positions_table(data.opening, "No open positions"),
+        Paragraph("Positions at the end of the month", styles["Heading2"]),
+        _positions_table(data.closing, "No open positions"),
         Paragraph("Trades", styles["Heading2"]), _trades_table(data),
+        Paragraph("Assignments, exercises and expiries", styles["Heading2"]), _settlements_table(data),
         Spacer(1, 4 * mm),
-        Paragraph("Amounts in USD. Commission is charged on net P&amp;L above the high-water mark; losses carry "
-                  "forward and a losing month is never billed.", styles["Italic"]),
+        Paragraph(f"Amounts in {escape(data.currency)}. Net P&amp;L is realized P&amp;L plus the change in the "
+                  "value of open positions at the month's last close. Commission is charged on the part of the "
+                  "cumulative equity above the high-water mark; losses carry forward and a losing month is never "
+                  "billed.", styles["Italic"]),
     ]
     doc.build(story)
     return buffer.getvalue()

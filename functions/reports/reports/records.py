@@ -1,8 +1,9 @@
 """What the statements read and write in Firestore, behind a small Protocol.
 
-Reads: ``followers/``, ``monthly_pnl/{f}:{YYYY-MM}``, ``daily_pnl/{f}:{date}`` for each day of the month,
-``fills/`` of the follower in the month (query on ``follower_id`` == and an ``at`` range: composite index
-``fills(follower_id ASC, at ASC)``), ``invoices/{f}:{YYYY-MM}``.
+Reads: ``followers/``, ``monthly_pnl/{f}:{YYYY-MM}``, ``daily_pnl/{f}:{date}`` for each day of the month and the
+week before it, ``fills/`` of the follower in the month (query on ``follower_id`` == and an ``at`` range: composite
+index ``fills(follower_id ASC, at ASC)``), ``settlements/`` of the follower (``follower_id`` ==, single field),
+``invoices/{f}:{YYYY-MM}``.
 Writes: ``statements/{f}:{YYYY-MM}`` and the email's idempotency claim in ``claims/``.
 """
 
@@ -14,13 +15,15 @@ from typing import Any, Protocol, TypeVar
 
 from google.cloud import firestore
 
-from reports.data import InvoiceView
+from reports.data import AdjustmentView, InvoiceView, LotView
 from spreadpilot.clock import NEW_YORK, new_york
+from spreadpilot.ledger import SETTLEMENTS, SettlementEvent, current_executions
 from spreadpilot.models import DailyPnL, Fill, Follower, Frozen, MonthlyStatement
 from spreadpilot.store import INVOICES, STATEMENTS, Store
 
 M = TypeVar("M", bound=Frozen)
 
+OPENING_LOOKBACK_DAYS = 7  # the last stored day before the month is at most a long weekend or holiday away
 SENDING = "sending"
 FAILED = "failed"
 
@@ -34,6 +37,9 @@ class StatementInputs:
     days: tuple[DailyPnL, ...]
     trades: tuple[Fill, ...]
     invoice: InvoiceView | None
+    settlements: tuple[SettlementEvent, ...] = ()
+    opening: tuple[LotView, ...] = ()  # open lots of the last stored day before the month
+    closing: tuple[LotView, ...] = ()  # open lots of the month's last stored day
 
 
 class StatementRecords(Protocol):
@@ -79,13 +85,15 @@ class FirestoreStatementRecords:
         self.db = store.db
 
     def load(self, follower_id: str, month: str) -> StatementInputs | None:
-        """Read the follower, the month, its days, its fills and its invoice."""
+        """Read the follower, the month, its days (and the week before, for the opening positions), its fills,
+        settlement events and invoice."""
         calendar = month_days(month)
+        before = [calendar[0] - timedelta(days=n) for n in range(OPENING_LOOKBACK_DAYS, 0, -1)]
         refs = {
             "follower": self.store.followers.ref(follower_id),
             "statement": self.store.monthly_pnl.ref(f"{follower_id}:{month}"),
             "invoice": self.db.collection(INVOICES).document(f"{follower_id}:{month}"),
-            **{d.isoformat(): self.store.daily_pnl.ref(f"{follower_id}:{d.isoformat()}") for d in calendar},
+            **{d.isoformat(): self.store.daily_pnl.ref(f"{follower_id}:{d.isoformat()}") for d in before + calendar},
         }
         paths = {ref.path: key for key, ref in refs.items()}
         found = {paths[snap.reference.path]: snap.to_dict() or {}
@@ -104,13 +112,22 @@ class FirestoreStatementRecords:
             .where(filter=firestore.FieldFilter("at", "<", (end + timedelta(days=1)).isoformat()))
         )
         fills = [_model(Fill, snap.to_dict()) for snap in query.stream()]
-        trades = sorted((f for f in fills if start <= new_york(f.at) < end), key=lambda f: (f.at, f.exec_id))
+        trades = current_executions(f for f in fills if start <= new_york(f.at) < end and f.sec_type != "BAG")
+        # A follower's settlements are few (a handful a month): one equality query, filtered here.
+        events = self.db.collection(SETTLEMENTS).where(filter=firestore.FieldFilter("follower_id", "==", follower_id))
+        settlements = sorted((e for e in (_model(SettlementEvent, s.to_dict()) for s in events.stream())
+                              if start <= new_york(e.at) < end), key=lambda e: (e.at, e.event_id))
+        earlier = [found[d.isoformat()] for d in before if d.isoformat() in found]
+        in_month = [found[d.isoformat()] for d in calendar if d.isoformat() in found]
         return StatementInputs(
             follower=follower,
             statement=statement,
             days=tuple(days),
             trades=tuple(trades),
             invoice=_invoice_view(found["invoice"]) if "invoice" in found else None,
+            settlements=tuple(settlements),
+            opening=_lots(earlier[-1]) if earlier else (),
+            closing=_lots(in_month[-1]) if in_month else (),
         )
 
     def record_files(self, follower_id: str, month: str, fields: dict[str, object]) -> None:
@@ -148,4 +165,10 @@ def _model(model: type[M], doc: dict[str, Any] | None) -> M:
 def _invoice_view(doc: dict[str, Any] | None) -> InvoiceView:
     doc = doc or {}
     return InvoiceView(amount=doc["amount"], currency=doc.get("currency", "USD"),
-                       payment_reference=doc["payment_reference"], status=doc.get("status", "unpaid"))
+                       payment_reference=doc["payment_reference"], status=doc.get("status", "unpaid"),
+                       commission=doc.get("commission"),
+                       adjustments=tuple(AdjustmentView.model_validate(a) for a in doc.get("adjustments") or ()))
+
+
+def _lots(doc: dict[str, Any]) -> tuple[LotView, ...]:
+    return tuple(_model(LotView, lot) for lot in doc.get("open_lots") or ())

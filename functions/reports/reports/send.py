@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from reports.data import StatementData, money, month_title
 from spreadpilot.email import EmailAttachment, EmailMessage, send_email
+from spreadpilot.money import format_pct
 
 PDF_TYPE = "application/pdf"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -35,17 +36,25 @@ def statement_email(
 ) -> EmailMessage:
     """The follower's statement email with both files attached (and the admin on copy when configured)."""
     s = data.statement
+    currency = data.currency
     lines = [
         f"Dear {data.follower_name},",
         "",
-        f"attached is your {data.company} statement for {month_title(data.month)} (PDF and Excel).",
+        f"attached is your {data.company} statement for {month_title(data.month)} (PDF and Excel), "
+        f"IBKR account {data.ibkr_account}.",
         "",
-        f"Net P&L: {money(s.net_pnl)} USD",
+        f"Net P&L: {money(s.net_pnl)} {currency}",
         f"High-water mark: {money(s.hwm_before)} before, {money(s.hwm_after)} after",
-        f"Commission ({s.commission_pct.normalize():f}% above the high-water mark): {money(s.commission)} USD",
+        f"Commission ({format_pct(s.commission_pct)} of the billable gain of {money(s.billable_gain)}): "
+        f"{money(s.commission)} {currency}",
     ]
     if data.invoice is not None:
-        lines.append(f"Payment reference: {data.invoice.payment_reference} (account {data.iban_masked})")
+        invoice = data.invoice
+        for adj in invoice.adjustments:
+            lines.append(f"Adjustment for {adj.month}: {money(adj.amount)} {invoice.currency}")
+        due = "Credit note" if invoice.amount < 0 else "Amount due"
+        lines.append(f"{due}: {money(invoice.amount)} {invoice.currency}")
+        lines.append(f"Payment reference: {invoice.payment_reference} (account {data.iban_masked})")
     lines += ["", f"— {data.company}"]
     recipients = (data.follower_email,) + ((admin_copy,) if admin_copy and admin_copy != data.follower_email else ())
     return EmailMessage(

@@ -1,5 +1,7 @@
 """One statement request: render the PDF and XLSX, store them, email them once.
 
+A month with a day that did not reconcile with the broker is rendered but not sent (``email_status: waiting``):
+the re-run that reconciles it requests the statement again.
 The email is sent once per follower and month (claim ``statement-email:{f}:{month}``). A request with
 ``resend: true`` sends again, once per request message (claim keyed by the Pub/Sub message id), so a redelivered
 resend request does not send a third time. Files are re-rendered on every request: a corrected month gets
@@ -12,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from reports.data import StatementData
+from reports.data import IBAN_MASK, StatementData
 from reports.pdf import render_pdf
 from reports.records import StatementInputs, StatementRecords
 from reports.send import PDF_TYPE, XLSX_TYPE, Mailer, statement_email
@@ -24,6 +26,7 @@ from spreadpilot.errors import Rejected, Retryable
 from spreadpilot.models import mask_iban
 
 log = logging.getLogger(__name__)
+ACCOUNT_CURRENCY = "USD"  # a month without an invoice is shown in the accounts' currency
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,16 @@ def statement_data(inputs: StatementInputs, company: str, generated_at: datetime
         follower_id=follower.id,
         follower_name=follower.name,
         follower_email=follower.email,
-        iban_masked=mask_iban(follower.iban),
+        ibkr_account=follower.ibkr_account,
+        iban_masked=mask_iban(follower.iban, IBAN_MASK),
         month=inputs.statement.month,
+        currency=inputs.invoice.currency if inputs.invoice else ACCOUNT_CURRENCY,
         statement=inputs.statement,
         days=inputs.days,
         trades=inputs.trades,
+        settlements=inputs.settlements,
+        opening=inputs.opening,
+        closing=inputs.closing,
         invoice=inputs.invoice,
         generated_at=generated_at,
     )
@@ -87,6 +95,15 @@ def deliver_statement(
         "payment_reference": data.invoice.payment_reference if data.invoice else None,
         "requested_by": request.requested_by, "last_request_id": delivery_id,
     })
+    unreconciled = data.unreconciled()
+    if unreconciled:
+        # A day that does not agree with the broker is not sent to a follower: the statement waits for the re-run
+        # that reconciles it (which requests the statement again).
+        waiting = ", ".join(d.isoformat() for d in unreconciled)
+        records.record_files(request.follower_id, request.month, {"email_status": "waiting",
+                                                                  "waiting_for": f"unreconciled days: {waiting}"})
+        log.warning("statement waits: unreconciled days", extra={**context, "days": waiting})
+        return Delivered(pdf_path, xlsx_path, emailed=False)
     key = send_key(request, delivery_id)
     if request.resend:
         # A resend also takes the ordinary key, so an ordinary request afterwards does not send once more.

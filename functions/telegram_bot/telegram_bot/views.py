@@ -8,15 +8,15 @@ from decimal import Decimal
 
 from spreadpilot.clock import new_york
 from spreadpilot.models import DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
+from spreadpilot.money import format_money
 from telegram_bot.ports import Heartbeat
 
 MAX_LINES = 40
-CENT = Decimal("0.01")
 
 
 def money(value: Decimal) -> str:
-    """Signed dollars, rounded once here where they are shown."""
-    return f"{value.quantize(CENT):+,}"
+    """Signed dollars, rounded as every statement rounds them (``spreadpilot.money``: half up to cents)."""
+    return format_money(value, signed=True)
 
 
 def _age(now: datetime, then: datetime) -> str:

@@ -1,7 +1,8 @@
 """The pnl and reports functions served by functions-framework on the local stack, and a seeded month of trading.
 
 Three followers trade March 2026 on two days (an expired spread, an early close, an assignment compensated by
-exercising the long leg); the executor's documents (fills, MTM snapshots) are written as it would write them.
+exercising the long leg); the executor's documents (fills, settlement events, MTM snapshots) are written as it
+would write them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from spreadpilot.clock import NEW_YORK
+from spreadpilot.ledger import SETTLEMENTS, SettlementEvent, SettlementKind
 from spreadpilot.models import Fill, Follower, PnLSnapshot, Right
 from spreadpilot.store import Store
 from stack import LocalStack
@@ -72,7 +74,8 @@ def et(day: date, hh: int, mm: int, ss: int = 0) -> datetime:
 def _fill(fid: str, n: int, at: datetime, con_id: int, side: str, qty: int, price: str, fee: str = "1.05",
           sec_type: str = "OPT") -> Fill:
     option = sec_type == "OPT"
-    return Fill(exec_id=f"{fid}.{at:%m%d}.{n:02d}", intent_id=f"entry-{at:%Y%m%d}-QQQ-bull_put-5e1f0c2a-{fid}",
+    # IB style: the part before the last period names the execution, the last part is its revision
+    return Fill(exec_id=f"{fid}.{at:%m%d}{n:02d}.01", intent_id=f"entry-{at:%Y%m%d}-QQQ-bull_put-5e1f0c2a-{fid}",
                 follower_id=fid, account=f"DU{fid[1:]}", con_id=con_id + (1000 * at.day if option else 0),
                 sec_type=sec_type, right=Right.PUT if option else None,
                 strike=Decimal("485" if con_id == SHORT else "480") if option else None,
@@ -81,26 +84,45 @@ def _fill(fid: str, n: int, at: datetime, con_id: int, side: str, qty: int, pric
 
 
 def fills_of(fid: str, qty: int) -> list[Fill]:
-    """Day 1: the spread expires worthless. Day 2: closed early, or (f03) assigned and compensated."""
+    """Day 1: the spread opened (it expires worthless). Day 2: opened and closed early, or (f03) assigned."""
     d1, d2 = DAYS
     fills = [_fill(fid, 1, et(d1, 9, 31), SHORT, "SLD", qty, "1.20"), _fill(fid, 2, et(d1, 9, 31), LONG, "BOT", qty,
                                                                               "0.45"),
              _fill(fid, 1, et(d2, 9, 32), SHORT, "SLD", qty, "1.10"), _fill(fid, 2, et(d2, 9, 32), LONG, "BOT", qty,
                                                                               "0.40")]
-    if fid == "f03":
-        fills += [_fill(fid, 3, et(d2, 13, 5), SHORT, "BOT", qty, "0", fee="0"),
-                  _fill(fid, 4, et(d2, 13, 5), STOCK, "BOT", 100 * qty, "485", fee="0", sec_type="STK"),
-                  _fill(fid, 5, et(d2, 13, 6), LONG, "SLD", qty, "0", fee="0"),
-                  _fill(fid, 6, et(d2, 13, 6), STOCK, "SLD", 100 * qty, "480", fee="0", sec_type="STK")]
-    else:
+    if fid != "f03":
         fills += [_fill(fid, 3, et(d2, 14, 0), SHORT, "BOT", qty, "0.35"),
                   _fill(fid, 4, et(d2, 14, 0), LONG, "SLD", qty, "0.10")]
     return fills
 
 
-def late_fill(fid: str, day: date) -> Fill:
-    """A commission-only correction: a zero-price fill of a fresh contract bought and never closed the same day."""
-    return _fill(fid, 9, et(day, 15, 58), 777, "BOT", 1, "0", fee="1.00")
+def _event(fid: str, kind: SettlementKind, at: datetime, con_id: int, side: str, qty: int, shares: int,
+           closing: str | None = None) -> SettlementEvent:
+    return SettlementEvent(
+        event_id=f"{kind}-DU{fid[1:]}-{con_id + 1000 * at.day}-{at:%H%M}", kind=kind, follower_id=fid,
+        account=f"DU{fid[1:]}", con_id=con_id + 1000 * at.day, right=Right.PUT,
+        strike=Decimal("485" if con_id == SHORT else "480"), expiry=at.date(), side=side,  # type: ignore[arg-type]
+        qty=qty, shares=shares, closing_price=Decimal(closing) if closing else None, at=at, recorded_at=at)
+
+
+def settlements_of(fid: str, qty: int) -> list[SettlementEvent]:
+    """What the executor records: day 1 both legs expire worthless (QQQ closes at 490); day 2 f03's short put is
+    assigned at 13:05 (+100 shares per contract at 485) and its long put exercised at 13:06 (−100 at 480)."""
+    d1, d2 = DAYS
+    events = [_event(fid, SettlementKind.EXPIRY, et(d1, 16, 0), SHORT, "short", qty, 0, "490"),
+              _event(fid, SettlementKind.EXPIRY, et(d1, 16, 0), LONG, "long", qty, 0, "490")]
+    if fid == "f03":
+        events += [_event(fid, SettlementKind.ASSIGNMENT, et(d2, 13, 5), SHORT, "short", qty, 100 * qty),
+                   _event(fid, SettlementKind.EXERCISE, et(d2, 13, 6), LONG, "long", qty, -100 * qty)]
+    return events
+
+
+def late_commission(db: firestore.Client, fid: str, day: date, extra: str = "1.00") -> None:
+    """A commission report that reaches the ledger after the rollup: the execution's document gets its commission
+    (the executor's ledger writes an execution's latest version)."""
+    store = Store(db)
+    [fill] = [f for f in store.fills.where("follower_id", "==", fid) if f.exec_id == f"{fid}.{day:%m%d}01.01"]
+    store.fills.put(fill.model_copy(update={"commission": fill.commission + Decimal(extra)}))
 
 
 def seed_month(db: firestore.Client) -> None:
@@ -113,6 +135,8 @@ def seed_month(db: firestore.Client) -> None:
                                      ibkr_account=f"DU{fid[1:]}"))
         for fill in fills_of(fid, qty=n):
             store.fills.create(fill)
+        for event in settlements_of(fid, qty=n):
+            db.document(f"{SETTLEMENTS}/{event.event_id}").set(event.to_doc())
         for day in DAYS:
             for i, (hh, mm, value) in enumerate([(10, 0, "40"), (12, 30, "-65.5"), (15, 59, "88")]):
                 store.pnl_snapshots.create(PnLSnapshot(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from google.cloud import firestore
 
+from pnl.invoices import Invoice
 from pnl.lots import OpenLot
-from pnl.records import FirestoreRecords
+from pnl.records import FirestoreRecords, InvoiceOutcome
 from spreadpilot.clock import NEW_YORK
-from spreadpilot.models import DailyPnL, Follower
+from spreadpilot.ledger import BROKER_READINGS, SETTLEMENTS, BrokerReading, HeldLine, SettlementEvent, SettlementKind
+from spreadpilot.models import DailyPnL, Follower, Right
 from spreadpilot.store import Store
 from stack import LocalStack
 
@@ -23,7 +25,8 @@ def test_open_positions_stored_with_a_day_read_back_for_the_next_rollup(
     doc = DailyPnL(follower_id="f01", date=friday, realized_pnl=Decimal("75.00"), commissions=Decimal("2.10"),
                    closing_mtm=Decimal("-120.5"), best_mtm=Decimal("80"), worst_mtm=Decimal("-130"), trades=2,
                    computed_at=datetime(2026, 3, 20, 16, 30, tzinfo=NEW_YORK))
-    stock = OpenLot(con_id=320227571, qty=100, avg=Decimal("485.0125"), sec_type="STK", mult=1)
+    stock = OpenLot(key="STK:QQQ", con_id=320227571, qty=100, price=Decimal("485.0125"), sec_type="STK", mult=1,
+                    opened=friday, mark=Decimal("483.10"))
 
     records.put_daily(doc, (stock,))
 
@@ -43,3 +46,31 @@ def test_active_followers_skip_disabled_closed_and_malformed_documents(
     firestore_db.document("followers/f04").set({"id": "f04", "name": "broken", "iban": "not an iban"})
 
     assert list(FirestoreRecords(store).active_followers()) == ["f01"]
+
+
+def test_settlements_readings_rates_and_invoices_read_back(
+    clean_stack: LocalStack, firestore_db: firestore.Client
+) -> None:
+    records = FirestoreRecords(Store(firestore_db))
+    day = date(2026, 3, 17)
+    at = datetime(2026, 3, 17, 16, 0, tzinfo=NEW_YORK)
+    event = SettlementEvent(event_id="expiry-DU001-101-20260317", kind=SettlementKind.EXPIRY, follower_id="f01",
+                            account="DU001", con_id=101, right=Right.PUT, strike=Decimal(485), expiry=day,
+                            side="short", qty=2, shares=200, closing_price=Decimal("483.00"), at=at, recorded_at=at)
+    firestore_db.document(f"{SETTLEMENTS}/{event.event_id}").set(event.to_doc())
+    close = BrokerReading(follower_id="f01", account="DU001", date=day, phase="close", at=at,
+                          realized_pnl=Decimal("-426.30"),
+                          positions=(HeldLine(con_id=9, sec_type="STK", qty=200, mark=Decimal("483")),))
+    firestore_db.document(f"{BROKER_READINGS}/{close.doc_id}").set(close.to_doc())
+    invoice = Invoice(follower_id="f01", month="2026-03", iban="DE89370400440532013000", commission=Decimal("60.00"),
+                      amount=Decimal("60.00"), currency="USD", payment_reference="SP-202603-f01", created_at=at)
+
+    assert records.settlements_between(at - timedelta(hours=1), at + timedelta(hours=1)) == [event]
+    assert records.readings(day, ["f01", "f02"]) == {"f01": {"close": close}}
+    assert records.rates("2026-03", {"f01": Decimal(20)}, at) == {"f01": Decimal(20)}
+    assert records.rates("2026-03", {"f01": Decimal(30)}, at) == {"f01": Decimal(20)}  # the first one stays
+    assert records.put_invoice(invoice) is InvoiceOutcome.CREATED
+    firestore_db.document("invoices/f01:2026-03").update({"status": "paid"})
+    corrected = invoice.model_copy(update={"amount": Decimal("80.00"), "commission": Decimal("80.00")})
+    assert records.put_invoice(corrected) is InvoiceOutcome.KEPT_PAID
+    assert records.invoices_of("f01")["2026-03"].amount == Decimal("60.00")

@@ -15,7 +15,7 @@ from pnl_reports_harness import (
     attachment,
     cents,
     docs,
-    late_fill,
+    late_commission,
     pdf_text,
     push_again,
     seed_month,
@@ -27,7 +27,6 @@ from pnl_reports_harness import (
 )
 
 from spreadpilot.envelopes import StatementRequest, decode, encode
-from spreadpilot.store import Store
 from stack import LocalStack
 from stack.topology import PulledMessage, TopicTap
 
@@ -45,8 +44,8 @@ def wait_all_handled(db: firestore.Client, pulled: list[PulledMessage]) -> None:
 
 
 def roll_up_days(stack: LocalStack, db: firestore.Client) -> dict[str, dict[str, object]]:
-    for day in DAYS:
-        tick(stack, "tick-pnl-daily", {"job": "pnl-daily", "date": day.isoformat()})
+    for day in DAYS:  # as Cloud Scheduler does at 16:30 (an explicit date would be an operator's correction)
+        tick(stack, "tick-pnl-daily", {"job": "pnl-daily", "scheduled_at": f"{day.isoformat()}T16:30:00-04:00"})
     return wait_for("six daily documents", lambda: (found := docs(db, "daily_pnl")) and len(found) == 6 and found)
 
 
@@ -90,7 +89,8 @@ def test_month_end_emails_each_follower_one_statement_whose_files_match_firestor
         assert summary["Net P&L"] == float(cents(m["net_pnl"]))
         assert summary["Commission"] == float(cents(m["commission"]))
         assert summary["High-water mark after"] == float(cents(m["hwm_after"]))
-        assert [r[1] for r in rows] == [float(cents(d["realized_pnl"])) for d in days]
+        assert [r[1] for r in rows if r[0] != "Total"] == [float(cents(d["realized_pnl"])) for d in days]
+        assert [r[1] for r in rows if r[0] == "Total"] == [float(cents(m["net_pnl"]))]
 
         stored = statements[f"{fid}:{MONTH}"]
         assert stored["email_status"] == "sent"
@@ -147,8 +147,7 @@ def test_rerunning_a_day_rewrites_only_what_changed(clean_stack: LocalStack, fir
     assert Decimal(str(first[f"f01:{DAYS[0]}"]["realized_pnl"])) == Decimal("72.90")  # (1.20-0.45)x1x100 - 2x1.05
     assert Decimal(str(first[f"f03:{DAYS[1]}"]["realized_pnl"])) == Decimal("-1292.10")  # -(5-0.70)x3x100 - 2x1.05
     untouched = firestore_db.document(f"daily_pnl/f01:{DAYS[0]}").get().update_time
-    late = late_fill("f02", DAYS[0])  # a late execution report for f02 reaches Firestore after the rollup
-    Store(firestore_db).fills.create(late)
+    late_commission(firestore_db, "f02", DAYS[0])  # f02's commission report reaches the ledger after the rollup
 
     tick(clean_stack, "tick-pnl-daily", {"job": "pnl-daily", "date": DAYS[0].isoformat()})
 
@@ -159,7 +158,7 @@ def test_rerunning_a_day_rewrites_only_what_changed(clean_stack: LocalStack, fir
     assert docs(firestore_db, "daily_pnl")[f"f01:{DAYS[0]}"] == first[f"f01:{DAYS[0]}"]
 
 
-def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
+def test_a_corrected_day_flows_into_its_closed_month_updating_an_unpaid_invoice_and_never_a_paid_one(
     clean_stack: LocalStack, tap: Callable[[str], TopicTap], firestore_db: firestore.Client
 ) -> None:
     serve(clean_stack)
@@ -167,18 +166,19 @@ def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
     roll_up_days(clean_stack, firestore_db)
     tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})
     before = wait_for("both invoices", lambda: (i := docs(firestore_db, "invoices")) and len(i) == 2 and i)
+    wait_for("three statements handled", lambda: len(clean_stack.sink.emails()) >= 3)
     firestore_db.document(f"invoices/f01:{MONTH}").update({"status": "paid"})
     for fid in ("f01", "f02"):  # late commission reports for the first day
-        Store(firestore_db).fills.create(late_fill(fid, DAYS[0]))
+        late_commission(firestore_db, fid, DAYS[0])
+    requests_tap = tap("statement-requests")
+
+    # An operator re-runs the day: the later day and the closed month follow, and the month's statements are
+    # requested again (re-rendered; not emailed a second time).
     tick(clean_stack, "tick-pnl-daily", {"job": "pnl-daily", "date": DAYS[0].isoformat()})
+
     wait_for("the corrected days", lambda: all(
         Decimal(str(docs(firestore_db, "daily_pnl")[f"{fid}:{DAYS[0]}"]["commissions"])) == Decimal("3.10")
         for fid in ("f01", "f02")))
-
-    requests_tap = tap("statement-requests")
-
-    tick(clean_stack, "tick-pnl-monthly", {"job": "pnl-monthly", "month": MONTH})
-
     wait_all_handled(firestore_db, requests_tap.pull(3, timeout_s=20))
     f02_monthly = wait_for("f02's corrected month", lambda: (m := docs(firestore_db, "monthly_pnl")[f"f02:{MONTH}"])
                            and Decimal(str(m["net_pnl"])) == Decimal("232.70") and m)  # 233.70 less the late 1.00
@@ -187,6 +187,7 @@ def test_a_corrected_month_updates_an_unpaid_invoice_and_never_a_paid_one(
     assert Decimal(str(invoices[f"f02:{MONTH}"]["amount"])) == Decimal("33.18")  # (232.70 - 100) x 25 %
     assert invoices[f"f01:{MONTH}"] == before[f"f01:{MONTH}"] | {"status": "paid"}
     assert Decimal(str(docs(firestore_db, "monthly_pnl")[f"f01:{MONTH}"]["commission"])) == Decimal("22.54")
+    assert len(clean_stack.sink.emails()) == 3
 
 
 def test_malformed_requests_and_ticks_are_acknowledged_and_change_nothing(

@@ -2,95 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import count
 
 import pytest
 
-from pnl.commission import HighWaterMark
-from pnl.invoices import Invoice, InvoiceStatus
-from pnl.lots import OpenLot
-from pnl.records import InvoiceOutcome
+from pnl.memory import MemoryRecords
 from pnl.settings import PnLSettings
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.envelopes import Message
-from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement, PnLSnapshot, Right
+from spreadpilot.ledger import (
+    BrokerReading,
+    HeldLine,
+    SettlementEvent,
+    SettlementKind,
+    delivered_shares,
+    in_the_money,
+)
+from spreadpilot.models import DailyPnL, Fill, Follower, PnLSnapshot, Right
 
 IBAN = "DE89370400440532013000"
-
-
-class MemoryRecords:
-    """``PnLRecords`` in memory: what the rollups wrote stays inspectable."""
-
-    def __init__(self) -> None:
-        self.fills: list[Fill] = []
-        self.snapshots: list[PnLSnapshot] = []
-        self.daily_docs: dict[str, DailyPnL] = {}
-        self.follower_docs: dict[str, Follower] = {}
-        self.monthly_docs: dict[str, tuple[MonthlyStatement, Decimal]] = {}
-        self.invoices: dict[str, Invoice] = {}
-        self.daily_writes = 0
-        self.lots: dict[tuple[str, date], tuple[OpenLot, ...]] = {}
-
-    def fills_between(self, start: datetime, end: datetime) -> list[Fill]:
-        return [f for f in self.fills if start <= f.at < end]
-
-    def snapshots_between(self, start: datetime, end: datetime) -> list[PnLSnapshot]:
-        return [s for s in self.snapshots if start <= s.at < end]
-
-    def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
-        return {fid: self.daily_docs[f"{fid}:{day}"] for fid in follower_ids if f"{fid}:{day}" in self.daily_docs}
-
-    def put_daily(self, doc: DailyPnL, open_lots: tuple[OpenLot, ...] = ()) -> None:
-        self.daily_writes += 1
-        self.daily_docs[f"{doc.follower_id}:{doc.date}"] = doc
-        self.lots[(doc.follower_id, doc.date)] = open_lots
-
-    def open_lots_between(self, first: date, last: date) -> dict[str, dict[date, tuple[OpenLot, ...]]]:
-        found: dict[str, dict[date, tuple[OpenLot, ...]]] = {}
-        for (fid, day), lots in self.lots.items():
-            if first <= day <= last:
-                found.setdefault(fid, {})[day] = lots
-        return found
-
-    def daily_between(self, first: date, last: date) -> list[DailyPnL]:
-        return [d for d in self.daily_docs.values() if first <= d.date <= last]
-
-    def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
-        return {fid: self.follower_docs[fid] for fid in follower_ids if fid in self.follower_docs}
-
-    def active_followers(self) -> dict[str, Follower]:
-        return {fid: f for fid, f in self.follower_docs.items() if f.enabled and f.state == "active"}
-
-    def standing_before(self, month: str, follower_ids: Iterable[str]) -> dict[str, HighWaterMark]:
-        result = {}
-        for fid in follower_ids:
-            earlier = sorted((m, v) for (key, v) in self.monthly_docs.items()
-                             for m in [key.split(":")[1]] if key.startswith(f"{fid}:") and m < month)
-            if earlier:
-                statement, equity = earlier[-1][1]
-                result[fid] = HighWaterMark(equity=equity, hwm=statement.hwm_after)
-        return result
-
-    def monthly(self, month: str, follower_ids: Iterable[str]) -> dict[str, MonthlyStatement]:
-        return {fid: self.monthly_docs[f"{fid}:{month}"][0] for fid in follower_ids
-                if f"{fid}:{month}" in self.monthly_docs}
-
-    def put_monthly(self, doc: MonthlyStatement, *, equity_before: Decimal, equity_after: Decimal, days: int) -> None:
-        self.monthly_docs[f"{doc.follower_id}:{doc.month}"] = (doc, equity_after)
-
-    def put_invoice(self, invoice: Invoice) -> InvoiceOutcome:
-        key = f"{invoice.follower_id}:{invoice.month}"
-        current = self.invoices.get(key)
-        if current is None:
-            self.invoices[key] = invoice
-            return InvoiceOutcome.CREATED
-        if current.status == InvoiceStatus.PAID:
-            return InvoiceOutcome.KEPT_PAID
-        self.invoices[key] = current.model_copy(update={"amount": invoice.amount})
-        return InvoiceOutcome.UPDATED
 
 
 class RecordingPublisher:
@@ -116,10 +48,12 @@ _exec_ids = count(1)
 def fill(
     at: datetime, side: str, qty: int, price: str, *, con_id: int = 1, follower: str = "f01", sec_type: str = "OPT",
     strike: str | None = "485", expiry: date | None = None, commission: str = "0", intent: str = "entry-x-f01",
+    exec_id: str | None = None,
 ) -> Fill:
     """One execution (an option leg by default, expiring the day it trades)."""
     return Fill(
-        exec_id=f"e{next(_exec_ids)}", intent_id=intent, follower_id=follower, account="DU001", con_id=con_id,
+        exec_id=exec_id or f"e{next(_exec_ids)}", intent_id=intent, order_ref=intent, follower_id=follower,
+        account="DU001", con_id=con_id,
         sec_type=sec_type, right=Right.PUT if sec_type == "OPT" else None,
         strike=Decimal(strike) if strike and sec_type == "OPT" else None,
         expiry=(expiry or at.astimezone(NEW_YORK).date()) if sec_type == "OPT" else None,
@@ -160,3 +94,43 @@ def publisher() -> RecordingPublisher:
 def settings(monkeypatch: pytest.MonkeyPatch) -> PnLSettings:
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "spreadpilot-test")
     return PnLSettings()
+
+
+_event_ids = count(1)
+
+
+def settle(
+    at: datetime, kind: str, side: str, qty: int, *, con_id: int = 1, strike: str = "485", right: str = "P",
+    follower: str = "f01", closing: str | None = None, expiry: date | None = None,
+) -> SettlementEvent:
+    """A settlement event as the executor records it; the stock follows from the kind, side and moneyness."""
+    option_right = Right(right)
+    strike_value = Decimal(strike)
+    settled = kind != "expiry" or in_the_money(option_right, strike_value, Decimal(closing or "0"))
+    return SettlementEvent(
+        event_id=f"{kind}-{next(_event_ids)}", kind=SettlementKind(kind), follower_id=follower, account="DU001",
+        con_id=con_id, right=option_right, strike=strike_value,
+        expiry=expiry or at.astimezone(NEW_YORK).date(), side=side,  # type: ignore[arg-type]
+        qty=qty, shares=delivered_shares(option_right, side, qty) if settled else 0,  # type: ignore[arg-type]
+        closing_price=Decimal(closing) if closing else None, at=at, recorded_at=at,
+    )
+
+
+def expiry_at_close(day: date, closing: str, legs: list[tuple[int, str, str, int]]) -> list[SettlementEvent]:
+    """Expiry events at 16:00 for ``(con_id, strike, side, qty)`` legs of puts, settled from ``closing``."""
+    return [settle(et(day, 16), "expiry", side, qty, con_id=con_id, strike=strike, closing=closing)
+            for con_id, strike, side, qty in legs]
+
+
+def reading(day: date, phase: str, realized: str | None = None, positions: tuple[HeldLine, ...] = (),
+            follower: str = "f01", underlying: str | None = None) -> BrokerReading:
+    """A broker reading of the executor."""
+    return BrokerReading(follower_id=follower, account="DU001", date=day, phase=phase,  # type: ignore[arg-type]
+                         at=et(day, 16, 20) if phase == "close" else et(day, 9, 20),
+                         realized_pnl=Decimal(realized) if realized is not None else None, positions=positions,
+                         underlying=Decimal(underlying) if underlying else None)
+
+
+def stock_line(qty: int, mark: str | None = None) -> HeldLine:
+    """QQQ stock as the broker reports it."""
+    return HeldLine(con_id=320227571, sec_type="STK", qty=qty, mark=Decimal(mark) if mark else None)

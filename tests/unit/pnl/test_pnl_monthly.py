@@ -49,7 +49,7 @@ def test_six_month_sequence_carries_losses_forward_and_bills_only_new_highs(
         run_monthly(records, publisher, settings, f"2026-{month:02d}", et(date(2026, month + 1, 1), 0, 10))
 
     rows = [(s.net_pnl, s.hwm_before, s.hwm_after, s.commission)
-            for s, _ in (records.monthly_docs[f"f01:2026-{m:02d}"] for m in range(1, 7))]
+            for s in (records.monthly_docs[f"f01:2026-{m:02d}"] for m in range(1, 7))]
     assert rows == [
         (Decimal("-1000"), Decimal(0), Decimal(0), Decimal("0.00")),
         (Decimal("-500"), Decimal(0), Decimal(0), Decimal("0.00")),
@@ -80,7 +80,7 @@ def test_every_active_follower_and_everyone_who_traded_gets_a_statement_request(
     assert [m.follower_id for t, m in publisher.sent if t == STATEMENT_REQUESTS] == ["f01", "f02", "f04"]
     assert publisher.sent[0] == (
         STATEMENT_REQUESTS, StatementRequest(follower_id="f01", month="2026-03", requested_by="pnl-monthly"))
-    quiet = records.monthly_docs["f02:2026-03"][0]
+    quiet = records.monthly_docs["f02:2026-03"]
     assert (quiet.net_pnl, quiet.commission, quiet.winning_days, quiet.losing_days) == (0, 0, 0, 0)
 
 
@@ -95,7 +95,7 @@ def test_rerunning_a_month_keeps_the_statement_and_the_invoice(
     run_monthly(records, publisher, settings, "2026-03", et(date(2026, 4, 2), 9, 0))
 
     assert records.monthly_docs["f01:2026-03"] == first
-    assert first[0].computed_at == NOW
+    assert first.computed_at == NOW
     assert records.invoices["f01:2026-03"].amount == Decimal("100.00")
 
 
@@ -111,7 +111,7 @@ def test_a_paid_invoice_is_never_changed_by_a_rerun(
     run_monthly(records, publisher, settings, "2026-03", et(date(2026, 4, 2), 9, 0))
 
     assert records.invoices["f01:2026-03"].amount == Decimal("100.00")
-    assert records.monthly_docs["f01:2026-03"][0].commission == Decimal("200.00")
+    assert records.monthly_docs["f01:2026-03"].commission == Decimal("200.00")
 
 
 def test_a_losing_month_has_no_invoice(
@@ -122,7 +122,7 @@ def test_a_losing_month_has_no_invoice(
 
     run_monthly(records, publisher, settings, "2026-03", NOW)
 
-    assert records.monthly_docs["f01:2026-03"][0].commission == Decimal("0.00")
+    assert records.monthly_docs["f01:2026-03"].commission == Decimal("0.00")
     assert records.invoices == {}
 
 

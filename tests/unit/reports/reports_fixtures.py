@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from reports.data import InvoiceView, StatementData
+from reports.data import IBAN_MASK, InvoiceView, StatementData
 from reports.records import FAILED, SENDING, StatementInputs
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.email import EmailMessage
@@ -15,7 +15,7 @@ from spreadpilot.models import DailyPnL, Fill, Follower, MonthlyStatement, Right
 IBAN = "DE89370400440532013000"
 MONTH = "2026-03"
 GENERATED = datetime(2026, 4, 1, 0, 10, tzinfo=NEW_YORK)
-DAY_PNLS = ["147.90", "-425.00", "75.50", "210.25", "-12.10", "0", "98.765"]
+DAY_PNLS = ["147.90", "-425.00", "75.50", "210.25", "-12.10", "0", "98.77"]
 
 
 def follower(fid: str = "f01") -> Follower:
@@ -47,7 +47,7 @@ def trades(fid: str = "f01", count: int = 6) -> tuple[Fill, ...]:
 
 def monthly(fid: str = "f01") -> MonthlyStatement:
     return MonthlyStatement(
-        follower_id=fid, month=MONTH, net_pnl=Decimal("95.315"), best_day=Decimal("210.25"),
+        follower_id=fid, month=MONTH, net_pnl=Decimal("95.32"), best_day=Decimal("210.25"),
         worst_day=Decimal("-425.00"), winning_days=4, losing_days=2, win_rate=Decimal("0.6667"),
         max_drawdown=Decimal("425.00"), hwm_before=Decimal("-300"), hwm_after=Decimal("0"),
         commission_pct=Decimal("20"), commission=Decimal("0.00"), computed_at=GENERATED,
@@ -64,7 +64,7 @@ def inputs(fid: str = "f01", invoice: bool = True) -> StatementInputs:
 def statement_data(fid: str = "f01") -> StatementData:
     i = inputs(fid)
     return StatementData(company="SpreadPilot", follower_id=fid, follower_name=i.follower.name,
-                         follower_email=i.follower.email, iban_masked=mask_iban(IBAN), month=MONTH,
+                         follower_email=i.follower.email, iban_masked=mask_iban(IBAN, IBAN_MASK), month=MONTH,
                          statement=i.statement, days=i.days, trades=i.trades, invoice=i.invoice,
                          generated_at=GENERATED)
 
