@@ -56,20 +56,3 @@ resource "google_firebaserules_release" "firestore" {
   name         = "cloud.firestore"
   ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
 }
-
-# The executor finds its gateways in Firestore (gateways/{id}, spreadpilot.models.Gateway); var.gateways is the one
-# place both the VM's containers and these documents come from.
-resource "google_firestore_document" "gateway" {
-  for_each    = var.gateways
-  database    = google_firestore_database.main.name
-  collection  = "gateways"
-  document_id = each.key
-  fields = jsonencode({
-    id          = { stringValue = each.key }
-    host        = { stringValue = "127.0.0.1" }
-    port        = { integerValue = tostring(each.value.api_port) }
-    client_id   = { integerValue = "1" }
-    mode        = { stringValue = var.trading_mode }
-    secret_name = { stringValue = google_secret_manager_secret.gateway["ibkr-${each.key}-password"].secret_id }
-  })
-}

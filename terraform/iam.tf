@@ -2,6 +2,9 @@
 # Every grant below carries its reason; terraform/README.md shows the same table (a test keeps them equal).
 # Grants are on the narrowest resource that exists: a topic, a subscription, a secret, a bucket, a service.
 # Firestore has no per-collection IAM, so Firestore access is the project-level roles/datastore.user.
+# tests/unit/infra/test_infra_iam_derived.py derives every Google API call from the code and checks that these
+# grants cover each one and that each grant is used (local/iamcheck); the local Secret Manager fake and the local
+# identity issuer enforce the same grants, so a missing one also fails the integration tests.
 
 locals {
   # Principals: every function of resources.yaml plus "executor" (the gateway VM).
@@ -27,7 +30,9 @@ locals {
       "roles/datastore.user" = "reads positions and P&L for replies, writes commands and audit"
     }
     admin_api = {
-      "roles/datastore.user" = "reads and edits followers, controls and commands for the admin web app"
+      "roles/datastore.user" = "reads and edits followers, gateways, controls and commands for the admin web app"
+      "custom/secretCreator" = "creates a new gateway's login secret (empty; writing its value is granted per prefix below)"
+      "custom/operatorAdmin" = "invites operators, sets their role claim and disables them (Identity Platform accounts)"
     }
     executor = {
       "roles/datastore.user"          = "writes orders, fills, positions, snapshots, heartbeats; reads followers and controls"
@@ -57,6 +62,7 @@ locals {
     }
     admin_api = {
       commands = "forwards admin actions (close positions, kill switch) to the executor"
+      alerts   = "tells operators that followers lost their gateway when an admin removes it"
     }
     executor = {
       alerts = "raises order, assignment and connectivity alerts"
@@ -72,7 +78,7 @@ locals {
   }
 
   # principal => secret => {env, why}: the function gets the secret's latest version injected as env (STYLE: secrets
-  # have one home and reach a function as env). Followers' gateway logins are granted in vm.tf (ibkr-<gateway>-*).
+  # have one home and reach a function as env). Gateway logins are data: see secret_prefix_roles.
   secret_accessors = {
     signal_poller = {
       "sheets-service-account" = { env = "SPREADPILOT_SHEETS_SERVICE_ACCOUNT_JSON", why = "reads the strategist's Google Sheet" }
@@ -90,11 +96,40 @@ locals {
     }
   }
 
+  # principal => role => {prefix, why}: a project-level grant that an IAM condition limits to the secrets whose name
+  # starts with prefix: the gateway-only name space of IB Gateway logins (spreadpilot.secrets.GATEWAY_LOGIN_PREFIX).
+  # Conditions see secret names with the project number (projects/<number>/secrets/<id>[/versions/<v>]).
+  secret_prefix_roles = {
+    admin_api = {
+      "custom/gatewayLoginWriter" = { prefix = "gateway-login-", why = "stores a gateway's login as a new version, deletes it with the gateway; never reads it" }
+    }
+    executor = {
+      "roles/secretmanager.secretAccessor" = { prefix = "gateway-login-", why = "the supervisor starts each gateway's container with its login" }
+    }
+  }
+
+  # Custom roles: permission sets no predefined role offers without much more. secretmanager.secrets.create is
+  # checked against the project (a condition on the new secret's name cannot narrow it): it makes an empty secret
+  # and gives no access to any other; writing a value needs gatewayLoginWriter, which is limited to the prefix.
+  custom_roles = {
+    secretCreator = {
+      title       = "SpreadPilot secret creator"
+      permissions = ["secretmanager.secrets.create"]
+    }
+    gatewayLoginWriter = {
+      title       = "SpreadPilot gateway login writer"
+      permissions = ["secretmanager.versions.add", "secretmanager.secrets.delete"]
+    }
+    operatorAdmin = {
+      title       = "SpreadPilot operator administrator"
+      permissions = ["firebaseauth.users.create", "firebaseauth.users.get", "firebaseauth.users.update", "firebaseauth.users.sendEmail"]
+    }
+  }
+
   # principal => bucket role => reason, on the statements bucket only.
   statements_bucket_roles = {
     reports = {
-      "roles/storage.objectCreator" = "stores each follower's PDF and XLSX statement"
-      "roles/storage.objectViewer"  = "re-reads a stored statement to attach it again on retry"
+      "roles/storage.objectCreator" = "stores each follower's PDF and XLSX statement (create-if-absent, never read back)"
     }
     admin_api = {
       "roles/storage.objectViewer" = "lets an admin download a follower's statement"
@@ -135,6 +170,10 @@ locals {
     for who, roles in local.sources_bucket_roles : { for role, why in roles : "${who} ${role}" => { who = who, role = role } }
   ]...)
 
+  secret_prefix_grants = merge([
+    for who, roles in local.secret_prefix_roles : { for role, g in roles : "${who} ${role}" => { who = who, role = role, prefix = g.prefix } }
+  ]...)
+
   own_account_grants = merge([
     for who, roles in local.own_account_roles : { for role, why in roles : "${who} ${role}" => { who = who, role = role } }
   ]...)
@@ -156,11 +195,30 @@ resource "google_service_account" "vm" {
   display_name = "SpreadPilot gateway VM (executor, IB Gateway, health probe)"
 }
 
+resource "google_project_iam_custom_role" "role" {
+  for_each    = local.custom_roles
+  role_id     = "spreadpilot${upper(substr(each.key, 0, 1))}${substr(each.key, 1, -1)}"
+  title       = each.value.title
+  permissions = each.value.permissions
+}
+
 resource "google_project_iam_member" "project" {
   for_each = local.project_grants
   project  = var.project_id
-  role     = each.value.role
+  role     = startswith(each.value.role, "custom/") ? google_project_iam_custom_role.role[trimprefix(each.value.role, "custom/")].id : each.value.role
   member   = "serviceAccount:${local.sa_email[each.value.who]}"
+}
+
+resource "google_project_iam_member" "secret_prefix" {
+  for_each = local.secret_prefix_grants
+  project  = var.project_id
+  role     = startswith(each.value.role, "custom/") ? google_project_iam_custom_role.role[trimprefix(each.value.role, "custom/")].id : each.value.role
+  member   = "serviceAccount:${local.sa_email[each.value.who]}"
+
+  condition {
+    title      = "secrets ${each.value.prefix}*"
+    expression = "resource.name.startsWith(\"projects/${data.google_project.this.number}/secrets/${each.value.prefix}\")"
+  }
 }
 
 resource "google_pubsub_topic_iam_member" "publisher" {

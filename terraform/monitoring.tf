@@ -39,7 +39,7 @@ resource "google_logging_metric" "gateway_unhealthy" {
     labels {
       key         = "gateway"
       value_type  = "STRING"
-      description = "gateway id of var.gateways"
+      description = "gateway id (gateways/{id} in Firestore)"
     }
   }
   label_extractors = { gateway = "EXTRACT(jsonPayload.gateway)" }

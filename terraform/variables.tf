@@ -24,7 +24,7 @@ variable "stage_manifest" {
 }
 
 variable "vm_machine_type" {
-  description = "Machine type of the gateway VM. e2-standard-2 (8 GB) holds the executor and ~6 per-follower gateways or one advisor gateway."
+  description = "Machine type of the gateway VM. e2-standard-2 (8 GB) holds the executor and 6 gateways (one advisor login, or per-follower logins); the supervisor refuses more."
   type        = string
   default     = "e2-standard-2"
 }
@@ -36,7 +36,7 @@ variable "vm_disk_gb" {
 }
 
 variable "trading_mode" {
-  description = "IB Gateway trading mode for every gateway: paper or live."
+  description = "IB Gateway trading mode new gateways default to in the web app: paper or live."
   type        = string
   default     = "paper"
 
@@ -46,24 +46,14 @@ variable "trading_mode" {
   }
 }
 
-variable "gateways" {
-  description = <<-EOT
-    IB Gateways on the VM, keyed by gateway id (the id followers' documents point at). One entry with an advisor
-    login serves many accounts; or one entry per follower with that follower's own login. Each gets the secrets
-    ibkr-<id>-username and ibkr-<id>-password (values added with gcloud, never in this repository) and its own
-    API port on 127.0.0.1.
-  EOT
-  type = map(object({
-    api_port = number
-    vnc_port = number
-  }))
-  default = {
-    advisor = { api_port = 4002, vnc_port = 5900 }
-  }
+variable "gateways_per_vm" {
+  description = "How many IB Gateway containers the VM's supervisor runs at most; 0 = from its memory (about 1 GB each, 1.5 GB kept for the executor and the system). Gateways themselves are data: added in the web app."
+  type        = number
+  default     = 0
 
   validation {
-    condition     = alltrue([for id, _ in var.gateways : can(regex("^[a-z][a-z0-9-]{0,30}$", id))])
-    error_message = "gateway ids are lower-case letters, digits and dashes (they name secrets and containers)."
+    condition     = var.gateways_per_vm >= 0 && var.gateways_per_vm <= 64
+    error_message = "gateways_per_vm is 0 (from memory) to 64."
   }
 }
 

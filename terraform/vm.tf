@@ -1,6 +1,7 @@
-# The gateway VM: IB Gateway container(s) + the executor + the health probe, installed by the startup script from
-# gateway-vm/deploy/. Static external IP (IBKR ties the no-2FA daily restart to a stable IP), Shielded VM,
-# OS Login, no public SSH: port 22 only from Google's IAP range. Egress only otherwise.
+# The gateway VM: the executor, and a supervisor that runs one IB Gateway container (with its health probe) per
+# gateways/{id} document assigned to this VM, installed by the startup script from gateway-vm/deploy/. Static
+# external IP (IBKR ties the no-2FA daily restart to a stable IP), Shielded VM, OS Login, no public SSH: port 22
+# only from Google's IAP range. Egress only otherwise.
 
 locals {
   iap_range = "35.235.240.0/20"
@@ -120,7 +121,8 @@ resource "google_compute_instance" "gateway" {
       trading_mode    = var.trading_mode
       image           = var.ib_gateway_image
       restart_time    = var.gateway_restart_time
-      gateways        = var.gateways
+      vm_name         = "spreadpilot-gateway"
+      gateways_per_vm = var.gateways_per_vm
       executor_bundle = "gs://${google_storage_bucket.sources.name}/${google_storage_bucket_object.executor_bundle.name}"
       executor_env = merge(
         { GOOGLE_CLOUD_PROJECT = var.project_id, SPREADPILOT_WEB_BASE_URL = local.web_base_url },
@@ -133,7 +135,7 @@ resource "google_compute_instance" "gateway" {
   # The executor's code travels as the staged bundle in the sources bucket (see `executor_bundle` below).
   allow_stopping_for_update = true
 
-  depends_on = [google_project_iam_member.project, google_secret_manager_secret_iam_member.gateway_vm]
+  depends_on = [google_project_iam_member.project, google_project_iam_member.secret_prefix]
 }
 
 # The executor's code: the gateway-vm/executor package + spreadpilot + its pins, assembled by `make stage`.

@@ -8,7 +8,17 @@ it over an insecure channel::
     channel = grpc.insecure_channel("127.0.0.1:PORT")
     client = SecretManagerServiceClient(transport=SecretManagerServiceGrpcTransport(channel=channel))
 
-Run: ``python -m fakes.secret_manager --host 127.0.0.1 --port P``. Tests seed secrets through the client itself.
+Run: ``python -m fakes.secret_manager --host 127.0.0.1 --port P --terraform terraform --owner EMAIL``. Tests seed
+secrets through the client itself.
+
+Permissions, as production checks them: every call must carry ``authorization: Bearer <identity>`` (what
+``spreadpilot.secrets`` sends from ``LOCAL_IDENTITY``; Google's client sends an access token), else
+``UNAUTHENTICATED``. The identity is a service account of ``terraform/iam.tf`` (``fn-<function>@…``,
+``gateway-vm@…``) or one of the ``--owner`` identities (the person who deploys and adds secret values). Each RPC
+needs the permission Google documents for it (``secretmanager.versions.access`` to read, ``secrets.create`` on the
+project to create, …) on its resource, with the grants and IAM conditions of ``iam.tf`` (``iamcheck.grants``);
+without it the answer is ``PERMISSION_DENIED`` whether or not the secret exists, as Google answers. Without
+``--terraform`` nothing is checked (the fake's own unit tests).
 """
 
 from __future__ import annotations
@@ -21,11 +31,14 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
 from google.cloud.secretmanager_v1.types import resources, service
 from google.protobuf import empty_pb2, timestamp_pb2
+
+from iamcheck.grants import Policy, policy_for, resource_of
 
 SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
 log = logging.getLogger("fakes.secret_manager")
@@ -53,12 +66,32 @@ class _Secret:
     versions: list[tuple[resources.SecretVersion, bytes]] = field(default_factory=list)
 
 
-class SecretStore:
-    """The fake's state and its RPC implementations (thread-safe)."""
+def caller(context: grpc.ServicerContext) -> str:
+    """The identity of the call's bearer token, or ``UNAUTHENTICATED``."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and str(value).startswith("Bearer ") and str(value)[7:].strip():
+            return str(value)[7:].strip()
+    context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                  "Request had invalid authentication credentials. Expected OAuth 2 access token.")
+    raise AssertionError("unreachable: abort raises")
 
-    def __init__(self) -> None:
+
+class SecretStore:
+    """The fake's state and its RPC implementations (thread-safe); ``policy`` None = every caller may do anything."""
+
+    def __init__(self, policy: Policy | None = None) -> None:
         self._lock = threading.Lock()
         self._secrets: dict[str, _Secret] = {}
+        self.policy = policy
+
+    def _require(self, context: grpc.ServicerContext, permission: str, name: str) -> None:
+        if self.policy is None:
+            return
+        identity = caller(context)
+        if not self.policy.allows(identity, permission, resource_of(name)):
+            log.info("permission denied", extra={"identity": identity, "permission": permission, "resource": name})
+            context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                          f"Permission '{permission}' denied for resource '{name}' (or it may not exist).")
 
     def _get(self, name: str, context: grpc.ServicerContext) -> _Secret:
         found = self._secrets.get(name)
@@ -67,6 +100,7 @@ class SecretStore:
         return found  # type: ignore[return-value]  # abort() raises
 
     def create_secret(self, request: service.CreateSecretRequest, context: grpc.ServicerContext) -> resources.Secret:
+        self._require(context, "secretmanager.secrets.create", request.parent)
         name = f"{request.parent}/secrets/{request.secret_id}"
         with self._lock:
             if name in self._secrets:
@@ -80,6 +114,7 @@ class SecretStore:
     def add_secret_version(
         self, request: service.AddSecretVersionRequest, context: grpc.ServicerContext
     ) -> resources.SecretVersion:
+        self._require(context, "secretmanager.versions.add", request.parent)
         with self._lock:
             entry = self._get(request.parent, context)
             number = len(entry.versions) + 1
@@ -105,6 +140,7 @@ class SecretStore:
     def access_secret_version(
         self, request: service.AccessSecretVersionRequest, context: grpc.ServicerContext
     ) -> service.AccessSecretVersionResponse:
+        self._require(context, "secretmanager.versions.access", request.name)
         with self._lock:
             version, data = self._version(request.name, context)
         return service.AccessSecretVersionResponse(
@@ -114,14 +150,17 @@ class SecretStore:
     def get_secret_version(
         self, request: service.GetSecretVersionRequest, context: grpc.ServicerContext
     ) -> resources.SecretVersion:
+        self._require(context, "secretmanager.versions.get", request.name)
         with self._lock:
             return self._version(request.name, context)[0]
 
     def get_secret(self, request: service.GetSecretRequest, context: grpc.ServicerContext) -> resources.Secret:
+        self._require(context, "secretmanager.secrets.get", request.name)
         with self._lock:
             return self._get(request.name, context).secret
 
     def delete_secret(self, request: service.DeleteSecretRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self._require(context, "secretmanager.secrets.delete", request.name)
         with self._lock:
             self._get(request.name, context)
             del self._secrets[request.name]
@@ -130,6 +169,7 @@ class SecretStore:
     def list_secrets(
         self, request: service.ListSecretsRequest, context: grpc.ServicerContext
     ) -> service.ListSecretsResponse:
+        self._require(context, "secretmanager.secrets.list", request.parent)
         prefix = f"{request.parent}/secrets/"
         with self._lock:
             found = [s.secret for name, s in sorted(self._secrets.items()) if name.startswith(prefix)]
@@ -138,6 +178,7 @@ class SecretStore:
     def list_secret_versions(
         self, request: service.ListSecretVersionsRequest, context: grpc.ServicerContext
     ) -> service.ListSecretVersionsResponse:
+        self._require(context, "secretmanager.versions.list", request.parent)
         with self._lock:
             versions = [v for v, _ in reversed(self._get(request.parent, context).versions)]
         return service.ListSecretVersionsResponse(versions=versions, total_size=len(versions))
@@ -182,23 +223,27 @@ def handler(store: SecretStore) -> grpc.GenericRpcHandler:
     )
 
 
-def make_server(host: str, port: int) -> grpc.Server:
-    """A started-but-not-yet-running gRPC server bound to ``host:port``."""
+def make_server(host: str, port: int, policy: Policy | None = None) -> grpc.Server:
+    """A started-but-not-yet-running gRPC server bound to ``host:port``, enforcing ``policy`` if given."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    server.add_generic_rpc_handlers((handler(SecretStore()),))
+    server.add_generic_rpc_handlers((handler(SecretStore(policy)),))
     if server.add_insecure_port(f"{host}:{port}") == 0:
         raise OSError(f"cannot bind {host}:{port}")
     return server
 
 
 def main() -> None:
-    """Command line: ``python -m fakes.secret_manager --host H --port P``."""
+    """Command line: ``python -m fakes.secret_manager --host H --port P [--terraform DIR --project P --owner E]``."""
     parser = argparse.ArgumentParser(prog="python -m fakes.secret_manager")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--terraform", type=Path, help="enforce the grants of this terraform folder's iam.tf")
+    parser.add_argument("--project", default="spreadpilot-local", help="project of the service accounts")
+    parser.add_argument("--owner", action="append", default=[], help="an identity that may do anything")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    server = make_server(args.host, args.port)
+    policy = policy_for(args.terraform, args.project, args.owner) if args.terraform else None
+    server = make_server(args.host, args.port, policy)
     server.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("secret manager fake listening on %s:%d", args.host, args.port)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from iamcheck.accounts import EXECUTOR, account_email
 from spreadpilot.clock import SimClock
 
 
@@ -19,6 +20,8 @@ class ExecutorProcess:
     def __init__(self, clock: SimClock, log_path: Path, env: Mapping[str, str] | None = None,
                  **settings: object) -> None:
         env = dict(os.environ) | dict(env or {})
+        # The gateway VM's service account, as in production (the tests themselves are the project owner).
+        env["LOCAL_IDENTITY"] = account_email(EXECUTOR, env.get("GOOGLE_CLOUD_PROJECT", "spreadpilot-local"))
         env.update({"SPREADPILOT_CLOCK": clock.spec(), "SPREADPILOT_RECONNECT_MIN_S": "0.2",
                     "SPREADPILOT_RECONNECT_MAX_S": "1", "SPREADPILOT_LOG_LEVEL": "INFO"})
         env.update({f"SPREADPILOT_{k.upper()}": str(v) for k, v in settings.items()})

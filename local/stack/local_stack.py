@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 
 from fakes.control import SheetsControl, SinkControl
+from iamcheck.accounts import OWNER, account_email
 from spreadpilot.resources import resources
 from stack import emulators
 from stack.processes import Server, StackError, free_port, pid_alive, read_pids, spawn, stop_pid, wait_ready
@@ -36,6 +37,9 @@ SECRET_MANAGER_EMULATOR_HOST = "SECRET_MANAGER_EMULATOR_HOST"
 SHEETS_API_URL = "SHEETS_API_URL"
 SENDGRID_API_URL = "SENDGRID_API_URL"
 TELEGRAM_API_URL = "TELEGRAM_API_URL"
+# Who a process is to the fakes that check permissions (production: the service account of the metadata server). The
+# shell and the tests are the project owner; each function is its own service account (``serve_source``).
+LOCAL_IDENTITY = "LOCAL_IDENTITY"
 
 
 def _http_ok(url: str, expect: str | None = None) -> Callable[[], bool]:
@@ -113,6 +117,8 @@ class LocalStack:
         }
         for fake in ("secret_manager", "sheets", "sink"):
             argv = [sys.executable, "-m", f"fakes.{fake}", "--host", HOST, "--port", str(ports[fake])]
+            if fake == "secret_manager":  # the grants of terraform/iam.tf, enforced per caller identity
+                argv += ["--terraform", str(root / "terraform"), "--project", project, "--owner", OWNER]
             commands[fake] = (argv, fake_env)
         servers: dict[str, Server] = {}
         try:
@@ -139,6 +145,7 @@ class LocalStack:
                 SHEETS_API_URL: f"http://{HOST}:{ports['sheets']}",
                 SENDGRID_API_URL: f"http://{HOST}:{ports['sink']}",
                 TELEGRAM_API_URL: f"http://{HOST}:{ports['sink']}",
+                LOCAL_IDENTITY: OWNER,
             }
             stack = cls(root, state, project, servers, env, timings, die_with_parent=die_with_parent)
             stack.pubsub.create_declared(resources())
@@ -227,6 +234,7 @@ class LocalStack:
         argv += ["--signature-type", signature_type, "--host", HOST, "--port", str(port)]
         path = os.pathsep.join([str(source.parent), _source_path(self.root)])
         process_env = os.environ | self.env | {"PYTHONPATH": path, "PYTHONUNBUFFERED": "1"} | (env or {})
+        process_env[LOCAL_IDENTITY] = self.identity(name)
         server = spawn(
             f"function-{name}",
             argv,
@@ -268,6 +276,10 @@ class LocalStack:
                 self._push[sub_name] = endpoint
         self._save()
         return url
+
+    def identity(self, principal: str) -> str:
+        """The service account ``principal`` (a function's name, or ``executor``) runs as, as iam.tf names it."""
+        return account_email(principal, self.project)
 
     def push_endpoint(self, url: str, topic: str) -> str:
         """The push URL for ``topic`` (its path gives functions-framework the right CloudEvent ``source``)."""

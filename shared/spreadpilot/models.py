@@ -144,15 +144,104 @@ class CommandKind(StrEnum):
 # ── configuration documents ─────────────────────────────────────────────────────────────────────────────────────────
 
 
+GATEWAY_ID_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"  # names the gateway's container, units and login secret
+GATEWAY_LOGIN_SECRET_PATTERN = r"^gateway-login-[a-z][a-z0-9-]{0,30}$"  # noqa: S105 - a secret's name, no value
+_ACCOUNT = r"^[A-Z]{1,3}\d{1,12}$"
+
+
+class GatewayKind(StrEnum):
+    """Whose login a gateway runs: an advisor login serving many accounts, or one follower's own login."""
+
+    ADVISOR = "advisor"
+    FOLLOWER = "follower"
+
+
+class EntryGate(StrEnum):
+    """What a gateway's state means for a new entry on it."""
+
+    GO = "go"  # place it
+    WAIT = "wait"  # hold it until the state changes (e.g. the weekly 2FA), within the entry window
+    REFUSE = "refuse"  # skip it with a reason: the gateway is not running
+
+
+class GatewayState(StrEnum):
+    """What the supervisor on the gateway VM last saw of a gateway's IB Gateway container."""
+
+    STARTING = "starting"  # container started, the API handshake does not complete yet
+    WAITING_FOR_2FA = "waiting_for_2fa"  # IBC reported "Second Factor Authentication initiated": approve on IBKR mobile
+    LOGGED_IN = "logged_in"  # the API handshake completes (accounts and next order id arrived)
+    FAILED = "failed"  # login refused, no login secret, container crashing, or the VM is full (see detail)
+    STOPPED = "stopped"  # the supervisor stopped its container (the document is being removed)
+
+    @property
+    def entries(self) -> EntryGate:
+        """Whether entries on a gateway in this state go, wait or are refused."""
+        if self is GatewayState.LOGGED_IN:
+            return EntryGate.GO
+        if self in (GatewayState.STARTING, GatewayState.WAITING_FOR_2FA):
+            return EntryGate.WAIT
+        return EntryGate.REFUSE
+
+
+class GatewayStatus(Frozen):
+    """The supervisor's report on one gateway (``gateways/{id}.status``; only the supervisor writes it)."""
+
+    state: GatewayState
+    since: AwareDatetime  # when it entered ``state``
+    checked_at: AwareDatetime  # the supervisor's last look
+    vm: str = Field(min_length=1, max_length=63)
+    detail: str = Field(default="", max_length=500)
+    accounts_seen: tuple[str, ...] = ()  # managedAccounts of the last completed API handshake
+
+
 class Gateway(Frozen):
-    """One IB Gateway (API socket) the executor connects to."""
+    """One IB Gateway (API socket) the executor connects to; ``gateways/{id}``, edited from the web app.
+
+    ``vm`` names the gateway VM whose supervisor runs its container with the login ``secret_name``; a gateway
+    without ``vm`` is not supervised (a gateway started by hand, or a local simulator) and has no ``status``.
+    """
 
     id: Id
     host: str = "127.0.0.1"
     port: int = Field(ge=1, le=65535)
     client_id: int = Field(ge=0, le=999)
-    mode: str = Field(default="paper", pattern="^(paper|live)$")
-    secret_name: str | None = None  # IB Gateway login password in Secret Manager (never the value)
+    mode: str = Field(default="paper", pattern="^(paper|live)$")  # IBKR trading mode of the login
+    secret_name: str | None = Field(default=None, pattern=GATEWAY_LOGIN_SECRET_PATTERN)  # the login's secret (name)
+    kind: GatewayKind = GatewayKind.ADVISOR
+    accounts: tuple[Annotated[str, Field(pattern=_ACCOUNT)], ...] = ()  # accounts the login serves; () = not listed
+    vm: str | None = Field(default=None, min_length=1, max_length=63)
+    vnc_port: int | None = Field(default=None, ge=1, le=65535)
+    status: GatewayStatus | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_account_per_follower_login(self) -> Gateway:
+        if self.kind is GatewayKind.FOLLOWER and len(self.accounts) > 1:
+            raise ValueError("a follower's own gateway serves exactly one account")
+        return self
+
+    def serves(self, account: str) -> bool:
+        """Whether ``account`` is one this gateway's login serves (a gateway that lists none serves any)."""
+        return not self.accounts or account in self.accounts
+
+    def entry_gate(self) -> EntryGate:
+        """Go, wait or refuse for a new entry: by the supervisor's state; unsupervised gateways always go."""
+        if self.vm is None:
+            return EntryGate.GO
+        if self.status is None:
+            return EntryGate.WAIT  # supervised but not reported yet: its container is being started
+        return self.status.state.entries
+
+
+class GatewayVm(Frozen):
+    """A gateway VM's supervisor report (``gateway_vms/{name}``): how many gateways it can run and runs."""
+
+    name: str = Field(min_length=1, max_length=63)
+    capacity: int = Field(ge=0, le=64)  # IB Gateway containers this VM can hold (from its memory, or a setting)
+    memory_mb: int = Field(ge=0)
+    running: tuple[str, ...] = ()  # gateway ids whose containers run now
+    at: AwareDatetime
 
 
 class Follower(Frozen):

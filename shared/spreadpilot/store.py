@@ -5,6 +5,7 @@ Documents are the models' JSON form (``Frozen.to_doc``), readable in the Firesto
 
 Collections (document id → model):
     followers/{follower_id} → Follower            gateways/{gateway_id} → Gateway
+    gateway_vms/{vm} → GatewayVm (the VM supervisor's capacity report)
     follower_cards/{follower_id} → what the web app may read of a follower (``follower_card``: no IBAN in full,
                                    no secret name), written with every follower write through this repository
     signals/{signal_id} → Signal (+ timeline)     signal_days/{YYYY-MM-DD} → the day's claim
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 FOLLOWERS = "followers"
 FOLLOWER_CARDS = "follower_cards"
 GATEWAYS = "gateways"
+GATEWAY_VMS = "gateway_vms"
 SIGNALS = "signals"
 SIGNAL_DAYS = "signal_days"
 ORDERS = "orders"

@@ -1,22 +1,19 @@
-"""The official Secret Manager client reads secrets created in the fake over an insecure channel."""
+"""The official Secret Manager client reads secrets created in the fake over an insecure channel (as the project
+owner, the identity the stack gives the test process; per-identity permissions: tests/integration/infra)."""
 
 from __future__ import annotations
 
-import grpc
 import pytest
 from google.api_core.exceptions import AlreadyExists, NotFound
 from google.cloud import secretmanager
-from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
-    SecretManagerServiceGrpcTransport,
-)
 
+from spreadpilot.secrets import secret_client
 from stack import LocalStack
 
 
 @pytest.fixture
 def client(stack: LocalStack) -> secretmanager.SecretManagerServiceClient:
-    channel = grpc.insecure_channel(stack.env["SECRET_MANAGER_EMULATOR_HOST"])
-    return secretmanager.SecretManagerServiceClient(transport=SecretManagerServiceGrpcTransport(channel=channel))
+    return secret_client()
 
 
 def test_client_reads_the_latest_and_a_numbered_version(

@@ -13,6 +13,7 @@ GRANT_MAPS = {
     "topic_publishers": lambda topic, why: ("roles/pubsub.publisher", f"topic `{topic}`", why),
     "subscription_subscribers": lambda sub, why: ("roles/pubsub.subscriber", f"subscription `{sub}`", why),
     "secret_accessors": lambda secret, g: ("roles/secretmanager.secretAccessor", f"secret `{secret}`", g["why"]),
+    "secret_prefix_roles": lambda role, g: (role, f"secrets `{g['prefix']}*`", g["why"]),
     "statements_bucket_roles": lambda role, why: (role, "statements bucket", why),
     "sources_bucket_roles": lambda role, why: (role, "function-sources bucket", why),
     "own_account_roles": lambda role, why: (role, "its own service account", why),
@@ -61,11 +62,28 @@ def test_every_function_with_a_role_is_listed_and_every_function_has_firestore_a
 
 def test_readme_role_table_lists_exactly_the_grants_of_iam_tf(tf: dict[str, Any]) -> None:
     in_terraform = {(who, role, on) for who, role, on, _ in grants(tf["locals"])}
-    in_readme = readme_rows() - {("executor", "roles/secretmanager.secretAccessor", "secrets `ibkr-<gateway>-*`")}
-    assert in_readme == in_terraform
+    assert readme_rows() == in_terraform
 
 
-def test_gateway_logins_are_readable_by_the_vm_account_only(tf: dict[str, Any]) -> None:
-    grant = tf["resources"]["google_secret_manager_secret_iam_member"]["gateway_vm"]
-    assert grant["member"] == "serviceAccount:${google_service_account.vm.email}"
-    assert grant["for_each"] == "${local.gateway_secrets}"
+def test_gateway_logins_are_reachable_only_through_a_condition_on_the_gateway_prefix(tf: dict[str, Any]) -> None:
+    prefix_grants = tf["locals"]["secret_prefix_roles"]
+    assert {who: {role: g["prefix"] for role, g in roles.items()} for who, roles in prefix_grants.items()} == {
+        "admin_api": {"custom/gatewayLoginWriter": "gateway-login-"},
+        "executor": {"roles/secretmanager.secretAccessor": "gateway-login-"},
+    }
+    binding = tf["resources"]["google_project_iam_member"]["secret_prefix"]
+    assert binding["for_each"] == "${local.secret_prefix_grants}"
+    assert "resource.name.startsWith" in binding["condition"][0]["expression"]
+    assert "${data.google_project.this.number}/secrets/${each.value.prefix}" in binding["condition"][0]["expression"]
+
+
+def test_the_gateway_login_writer_cannot_read_a_secret(tf: dict[str, Any]) -> None:
+    writer = set(tf["locals"]["custom_roles"]["gatewayLoginWriter"]["permissions"])
+    assert writer == {"secretmanager.versions.add", "secretmanager.secrets.delete"}
+    assert not any(p.endswith((".access", ".get", ".list")) for role in tf["locals"]["custom_roles"].values()
+                   for p in role["permissions"] if p.startswith("secretmanager."))
+
+
+def test_no_secret_is_named_after_a_follower_any_more(tf: dict[str, Any]) -> None:
+    assert "google_secret_manager_secret" not in tf["resources"] or set(
+        tf["resources"]["google_secret_manager_secret"]) == {"secret"}
