@@ -38,6 +38,8 @@ class Account:
     positions: dict[int, Position] = field(default_factory=dict)
     realized: Decimal = Decimal("0")
     commissions: Decimal = Decimal("0")
+    day_realized: Decimal = Decimal("0")  # realized since the simulated day began (what reqPnL reports)
+    day_open_unrealized: Decimal = Decimal("0")  # the open positions' unrealized P&L when the day began
 
     def apply_trade(self, listing: Listing, qty: int, price: Decimal, commission: Decimal) -> Decimal:
         """Book a trade of signed ``qty`` at ``price``; returns the realized P&L it closed (net of commission)."""
@@ -63,7 +65,13 @@ class Account:
         if pos.qty == 0:
             del self.positions[listing.con_id]
         self.realized += realized
+        self.day_realized += realized
         return realized
+
+    def start_day(self, marks: Marks) -> None:
+        """A new trading day: the day's realized P&L starts at 0 and its daily P&L from the positions' value now."""
+        self.day_realized = Decimal("0")
+        self.day_open_unrealized = self.unrealized(marks)
 
     def held(self) -> list[Position]:
         """Open positions."""

@@ -11,6 +11,7 @@ from typing import Protocol
 from ibsim import wire, wire_orders
 from ibsim.accounts import Account, margin_of
 from ibsim.codes import ErrorCode
+from ibsim.commissions import LegExecution, fill_commissions
 from ibsim.config import FillMode, SimConfig
 from ibsim.contracts import Chain, Listing
 from ibsim.faults import ArmedFaults
@@ -65,6 +66,8 @@ class Broker:
             old = self.chain
             self.chain = Chain(today, self.market.underlying(self.now()))
             self.chain.extra.update(old.extra)
+            for acct in self.accounts.values():  # reqPnL reports the new day from here on
+                acct.start_day(self.mark)
 
     def quote(self, listing: Listing) -> Quote:
         """Current quote of one listing."""
@@ -304,10 +307,13 @@ class Broker:
         if order.is_done:
             order.completed_at = self.now()
         acct = self.accounts[order.account]
-        for leg, price in zip(legs, prices, strict=True):
+        charges, order.commission_rated = fill_commissions(
+            [LegExecution(leg.listing, qty * leg.ratio, price) for leg, price in zip(legs, prices, strict=True)],
+            self.config.commission_per_contract, order.commission_rated, order.commission_charged)
+        order.commission_charged += sum(charges, Decimal(0))
+        for leg, price, commission in zip(legs, prices, charges, strict=True):
             leg_qty = qty * leg.ratio
             signed = leg_qty * leg.sign() * order.direction()
-            commission = (self.config.commission_per_contract * leg_qty).quantize(Decimal("0.01"))
             realized = acct.apply_trade(leg.listing, signed, price, commission)
             self.chain.remember(leg.listing)
             self._exec_seq += 1
@@ -322,7 +328,8 @@ class Broker:
             self.journal.write("fill", order.account, order_id=order.order_id, perm_id=order.perm_id,
                                order_ref=order.order_ref, exec_id=fill.exec_id, action=leg.action if
                                order.direction() > 0 else ("SELL" if leg.action == "BUY" else "BUY"),
-                               qty=leg_qty, price=price, combo_price=combo_price,
+                               qty=leg_qty, price=price, combo_price=combo_price, commission=commission,
+                               sec_type=leg.listing.sec_type,
                                legs=[{"con_id": leg.listing.con_id, "symbol": leg.listing.symbol,
                                       "expiry": leg.listing.expiry, "strike": leg.listing.strike,
                                       "right": leg.listing.right, "action": leg.action, "ratio": leg.ratio}])

@@ -62,6 +62,8 @@ class SimOrder:
     hide_status: bool = False
     stalled: bool = False  # a partial fill left the rest unfillable until a modify
     scheduled: bool = False  # a delayed fill is pending
+    commission_rated: Decimal = Decimal("0")  # the rate charges of its fills so far (the minimum is per order)
+    commission_charged: Decimal = Decimal("0")  # what its fills were charged
 
     @property
     def is_combo(self) -> bool:

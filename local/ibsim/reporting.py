@@ -63,10 +63,12 @@ def portfolio_messages(broker: Broker, acct: Account) -> list[list[Field]]:
 
 
 def pnl_figures(broker: Broker, acct: Account) -> tuple[float, float, float]:
-    """Daily, unrealized, realized P&L (the simulated day starts flat, so daily = unrealized + realized)."""
-    unrealized = float(acct.unrealized(broker.mark))
-    realized = float(acct.realized)
-    return round(unrealized + realized, 2), round(unrealized, 2), round(realized, 2)
+    """Daily, unrealized, realized P&L of the day (reqPnL): realized since the day began, daily = realized plus the
+    change of the open positions' unrealized P&L since the day began."""
+    unrealized = acct.unrealized(broker.mark)
+    realized = acct.day_realized
+    daily = realized + unrealized - acct.day_open_unrealized
+    return round(float(daily), 2), round(float(unrealized), 2), round(float(realized), 2)
 
 
 def pnl_single_figures(broker: Broker, acct: Account, con_id: int) -> tuple[int, float, float, float, float]:

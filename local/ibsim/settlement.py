@@ -1,7 +1,11 @@
-"""Exercise, assignment and 16:00 expiry: an option position turns into stock (or disappears).
+"""Exercise, assignment and 16:00 expiry: an option position turns into stock (or disappears), as IBKR books it.
 
-Each is booked as two trades — the option closed at its intrinsic value and the stock traded at the underlying —
-which moves cash by exactly the strike and keeps realized P&L consistent.
+Each is booked as two trades without commission: the option leaves the account at no price, and the stock is
+delivered at the strike (never at the market: an out-of-the-money option assigned early still delivers at its
+strike). At expiry an option is exercised or assigned by exception when it closes at least $0.01 in the money
+(OCC), judged on the closing price in cents; the rest expire worthless. Journal lines (``assignment``,
+``exercise``, ``expiry``) carry ``con_id``, ``right``, ``strike``, ``side`` (of the position settled), ``qty``,
+``shares`` delivered (signed), ``stock_price`` (the strike, when shares were delivered) and ``underlying``.
 """
 
 from __future__ import annotations
@@ -15,21 +19,34 @@ from ibsim.broker import Broker
 from ibsim.codes import EXERCISE_ACTION_EXERCISE, ErrorCode
 from ibsim.contracts import STOCK, Listing
 from ibsim.fills import money
-from ibsim.pricing import intrinsic
 from ibsim.requests import ExerciseRequest
 
 # An option finishing at least this far in the money is exercised automatically (OCC's threshold).
-AUTO_EXERCISE_THRESHOLD = 0.01
+AUTO_EXERCISE_THRESHOLD = Decimal("0.01")
 
 
 def _convert(broker: Broker, acct: Account, listing: Listing, qty: int) -> int:
-    """Close ``qty`` (signed, the position's side) of an option into stock; returns the stock shares booked."""
-    und = broker.underlying()
-    value = money(intrinsic(listing.right, listing.strike, und))
-    acct.apply_trade(listing, -qty, value, Decimal("0"))
+    """Close ``qty`` (signed, the position's side) of an option into stock at the strike; the shares booked."""
+    acct.apply_trade(listing, -qty, Decimal("0"), Decimal("0"))
     shares = qty * listing.multiplier * (1 if listing.right == "C" else -1)
-    acct.apply_trade(STOCK, shares, money(und), Decimal("0"))
+    acct.apply_trade(STOCK, shares, _strike(listing), Decimal("0"))
     return shares
+
+
+def _strike(listing: Listing) -> Decimal:
+    return Decimal(str(listing.strike))
+
+
+def in_the_money_at(listing: Listing, underlying: float) -> bool:
+    """At least $0.01 in the money on the price in cents (no float residue decides an exercise)."""
+    price = money(underlying)
+    intrinsic_value = price - _strike(listing) if listing.right == "C" else _strike(listing) - price
+    return intrinsic_value >= AUTO_EXERCISE_THRESHOLD
+
+
+def _details(listing: Listing, side: str, shares: int, underlying: float) -> dict[str, object]:
+    return {"right": listing.right, "strike": listing.strike, "side": side,
+            "stock_price": listing.strike if shares else None, "underlying": float(money(underlying))}
 
 
 def exercise(broker: Broker, client_id: int, req: ExerciseRequest) -> None:
@@ -43,8 +60,7 @@ def exercise(broker: Broker, client_id: int, req: ExerciseRequest) -> None:
                                                "Error validating request: exercise quantity exceeds the position"))
         return
     und = broker.underlying()
-    if req.action == EXERCISE_ACTION_EXERCISE and not req.override \
-            and intrinsic(listing.right, listing.strike, und) < AUTO_EXERCISE_THRESHOLD:
+    if req.action == EXERCISE_ACTION_EXERCISE and not req.override and not in_the_money_at(listing, und):
         # IB carries out an exercise out of the money only with override=1; the option simply stays held
         broker.journal.write("exercise", acct.account_id, con_id=listing.con_id, qty=req.qty, action="refused",
                              reason="out of the money and override=0", legs=[_leg(listing, "SELL")], shares=0,
@@ -57,7 +73,8 @@ def exercise(broker: Broker, client_id: int, req: ExerciseRequest) -> None:
         shares = 0
     broker.journal.write("exercise", acct.account_id, con_id=listing.con_id, qty=req.qty,
                          action="exercise" if req.action == EXERCISE_ACTION_EXERCISE else "lapse",
-                         legs=[_leg(listing, "SELL")], shares=shares, price=broker.underlying())
+                         legs=[_leg(listing, "SELL")], shares=shares, price=und, **_details(listing, "long", shares,
+                                                                                            und))
     _notify(broker, acct.account_id)
 
 
@@ -71,8 +88,9 @@ def assign(broker: Broker, account: str, con_id: int | None = None, qty: int | N
     n = min(qty or -pos.qty, -pos.qty)
     listing = pos.listing
     shares = _convert(broker, acct, listing, -n)
+    und = broker.underlying()
     broker.journal.write("assignment", account, con_id=listing.con_id, qty=n, legs=[_leg(listing, "BUY")],
-                         shares=shares, price=broker.underlying())
+                         shares=shares, price=und, **_details(listing, "short", shares, und))
     _notify(broker, account)
     return True
 
@@ -83,14 +101,15 @@ def expire(broker: Broker, day: date) -> int:
     settled = 0
     for acct in broker.accounts.values():
         for pos in [p for p in acct.held() if p.listing.is_option and p.listing.expiry_date() <= day]:
-            itm = intrinsic(pos.listing.right, pos.listing.strike, und) >= AUTO_EXERCISE_THRESHOLD
+            itm = in_the_money_at(pos.listing, und)
             qty = pos.qty
             shares = _convert(broker, acct, pos.listing, qty) if itm else 0
             if not itm:
                 acct.apply_trade(pos.listing, -qty, Decimal("0"), Decimal("0"))
             broker.journal.write("expiry", acct.account_id, con_id=pos.listing.con_id, qty=qty, shares=shares,
                                  legs=[_leg(pos.listing, "SELL" if qty > 0 else "BUY")], price=und,
-                                 in_the_money=itm)
+                                 in_the_money=itm, **_details(pos.listing, "long" if qty > 0 else "short", shares,
+                                                              und))
             settled += 1
         if settled:
             _notify(broker, acct.account_id)
