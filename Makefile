@@ -32,7 +32,7 @@ $(STAMP): requirements.lock
 # the same modules that production deploys, without packaging each folder.
 .PHONY: paths
 paths:
-	@printf '%s\n' "$(CURDIR)/shared" "$(CURDIR)/local" "$(CURDIR)/gateway-vm" \
+	@printf '%s\n' "$(CURDIR)/shared" "$(CURDIR)/local" "$(CURDIR)/gateway-vm" "$(CURDIR)/gateway-vm/deploy" \
 	  $(foreach d,$(wildcard $(CURDIR)/functions/*/),$(patsubst %/,%,$(d))) > "$(SITE)/spreadpilot-src.pth"
 
 lint: setup

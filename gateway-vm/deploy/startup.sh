@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # GCE startup script of the gateway VM (runs as root on every boot; safe to run again).
-# Installs Docker, the Ops Agent, the executor bundle and the systemd units, fetches each gateway's IBKR login from
-# Secret Manager into files the containers mount, then (re)starts everything. Settings come from instance
-# metadata written by terraform: spreadpilot-config (JSON) and spreadpilot-files ({path: base64}).
+# Installs Docker, the Ops Agent, the executor bundle and the systemd units, then (re)starts the executor and the
+# supervisor, which runs one IB Gateway container per gateways/{id} document of this VM with its login from Secret
+# Manager (gateways are data: nothing here knows them). Settings come from instance metadata written by terraform:
+# spreadpilot-config (JSON) and spreadpilot-files ({path: base64}).
 set -euo pipefail
 
 readonly METADATA="http://metadata.google.internal/computeMetadata/v1/instance/attributes"
@@ -27,7 +28,8 @@ install_packages() {
 }
 
 write_deploy_files() {
-  install -d -m 0755 "${DEPLOY}" "${ETC}" "${ETC}/gateways" /var/lib/spreadpilot
+  install -d -m 0755 "${DEPLOY}" "${ETC}" /var/lib/spreadpilot
+  install -d -m 0700 "${ETC}/gateways" "${ETC}/secrets" /var/lib/ib-gateway
   metadata spreadpilot-config > "${ETC}/config.json"
   metadata spreadpilot-files | python3 -c '
 import base64, json, pathlib, sys
@@ -43,26 +45,6 @@ for name, content in json.load(sys.stdin).items():
 
 config_value() {
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "${ETC}/config.json" "$1"
-}
-
-# The image runs IB Gateway as its own user (uid 1000): the files it reads and the settings it keeps belong to it.
-readonly IB_GATEWAY_UID=1000
-
-fetch_gateway_secrets() {
-  local gateway="$1" dir="${ETC}/secrets/$1" name userid
-  install -d -m 0700 -o "${IB_GATEWAY_UID}" -g "${IB_GATEWAY_UID}" "${dir}"
-  for name in password vnc-password; do
-    # Straight from Secret Manager to a file only the gateway's user can read; never in a log or an argument.
-    gcloud secrets versions access latest --secret "ibkr-${gateway}-${name}" --quiet > "${dir}/${name}.new"
-    chown "${IB_GATEWAY_UID}:${IB_GATEWAY_UID}" "${dir}/${name}.new"
-    chmod 0400 "${dir}/${name}.new"
-    mv -f "${dir}/${name}.new" "${dir}/${name}"
-  done
-  # The image reads the login name from TWS_USERID only (it has no _FILE variant): a root-only env file for docker.
-  userid="$(gcloud secrets versions access latest --secret "ibkr-${gateway}-username" --quiet)"
-  (umask 077 && printf 'TWS_USERID=%s\n' "${userid}" > "${ETC}/gateways/${gateway}.userid.env")
-  install -d -m 0700 -o "${IB_GATEWAY_UID}" -g "${IB_GATEWAY_UID}" "/var/lib/ib-gateway/${gateway}" \
-    "/var/lib/ib-gateway/${gateway}/tws_settings"
 }
 
 install_executor() {
@@ -89,24 +71,16 @@ main() {
   log "installing packages"
   install_packages
   write_deploy_files
-  local gateways gateway
-  gateways="$(python3 "${DEPLOY}/render.py" "${ETC}/config.json" --root /)"
+  python3 "${DEPLOY}/render.py" "${ETC}/config.json" --root /
   chown -R spreadpilot:spreadpilot /var/lib/spreadpilot
   chgrp spreadpilot "${ETC}/executor.env"
-  for gateway in ${gateways}; do
-    log "gateway ${gateway}"
-    fetch_gateway_secrets "${gateway}"
-    systemctl enable "ib-gateway@${gateway}.service" "spreadpilot-healthprobe@${gateway}.timer"
-  done
   log "installing the executor"
   install_executor
   install_units
-  for gateway in ${gateways}; do
-    systemctl restart "ib-gateway@${gateway}.service"
-    systemctl restart "spreadpilot-healthprobe@${gateway}.timer"
-  done
-  systemctl enable spreadpilot-executor.service
-  systemctl restart spreadpilot-executor.service
+  # The supervisor (re)starts the gateways' containers from Firestore; a container whose login and settings did
+  # not change keeps running across a supervisor restart (a new IB Gateway login would need a 2FA).
+  systemctl enable spreadpilot-supervisor.service spreadpilot-executor.service
+  systemctl restart spreadpilot-supervisor.service spreadpilot-executor.service
   log "ready"
 }
 

@@ -61,6 +61,11 @@ _LAUNCHER = (
 )
 
 
+def dying_with_parent(argv: Sequence[str]) -> list[str]:
+    """``argv`` wrapped so the process gets SIGTERM when the calling process dies (even by SIGKILL)."""
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *argv]
+
+
 def spawn(
     name: str,
     argv: Sequence[str],
@@ -77,7 +82,7 @@ def spawn(
     pids.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
     with log_path.open("wb") as log:
-        command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *argv] if die_with_parent else list(argv)
+        command = dying_with_parent(argv) if die_with_parent else list(argv)
         proc = subprocess.Popen(
             command,
             stdout=log,

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             missing.append(name)
             continue
         # The executor is a package run with `python -m executor`; a function's folder is the source root itself.
-        code = [(source, EXECUTOR)] if name == EXECUTOR else [(source, "")]
+        # The VM's supervisor (and the health probe it reuses) run from the same bundle and venv, so the deploy
+        # folder's imports (Secret Manager) are pinned there too.
+        code = [(source, EXECUTOR), (repo / "gateway-vm" / "deploy", "")] if name == EXECUTOR else [(source, "")]
         try:
             staged[name] = assemble(name, code, repo / "shared", out, index)
         except UnknownModuleError as err:

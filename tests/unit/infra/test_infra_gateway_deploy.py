@@ -1,6 +1,6 @@
 """The gateway VM's deployment files: the startup script passes shellcheck, the units pass systemd-analyze, the
-rendered settings bind IB Gateway to 127.0.0.1 with the password as a file, and the watchdog pings only while the
-executor's heartbeat is fresh."""
+supervisor's per-gateway files bind IB Gateway to 127.0.0.1 with the password as a file, and the watchdog pings only
+while the executor's heartbeat is fresh."""
 
 from __future__ import annotations
 
@@ -17,14 +17,17 @@ from infra_support import DEPLOY, TERRAFORM
 
 sys.path.insert(0, str(DEPLOY))
 import executor_watchdog
-import healthprobe
 import render
+
+import healthprobe
+from spreadpilot.models import Gateway
+from supervisor import files
 
 CONFIG = {
     "project": "p", "trading_mode": "paper", "image": "ghcr.io/gnzsnz/ib-gateway:stable", "restart_time": "11:45 PM",
-    "gateways": {"f01": {"api_port": 4101, "vnc_port": 5901}, "f02": {"api_port": 4102, "vnc_port": 5902}},
-    "executor_env": {"GOOGLE_CLOUD_PROJECT": "p"},
+    "vm_name": "spreadpilot-gateway", "gateways_per_vm": 0, "executor_env": {"GOOGLE_CLOUD_PROJECT": "p"},
 }
+F02 = Gateway(id="f02", port=4102, vnc_port=5902, client_id=1, mode="paper", vm="spreadpilot-gateway")
 VM_ONLY_PATHS = ("is not executable", "not found", "Failed to create")  # binaries and units only the VM has
 
 
@@ -58,31 +61,50 @@ def test_gateway_unit_publishes_api_and_vnc_on_loopback_only() -> None:
     assert all(p.startswith("127.0.0.1:") for p in publishes)
 
 
-def test_each_gateway_gets_its_own_ports_and_the_paper_relay_port() -> None:
-    env = render.gateway_unit_env(CONFIG, "f02")
+def test_each_gateway_gets_its_own_ports_and_the_relay_port_of_its_trading_mode() -> None:
+    env = files.unit_env(F02, "ghcr.io/gnzsnz/ib-gateway:stable")
     assert "API_PORT=4102\n" in env
     assert "VNC_PORT=5902\n" in env
     assert "CONTAINER_API_PORT=4004\n" in env
+    assert "CONTAINER_API_PORT=4003\n" in files.unit_env(F02.model_copy(update={"mode": "live"}), "img")
 
 
 def test_gateway_password_reaches_the_container_as_a_file_never_as_a_value() -> None:
-    env = render.gateway_container_env(CONFIG, "f01")
+    env = files.container_env(F02, "11:45 PM")
     assert "TWS_PASSWORD_FILE=/run/secrets/password\n" in env
     assert "TWS_PASSWORD=" not in env
+    assert "TWS_USERID" not in env  # the login name is in the root-only userid file
+
+
+def test_a_login_name_cannot_smuggle_another_variable_into_the_env_file() -> None:
+    assert files.userid_env("advisor_api") == "TWS_USERID=advisor_api\n"
+    with pytest.raises(ValueError, match="line break"):
+        files.userid_env("x\nTWS_PASSWORD=stolen")
 
 
 def test_gateway_restarts_daily_outside_market_hours_with_settings_kept() -> None:
-    env = render.gateway_container_env(CONFIG, "f01")
+    env = files.container_env(F02, "11:45 PM")
     assert "AUTO_RESTART_TIME=11:45 PM\n" in env
     assert "TIME_ZONE=America/New_York\n" in env
     assert "TWS_SETTINGS_PATH=/home/ibgateway/tws_settings\n" in env
 
 
-def test_render_writes_every_gateways_files_and_the_executor_env(tmp_path: Path) -> None:
+def test_render_writes_the_executor_and_supervisor_env_and_nothing_per_gateway(tmp_path: Path) -> None:
     written = render.render(CONFIG, tmp_path)
-    names = sorted(p.name for p in written)
-    assert names == ["executor.env", "f01.container.env", "f01.env", "f02.container.env", "f02.env"]
-    assert "TWS_USERID" not in (tmp_path / "etc/spreadpilot/gateways/f02.container.env").read_text()
+    assert sorted(p.name for p in written) == ["executor.env", "supervisor.env"]
+    supervisor = (tmp_path / "etc/spreadpilot/supervisor.env").read_text()
+    assert "SPREADPILOT_VM_NAME=spreadpilot-gateway\n" in supervisor
+    assert "SPREADPILOT_GATEWAYS_PER_VM=0\n" in supervisor
+    assert (tmp_path / "etc/spreadpilot/supervisor.env").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_vm_runs_the_supervisor_from_the_executor_bundle_and_restarts_it_always() -> None:
+    unit = (DEPLOY / "systemd" / "spreadpilot-supervisor.service").read_text(encoding="utf-8")
+    assert "ExecStart=/opt/spreadpilot/executor/venv/bin/python -m supervisor" in unit
+    assert "Restart=always" in unit
+    startup = (DEPLOY / "startup.sh").read_text(encoding="utf-8")
+    assert "spreadpilot-supervisor.service" in startup
+    assert "gcloud secrets" not in startup  # logins are read by the supervisor, per gateway document
 
 
 class FreshHeartbeat:

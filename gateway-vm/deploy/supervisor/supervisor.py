@@ -1,0 +1,164 @@
+"""One reconcile pass of the gateway VM: containers follow the VM's ``gateways/{id}`` documents.
+
+Writes (and nothing else): ``gateways/{id}.status`` (only that field, so an admin's concurrent edit is never
+overwritten) and ``gateway_vms/{vm}``. Reads ``gateways/*``, ``followers/*`` (whose gateway waits for a 2FA) and
+each gateway's login secret. Alerts on state changes: ``gateway.2fa_required`` (WARNING, with the follower of a
+follower's own gateway), ``gateway.logged_in`` (INFO), ``gateway.failed`` (CRITICAL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from google.api_core.exceptions import GoogleAPICallError, NotFound
+
+from spreadpilot.envelopes import AlertMessage
+from spreadpilot.errors import ConfigError
+from spreadpilot.models import (
+    Alert,
+    Gateway,
+    GatewayKind,
+    GatewayState,
+    GatewayStatus,
+    GatewayVm,
+    Severity,
+)
+from spreadpilot.publisher import Publisher
+from spreadpilot.secrets import GatewayLogin, gateway_login_secret
+from spreadpilot.store import GATEWAY_VMS, GATEWAYS, Store
+from supervisor.observe import Observation, Probe, state_of
+from supervisor.runtime import ContainerRuntime
+
+log = logging.getLogger("supervisor")
+
+REFRESH = timedelta(seconds=60)  # an unchanged status is written again this often (checked_at shows it is alive)
+SOURCE = "supervisor"
+
+
+class LoginReader(Protocol):
+    """Reads a secret's value (``spreadpilot.secrets.Secrets``)."""
+
+    def read(self, name: str, version: str = "latest") -> str:
+        """The secret's latest value."""
+        ...
+
+
+def spec_digest(gateway: Gateway, login: GatewayLogin) -> str:
+    """Changes when anything the container is started with changes (login, port, trading mode)."""
+    text = f"{login.to_secret()}|{gateway.port}|{gateway.vnc_port}|{gateway.mode}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Supervisor:
+    """Runs this VM's gateways; ``reconcile`` is one pass (the caller loops)."""
+
+    def __init__(self, vm: str, capacity: int, memory_mb: int, store: Store, secrets: LoginReader,
+                 runtime: ContainerRuntime, probe: Probe, publisher: Publisher, alerts_topic: str = "alerts") -> None:
+        self.vm = vm
+        self.capacity = capacity
+        self.memory_mb = memory_mb
+        self.store = store
+        self.secrets = secrets
+        self.runtime = runtime
+        self.probe = probe
+        self.publisher = publisher
+        self.alerts_topic = alerts_topic
+
+    def reconcile(self, now: datetime) -> dict[str, GatewayStatus]:
+        """Start, restart, stop and observe; write every gateway's status and the VM's report."""
+        gateways = self.store.gateways.all()
+        mine = sorted((g for g in gateways if g.vm == self.vm), key=lambda g: (g.created_at or now, g.id))
+        admitted, refused = mine[: self.capacity], mine[self.capacity:]
+        for gone in sorted(self.runtime.managed() - {g.id for g in admitted}):
+            log.info("stopping gateway", extra={"gateway_id": gone})
+            self.runtime.stop(gone)
+        statuses: dict[str, GatewayStatus] = {}
+        for gateway in admitted:
+            state, detail, accounts = self._run(gateway, now)
+            statuses[gateway.id] = self._report(gateway, now, state, detail, accounts)
+        for gateway in refused:
+            detail = f"VM {self.vm} is full ({self.capacity} gateways from {self.memory_mb} MB): remove one or add a VM"
+            statuses[gateway.id] = self._report(gateway, now, GatewayState.FAILED, detail, ())
+        report = GatewayVm(name=self.vm, capacity=self.capacity, memory_mb=self.memory_mb,
+                           running=tuple(sorted(self.runtime.managed())), at=now)
+        self.store.db.collection(GATEWAY_VMS).document(self.vm).set(report.to_doc())
+        return statuses
+
+    def _run(self, gateway: Gateway, now: datetime) -> tuple[GatewayState, str, tuple[str, ...]]:
+        if gateway.secret_name is None:
+            return GatewayState.FAILED, "the gateway has no login: set one in the web app", ()
+        try:
+            # Always the gateway's own name in the gateway-only name space, whatever the document says.
+            name = gateway_login_secret(gateway.id)
+        except ValueError as exc:
+            return GatewayState.FAILED, f"not a supervised gateway id: {exc}", ()
+        try:
+            login = GatewayLogin.from_secret(self.secrets.read(name))
+        except (ConfigError, GoogleAPICallError) as exc:
+            log.error("gateway login unreadable", extra={"gateway_id": gateway.id, "error": type(exc).__name__})
+            if gateway.id in self.runtime.managed():
+                self.runtime.stop(gateway.id)
+            return GatewayState.FAILED, f"its login secret cannot be read ({type(exc).__name__})", ()
+        digest = spec_digest(gateway, login)
+        started = self.runtime.started(gateway.id)
+        # A container keeps running across supervisor restarts when nothing it runs with changed (a restart costs a
+        # 2FA); a new login, port or trading mode restarts it.
+        if gateway.id not in self.runtime.managed() or started is None or started.digest != digest:
+            log.info("starting gateway", extra={"gateway_id": gateway.id, "restart": started is not None})
+            started = self.runtime.start(gateway, login, digest, now)
+        active = self.runtime.active(gateway.id)
+        accounts, error = self.probe(gateway) if active else (None, "container not running")
+        seen = Observation(active=active, markers=self.runtime.log_lines(gateway.id, started.at),
+                           accounts=accounts, probe_error=error)
+        state, detail = state_of(seen, gateway.accounts)
+        return state, detail, tuple(accounts or ())
+
+    def _report(self, gateway: Gateway, now: datetime, state: GatewayState, detail: str,
+                accounts: tuple[str, ...]) -> GatewayStatus:
+        before = gateway.status
+        same = before is not None and (before.state, before.detail, before.accounts_seen) == (state, detail, accounts)
+        since = before.since if before is not None and before.state is state else now
+        status = GatewayStatus(state=state, since=since, checked_at=now, vm=self.vm, detail=detail[:500],
+                               accounts_seen=accounts)
+        if same and before is not None and now - before.checked_at < REFRESH:
+            return before
+        try:
+            self.store.db.collection(GATEWAYS).document(gateway.id).update({"status": status.to_doc()})
+        except NotFound:
+            return status  # removed meanwhile: the next pass stops its container
+        if before is None or before.state is not state:
+            log.info("gateway state", extra={"gateway_id": gateway.id, "state": str(state), "detail": detail})
+            self._alert(gateway, status)
+        return status
+
+    def _alert(self, gateway: Gateway, status: GatewayStatus) -> None:
+        follower = self._follower_of(gateway) if gateway.kind is GatewayKind.FOLLOWER else None
+        if status.state is GatewayState.WAITING_FOR_2FA:
+            who = f"follower {follower} (their own login)" if follower else "the advisor login's owner"
+            alert = (Severity.WARNING, "gateway.2fa_required",
+                     f"gateway {gateway.id} waits for its 2FA: {who} must approve the IBKR Mobile notification; "
+                     "entries on it wait until it is logged in")
+        elif status.state is GatewayState.LOGGED_IN:
+            alert = (Severity.INFO, "gateway.logged_in", f"gateway {gateway.id} is logged in; entries on it go")
+        elif status.state is GatewayState.FAILED:
+            alert = (Severity.CRITICAL, "gateway.failed", f"gateway {gateway.id} failed: {status.detail}")
+        else:
+            return
+        severity, kind, message = alert
+        context = {"gateway_id": gateway.id, "state": str(status.state)}
+        if follower and status.state is GatewayState.WAITING_FOR_2FA:
+            context["notify_follower"] = "email"  # the alert router e-mails the follower too
+        message_alert = Alert(alert_id=f"{SOURCE}-{gateway.id}-{status.state}-{status.since:%Y%m%d%H%M%S}",
+                              type=kind, severity=severity, message=message, at=status.checked_at, source=SOURCE,
+                              follower_id=follower, context=context)
+        try:
+            self.publisher.publish(self.alerts_topic, AlertMessage(alert=message_alert))
+        except Exception:  # an alert channel failing must never stop supervising the other gateways
+            log.exception("alert publish failed", extra={"gateway_id": gateway.id, "alert_type": kind})
+
+    def _follower_of(self, gateway: Gateway) -> str | None:
+        ids = sorted(f.id for f in self.store.followers.all() if f.gateway_id == gateway.id)
+        return ids[0] if ids else None

@@ -1,0 +1,54 @@
+"""The gateway VM as a child process for tests and the demo: ``python -m gatewayvm`` as the VM's service account."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from iamcheck.accounts import EXECUTOR, account_email
+from stack.processes import dying_with_parent
+
+
+class GatewayVmProcess:
+    """The real supervisor over simulator containers, with the stack's servers from the environment."""
+
+    def __init__(self, state: Path, *, project: str, vm: str = "local", capacity: int = 6,
+                 two_factor: Sequence[str] = (), refuse: Sequence[str] = (), journals: Path | None = None) -> None:
+        self.state = state
+        state.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "gatewayvm", "--project", project, "--vm", vm, "--state", str(state),
+                "--capacity", str(capacity), "--two-factor", ",".join(two_factor), "--refuse", ",".join(refuse)]
+        if journals is not None:
+            argv += ["--journals", str(journals)]
+        env = dict(os.environ) | {"LOCAL_IDENTITY": account_email(EXECUTOR, project), "PYTHONUNBUFFERED": "1"}
+        self.log_path = state / "supervisor.log"
+        self._log = self.log_path.open("a", encoding="utf-8")
+        self.process = subprocess.Popen(dying_with_parent(argv), env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def approve(self, gateway_id: str) -> None:
+        """The login's owner approves the 2FA notification on IBKR Mobile."""
+        (self.state / f"{gateway_id}.approved").touch()
+
+    def login(self, gateway_id: str) -> dict[str, Any] | None:
+        """What the gateway's container was started with (username, SHA-256 of the password, port), or None."""
+        path = self.state / f"{gateway_id}.login.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def log(self) -> str:
+        """Everything the supervisor logged."""
+        return self.log_path.read_text(encoding="utf-8")
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM (it stops its containers), SIGKILL if it does not exit."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
