@@ -6,6 +6,8 @@ import { stopAll } from './live.js';
 import * as dashboard from './views/dashboard.js';
 import * as events from './views/events.js';
 import * as followers from './views/followers.js';
+import * as gateways from './views/gateways.js';
+import * as operators from './views/operators.js';
 import * as trading from './views/trading.js';
 import * as operations from './views/operations.js';
 
@@ -14,6 +16,10 @@ const ROUTES = [
   [/^\/followers$/, followers.list],
   [/^\/followers\/new$/, followers.create],
   [/^\/followers\/([^/]+)$/, followers.detail],
+  [/^\/gateways$/, gateways.list],
+  [/^\/gateways\/new$/, gateways.create],
+  [/^\/gateways\/([^/]+)$/, gateways.detail],
+  [/^\/operators$/, operators.list],
   [/^\/signals$/, trading.signals],
   [/^\/signals\/([^/]+)$/, trading.signal],
   [/^\/orders\/([^/]+)$/, trading.order],

@@ -22,7 +22,7 @@ from identity.server import LOCAL_PASSWORD
 from identity.testing import SessionServers
 from spreadpilot.clock import new_york
 from spreadpilot.envelopes import CommandMessage, decode
-from spreadpilot.models import Alert, Severity, Signal, Spread, Strategy, make_signal_id
+from spreadpilot.models import Alert, Gateway, Severity, Signal, Spread, Strategy, make_signal_id
 from spreadpilot.store import Store
 from stack.local_stack import LocalStack
 from stack.topology import TopicTap
@@ -53,6 +53,7 @@ def _seed(db: firestore.Client) -> Signal:
                            message="gw1 lost its connection", at=now, source="executor"))
     db.collection("heartbeats").document("executor").set(
         {"at": now.isoformat(), "gateways": {"gw1": {"connected": True, "since": now.isoformat()}}})
+    store.gateways.put(Gateway(id="gw1", port=4002, client_id=1))  # a follower must name an existing gateway
     pdf = SessionServers.statements_dir() / "e2e01-2026-02.pdf"
     pdf.write_bytes(_pdf())
     db.collection("statements").document("e2e01:2026-02").set(
@@ -84,7 +85,7 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a
     page.click("a[href='/followers/new']")
     for field, value in (("id", "e2e01"), ("name", "Elena Bianchi"), ("email", "elena@example.com"),
                          ("iban", "IT60X0542811101000000123456"), ("commission_pct", "20"), ("gateway_id", "gw1"),
-                         ("ibkr_account", "DU001"), ("ibkr_username", "elena_api"), ("ibkr_password", "s3cret-e2e")):
+                         ("ibkr_account", "DU001")):
         page.fill(f"#f-{field}", value)
     _shot(page, "02-add-follower")
     page.click("#follower-form button[type=submit]")

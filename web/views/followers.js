@@ -1,4 +1,5 @@
-// Followers: list, add, edit, enable/disable, pause/resume entries, close. Credentials are write-only.
+// Followers: list, add, edit, enable/disable, pause/resume entries, close. A follower trades on an existing gateway
+// (the IBKR login belongs to the gateway: see views/gateways.js) and one of the accounts it serves.
 // The list and a follower's orders, fills, positions and P&L are live (follower_cards and the trading collections).
 
 import { get, patch, post } from '../api.js';
@@ -88,8 +89,16 @@ export async function list(ctx) {
     box);
 }
 
+// The gateways a follower may pick, offered on the gateway field (the API refuses any other).
+async function gatewayChoices() {
+  const { gateways } = await get('/gateways');
+  return el('datalist', { id: 'gateway-ids' }, gateways.map((g) => el('option', { value: g.id },
+    `${g.id} (${g.kind}${g.accounts.length ? `: ${g.accounts.join(', ')}` : ''})`)));
+}
+
 export async function create(ctx) {
   const problems = el('div', { id: 'form-problems' });
+  const choices = await gatewayChoices();
   const form = el('form', { class: 'card form', id: 'follower-form', onsubmit: async (event) => {
     event.preventDefault();
     try {
@@ -101,10 +110,11 @@ export async function create(ctx) {
   } },
   input('id', 'Follower id', 'text', '', { required: true, pattern: '[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}' }),
   FIELDS.map(([name, label, type]) => input(name, label, type,
-    { multiplier: '1', max_contracts: '10', daily_loss_limit: '2000' }[name] || '')),
-  el('fieldset', {}, el('legend', {}, 'IBKR login (stored in Secret Manager only)'),
-    input('ibkr_username', 'Username', 'text', '', { autocomplete: 'off' }),
-    input('ibkr_password', 'Password', 'password', '', { autocomplete: 'new-password' })),
+    { multiplier: '1', max_contracts: '10', daily_loss_limit: '2000' }[name] || '',
+    name === 'gateway_id' ? { list: 'gateway-ids', required: true } : {})),
+  choices,
+  el('p', { class: 'muted' }, 'The IBKR login belongs to the gateway: add a follower\'s own login under ',
+    link('/gateways/new', 'Gateways'), ' first.'),
   el('button', { type: 'submit', class: 'primary' }, 'Create follower'), problems);
   return el('div', {}, el('h1', {}, 'Add follower'), form);
 }
@@ -145,9 +155,8 @@ export async function detail(ctx, id) {
   FIELDS.map(([name, label, type]) => (name === 'iban'
     ? input('iban', `IBAN (now ${f.iban_masked}; leave empty to keep)`, 'text')
     : input(name, label, type, f[name] ?? ''))),
-  el('fieldset', {}, el('legend', {}, `IBKR login ${f.has_ibkr_credentials ? '(stored; enter both to replace)' : '(none stored)'}`),
-    input('ibkr_username', 'Username', 'text', '', { autocomplete: 'off' }),
-    input('ibkr_password', 'Password', 'password', '', { autocomplete: 'new-password' })),
+  el('p', { class: 'muted' }, 'Its IBKR login is its gateway\'s: ',
+    link(`/gateways/${encodeURIComponent(f.gateway_id)}`, f.gateway_id), '.'),
   el('button', { type: 'submit', class: 'primary', disabled: !ctx.me.can_change }, 'Save'), problems);
   const act = (label, fn, attrs = {}) => el('button', { disabled: !ctx.me.can_change, ...attrs,
     onclick: async () => { try { await fn(); } catch (e) { ctx.flash(e.message, 'bad'); } } }, label);

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from admin_api.auth import TokenVerifier
 from admin_api.http import Call
+from admin_api.identity_platform import OperatorDirectory
 from admin_api.settings import AdminSettings
 from spreadpilot.events import EventSink
 from spreadpilot.publisher import Publisher
@@ -20,10 +21,14 @@ CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
 class SecretWriter(Protocol):
-    """Writes a secret's value (Secret Manager); returns the version name."""
+    """Writes and deletes secrets (Secret Manager); the API never reads one back."""
 
     def write(self, name: str, value: str) -> str:
-        """Store ``value`` as the newest version of secret ``name``."""
+        """Store ``value`` as the newest version of secret ``name``; returns the version name."""
+        ...
+
+    def delete(self, name: str) -> bool:
+        """Delete secret ``name``; False if there was none."""
         ...
 
 
@@ -53,6 +58,7 @@ class Deps:
     links: StatementLinks
     settings: AdminSettings
     events: EventSink
+    directory: OperatorDirectory | None = None  # operators' sign-in accounts (Identity Platform)
     new_id: Callable[[], str] = field(default=new_command_id)
     new_code: Callable[[], str] = field(default=new_confirm_code)
 

@@ -1,18 +1,18 @@
-"""Followers: list, read, create, edit, enable/disable. Credentials go to Secret Manager, never to Firestore.
+"""Followers: list, read, create, edit, enable/disable.
 
-A response never carries a secret or a full IBAN (``iban_masked`` instead); logs and the audit log carry field names,
-never values of credentials or IBANs.
+A follower trades on an existing gateway (``gateways/{id}``) and one of the accounts it serves: an unknown gateway
+or account is refused here, never skipped later. IBKR logins belong to gateways (``admin_api.gateways``; a
+follower's own login is a gateway of kind ``follower``), so a follower carries none. A response never carries a
+full IBAN (``iban_masked`` instead); logs and the audit log carry field names, never IBANs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from admin_api.deps import Deps, Route
 from admin_api.eventlog import note
@@ -23,11 +23,11 @@ from spreadpilot.store import CONTROLS
 log = logging.getLogger("admin_api.followers")
 
 _FOLLOWER_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-_SENSITIVE = {"iban", "ibkr_password", "ibkr_username"}
+_SENSITIVE = {"iban"}
 
 
 class FollowerCreate(BaseModel):
-    """A new follower; ``ibkr_username``/``ibkr_password`` are stored in Secret Manager only."""
+    """A new follower on an existing gateway and one of its accounts."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -42,12 +42,10 @@ class FollowerCreate(BaseModel):
     max_contracts: int = 10
     daily_loss_limit: Decimal = Decimal(2000)
     enabled: bool = True
-    ibkr_username: str | None = Field(default=None, min_length=1, max_length=200)
-    ibkr_password: SecretStr | None = Field(default=None, min_length=1, max_length=500)
 
 
 class FollowerUpdate(BaseModel):
-    """Fields to change; absent fields stay as they are. A new password adds a secret version."""
+    """Fields to change; absent fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -61,13 +59,6 @@ class FollowerUpdate(BaseModel):
     max_contracts: int | None = None
     daily_loss_limit: Decimal | None = None
     enabled: bool | None = None
-    ibkr_username: str | None = Field(default=None, min_length=1, max_length=200)
-    ibkr_password: SecretStr | None = Field(default=None, min_length=1, max_length=500)
-
-
-def secret_name_for(follower_id: str) -> str:
-    """The Secret Manager secret holding a follower's IBKR login (secret ids allow only letters, digits, _ and -)."""
-    return "ibkr-" + re.sub(r"[^A-Za-z0-9_-]", "_", follower_id)
 
 
 def follower_view(follower: Follower, control: dict[str, Any] | None = None) -> dict[str, object]:
@@ -95,11 +86,16 @@ def _controls(deps: Deps, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {snap.id: snap.to_dict() or {} for snap in deps.store.db.get_all(refs) if snap.exists} if refs else {}
 
 
-def _store_credentials(deps: Deps, follower_id: str, username: str | None, password: SecretStr | None) -> str:
-    value = json.dumps({"username": username or "", "password": password.get_secret_value() if password else ""})
-    name = secret_name_for(follower_id)
-    deps.secrets.write(name, value)
-    return name
+def _check_gateway(deps: Deps, follower: Follower) -> None:
+    """The follower's gateway exists and serves its account, or 400 naming what does."""
+    gateway = deps.store.gateways.get(follower.gateway_id)
+    if gateway is None:
+        known = ", ".join(sorted(g.id for g in deps.store.gateways.all())) or "none yet: add one under Gateways"
+        raise ApiError(400, f"unknown gateway {follower.gateway_id!r}; existing gateways: {known}",
+                       where="body.gateway_id")
+    if not gateway.serves(follower.ibkr_account):
+        raise ApiError(400, f"gateway {gateway.id} does not serve account {follower.ibkr_account}; it serves "
+                       f"{', '.join(gateway.accounts)}", where="body.ibkr_account")
 
 
 def list_followers(deps: Deps, call: Call) -> object:
@@ -118,20 +114,15 @@ def get_follower(deps: Deps, call: Call) -> object:
 
 def create_follower(deps: Deps, call: Call) -> object:
     body = call.body(FollowerCreate)
-    if (body.ibkr_password is None) != (body.ibkr_username is None):
-        raise ApiError(400, "give both ibkr_username and ibkr_password, or neither", where="body.ibkr_password")
-    fields = body.model_dump(exclude={"ibkr_username", "ibkr_password"})
+    fields = body.model_dump()
     follower = _validated({**fields, "created_at": call.now})
     if deps.store.followers.get(follower.id) is not None:
         raise ApiError(409, f"follower {follower.id!r} already exists", where="body.id")
-    if body.ibkr_password is not None:
-        # Secret first: a follower document never points at a secret that does not exist.
-        name = _store_credentials(deps, follower.id, body.ibkr_username, body.ibkr_password)
-        follower = follower.model_copy(update={"ibkr_secret_name": name})
+    _check_gateway(deps, follower)
     if not deps.store.followers.create(follower):
         raise ApiError(409, f"follower {follower.id!r} already exists", where="body.id")
     deps.store.audit("follower.create", actor=call.principal.actor, source="web", at=call.now.isoformat(),
-                     follower_id=follower.id, fields=sorted(fields), credentials=follower.ibkr_secret_name is not None)
+                     follower_id=follower.id, fields=sorted(fields))
     log.info("follower created", extra={"follower_id": follower.id, "actor": call.principal.actor})
     note(deps, call, "follower.created", f"follower {follower.id} created", follower_id=follower.id)
     return ApiResponse(201, follower_view(follower))
@@ -143,22 +134,17 @@ def update_follower(deps: Deps, call: Call) -> object:
     current = deps.store.followers.get(follower_id)
     if current is None:
         raise not_found("follower", follower_id)
-    changes = body.model_dump(exclude_unset=True, exclude={"ibkr_username", "ibkr_password"})
+    changes = body.model_dump(exclude_unset=True)
     nulls = sorted(k for k, v in changes.items() if v is None)
     if nulls:
         raise ApiError(400, f"fields cannot be set to null: {', '.join(nulls)}", where="body")
     updated = _validated({**current.to_doc(), **changes})
-    if body.ibkr_password is not None or body.ibkr_username is not None:
-        if body.ibkr_password is None or body.ibkr_username is None:
-            raise ApiError(400, "give both ibkr_username and ibkr_password to change credentials",
-                           where="body.ibkr_password")
-        name = _store_credentials(deps, follower_id, body.ibkr_username, body.ibkr_password)
-        updated = updated.model_copy(update={"ibkr_secret_name": name})
-        changes["credentials"] = True
+    if {"gateway_id", "ibkr_account"} & set(changes):
+        _check_gateway(deps, updated)
     deps.store.followers.put(updated)
     deps.store.audit("follower.update", actor=call.principal.actor, source="web", at=call.now.isoformat(),
                      follower_id=follower_id, fields=sorted(changes),
-                     values={k: str(v) for k, v in changes.items() if k not in _SENSITIVE and k != "credentials"})
+                     values={k: str(v) for k, v in changes.items() if k not in _SENSITIVE})
     log.info("follower updated", extra={"follower_id": follower_id, "fields": sorted(changes),
                                         "actor": call.principal.actor})
     note(deps, call, "follower.updated", f"follower {follower_id} changed: {', '.join(sorted(changes))}",
@@ -192,11 +178,11 @@ def disable_follower(deps: Deps, call: Call) -> object:
 
 ROUTES = [
     Route("GET", "/followers", list_followers, "List followers (IBAN masked, entries_paused from controls)"),
-    Route("POST", "/followers", create_follower, "Create a follower; IBKR credentials go to Secret Manager",
+    Route("POST", "/followers", create_follower, "Create a follower on an existing gateway and one of its accounts",
           changes=True, body="FollowerCreate"),
     Route("GET", "/followers/{follower_id}", get_follower, "Read one follower"),
     Route("PATCH", "/followers/{follower_id}", update_follower, "Edit sizing, risk limits, commission, IBAN, "
-          "gateway/account or credentials", changes=True, body="FollowerUpdate"),
+          "gateway/account", changes=True, body="FollowerUpdate"),
     Route("POST", "/followers/{follower_id}/enable", enable_follower, "Enable a follower", changes=True),
     Route("POST", "/followers/{follower_id}/disable", disable_follower, "Disable a follower", changes=True),
 ]

@@ -37,6 +37,12 @@ class AdminSettings(CommonSettings):
     signed_url_ttl_s: int = Field(
         default=300, ge=30, le=86400, description="lifetime of a signed download URL for a gs:// statement"
     )
+    gateway_port_base: int = Field(
+        default=4101, ge=1024, le=65000, description="a new gateway gets the lowest free API port on its VM from here"
+    )
+    gateway_vnc_port_base: int = Field(
+        default=5901, ge=1024, le=65000, description="a new gateway gets the lowest free VNC port on its VM from here"
+    )
 
     @property
     def issuer(self) -> str:

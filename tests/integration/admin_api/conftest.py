@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from admin_harness import AdminClient
+from google.cloud import firestore
 
 from identity.testing import SessionServers, TokenFactory
+from spreadpilot.models import Gateway
+from spreadpilot.store import Store
 from stack.local_stack import LocalStack
 
 
@@ -23,6 +26,8 @@ def admin_api_url(stack: LocalStack, serve_function: Callable[..., str]) -> str:
 
 @pytest.fixture
 def admin(clean_stack: LocalStack, admin_api_url: str, tokens: TokenFactory) -> AdminClient:
+    # Followers must name an existing gateway: gw1 is one started by hand (no VM, serves any account).
+    Store(firestore.Client(project=clean_stack.project)).gateways.put(Gateway(id="gw1", port=4002, client_id=1))
     return AdminClient(admin_api_url, SessionServers.web_origin(), tokens.valid("admin"))
 
 

@@ -78,4 +78,5 @@ def test_openapi_schema_is_published_without_a_token(admin: AdminClient) -> None
     doc = admin.call("GET", "/openapi.json", token="").json()
     assert doc["openapi"].startswith("3.")
     assert doc["paths"]["/api/v1/followers"]["post"]["x-role"] == "admin"
-    assert "ibkr_password" in doc["components"]["schemas"]["FollowerCreate"]["properties"]
+    assert "password" in doc["components"]["schemas"]["GatewayCreate"]["properties"]  # logins belong to gateways
+    assert "ibkr_password" not in doc["components"]["schemas"]["FollowerCreate"]["properties"]

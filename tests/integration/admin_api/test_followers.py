@@ -1,5 +1,5 @@
-"""Followers through the served API: credentials only in Secret Manager, IBAN masked, every change validated and
-audited."""
+"""Followers through the served API: on an existing gateway and account, IBAN masked, no login of their own (logins
+belong to gateways), every change validated and audited."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 from admin_harness import IBAN, AdminClient, new_follower
 from google.cloud import firestore
 
-from spreadpilot.secrets import Secrets
+from spreadpilot.models import Gateway
+from spreadpilot.store import Store
 from stack.local_stack import LocalStack
 
 PASSWORD = "Tr0ub4dor&3-horse-battery"
@@ -19,30 +20,60 @@ def _everything_in_firestore(db: firestore.Client) -> str:
     return json.dumps(docs, default=str)
 
 
-def test_created_followers_ibkr_password_is_in_secret_manager_and_nowhere_in_firestore_responses_or_logs(
+def test_a_created_follower_shows_its_iban_masked_in_responses_and_logs_and_carries_no_login(
     admin: AdminClient, clean_stack: LocalStack, firestore_db: firestore.Client
 ) -> None:
-    body = new_follower("f01", ibkr_username="anna_trader", ibkr_password=PASSWORD)
-    created = admin.call("POST", "/followers", body)
+    created = admin.call("POST", "/followers", new_follower("f01"))
     listed = admin.call("GET", "/followers")
     read = admin.call("GET", "/followers/f01")
 
     assert created.status_code == 201
-    secret = json.loads(Secrets(clean_stack.project).read("ibkr-f01"))
-    assert secret == {"username": "anna_trader", "password": PASSWORD}
     stored = firestore_db.collection("followers").document("f01").get().to_dict()
-    assert stored["ibkr_secret_name"] == "ibkr-f01"
     assert stored["iban"] == IBAN  # the system of record keeps the IBAN for statements
-    assert PASSWORD not in _everything_in_firestore(firestore_db)
+    assert stored["ibkr_secret_name"] is None  # logins belong to gateways
     for response in (created, listed, read):
-        assert PASSWORD not in response.text
         assert IBAN not in response.text
     assert read.json()["iban_masked"].endswith(IBAN[-4:])
-    assert read.json()["has_ibkr_credentials"] is True
     log = (clean_stack.state_dir / "logs" / "function-admin_api.log").read_text()
     assert "f01" in log  # the creation was logged...
-    assert PASSWORD not in log  # ...without the password
-    assert IBAN not in log
+    assert IBAN not in log  # ...without the IBAN
+
+
+def test_a_follower_with_a_login_of_its_own_is_refused_because_logins_belong_to_gateways(
+    admin: AdminClient, firestore_db: firestore.Client
+) -> None:
+    response = admin.call("POST", "/followers", new_follower("f01", ibkr_username="anna", ibkr_password=PASSWORD))
+    assert response.status_code == 400
+    assert {p["where"] for p in response.json()["error"]["problems"]} == {"body.ibkr_username", "body.ibkr_password"}
+    assert PASSWORD not in response.text
+    assert PASSWORD not in _everything_in_firestore(firestore_db)
+
+
+def test_a_follower_on_an_unknown_gateway_is_refused_naming_the_existing_ones(admin: AdminClient) -> None:
+    response = admin.call("POST", "/followers", new_follower("f01", gateway_id="gw-typo"))
+    moved = admin.call("POST", "/followers", new_follower("f02"))
+    edit = admin.call("PATCH", "/followers/f02", {"gateway_id": "gw-typo"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["where"] == "body.gateway_id"
+    assert "unknown gateway 'gw-typo'; existing gateways: gw1" in response.json()["error"]["message"]
+    assert admin.call("GET", "/followers/f01").status_code == 404
+    assert moved.status_code == 201
+    assert edit.status_code == 400
+    assert admin.call("GET", "/followers/f02").json()["gateway_id"] == "gw1"
+
+
+def test_a_follower_on_an_account_its_gateway_does_not_serve_is_refused(
+    admin: AdminClient, firestore_db: firestore.Client
+) -> None:
+    Store(firestore_db).gateways.put(Gateway(id="gw-advisor", port=4003, client_id=1, accounts=("DU001", "DU002")))
+    refused = admin.call("POST", "/followers", new_follower("f01", gateway_id="gw-advisor", ibkr_account="DU777"))
+    accepted = admin.call("POST", "/followers", new_follower("f02", gateway_id="gw-advisor", ibkr_account="DU002"))
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["where"] == "body.ibkr_account"
+    assert "serves DU001, DU002" in refused.json()["error"]["message"]
+    assert accepted.status_code == 201
 
 
 def test_invalid_follower_is_refused_with_each_problem_and_its_field(admin: AdminClient) -> None:
@@ -103,14 +134,3 @@ def test_disable_and_enable_flip_the_flag_and_are_audited(
     assert enabled["enabled"] is True
     actions = sorted(snap.to_dict()["action"] for snap in firestore_db.collection("audit").stream())
     assert actions == ["follower.create", "follower.disable", "follower.enable"]
-
-
-def test_changing_credentials_adds_a_secret_version_and_keeps_only_the_name(
-    admin: AdminClient, clean_stack: LocalStack
-) -> None:
-    admin.call("POST", "/followers", new_follower("f01"))
-    response = admin.call("PATCH", "/followers/f01", {"ibkr_username": "anna2", "ibkr_password": "n3w-Secret"})
-    assert response.status_code == 200
-    assert response.json()["ibkr_secret_name"] == "ibkr-f01"
-    assert "n3w-Secret" not in response.text
-    assert json.loads(Secrets(clean_stack.project).read("ibkr-f01"))["password"] == "n3w-Secret"

@@ -9,7 +9,7 @@ from google.api_core.exceptions import ServiceUnavailable
 
 from admin_api.auth import TokenVerifier, parse_certificates
 from admin_api.deps import Deps, Route
-from admin_api.followers import FollowerCreate, secret_name_for
+from admin_api.followers import FollowerCreate
 from admin_api.http import ApiError, ApiRequest, parse_body
 from admin_api.routes import ALL_ROUTES, AdminApi
 from admin_api.settings import AdminSettings
@@ -129,8 +129,3 @@ def test_a_backing_service_failure_is_a_503_with_cors_headers_and_a_viewer_canno
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
     assert ask("POST", "viewer")[0] == 403
     assert ask("POST", "admin")[0] == 503
-
-
-def test_secret_names_are_valid_secret_manager_ids_for_any_follower_id() -> None:
-    assert secret_name_for("f01") == "ibkr-f01"
-    assert secret_name_for("acme.f:7") == "ibkr-acme_f_7"
