@@ -41,9 +41,10 @@ def runtime() -> Runtime:
     settings = load_settings(PollerSettings)
     configure_logging("signal_poller", settings.log_level)
     info = None
-    if settings.sheets_service_account_json:
+    key = settings.sheets_service_account_json.get_secret_value()
+    if key:
         try:
-            info = json.loads(settings.sheets_service_account_json)
+            info = json.loads(key)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"SPREADPILOT_SHEETS_SERVICE_ACCOUNT_JSON is not JSON ({exc.msg})") from exc
     clock = clock_from_env()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from spreadpilot.settings import CommonSettings
 
@@ -47,9 +47,8 @@ class PollerSettings(CommonSettings):
         default=3, ge=1, le=100,
         description="SPREADPILOT_QUOTA_ALERT_AFTER: consecutive 429s that raise the 'quota persists' WARNING",
     )
-    sheets_service_account_json: str = Field(
-        default="",
-        repr=False,
+    sheets_service_account_json: SecretStr = Field(
+        default=SecretStr(""),
         description=(
             "SPREADPILOT_SHEETS_SERVICE_ACCOUNT_JSON: service-account key JSON for the Sheets API, injected from the "
             "Secret Manager secret 'sheets-service-account'; unused when SHEETS_API_URL points at the local fake"
