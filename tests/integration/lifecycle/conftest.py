@@ -32,13 +32,14 @@ def world(clean_stack: LocalStack, tap: Callable[[str], TopicTap],
 @pytest.fixture
 def executors(clean_stack: LocalStack, tap: Callable[[str], TopicTap],
               tmp_path: Path) -> Iterator[Callable[..., Executor]]:
-    """``executors(clock, **settings)``: ``python -m executor`` on fresh subscriptions; killed after the test."""
+    """``executors(clock, env=None, **settings)``: ``python -m executor`` on fresh subscriptions (``env`` overrides
+    its environment, e.g. a Firestore fault proxy); killed after the test."""
     started: list[Executor] = []
 
-    def start(clock: SimClock, **settings: object) -> Executor:
+    def start(clock: SimClock, env: dict[str, str] | None = None, **settings: object) -> Executor:
         # fresh subscriptions per process: a new stream on a cancelled one can stall for a minute (FIELD-NOTES)
         signals, commands = tap("signals").subscription, tap("commands").subscription
-        ex = Executor(signals, commands, clock, tmp_path / f"executor-{len(started)}.log", **settings)
+        ex = Executor(signals, commands, clock, tmp_path / f"executor-{len(started)}.log", env, **settings)
         started.append(ex)
         return ex
 

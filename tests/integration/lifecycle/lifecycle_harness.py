@@ -6,7 +6,7 @@ Broker-side truth is the simulator's journal and state; Firestore is read throug
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -75,8 +75,9 @@ def publish_command(project: str, cmd: Command) -> str:
 class Executor(ExecutorProcess):
     """``python -m executor`` as a child process, lifecycle on, fresh subscriptions."""
 
-    def __init__(self, signals: str, commands: str, clock: SimClock, log_path: Path, **settings: object) -> None:
-        super().__init__(clock, log_path, signals_subscription=signals, commands_subscription=commands,
+    def __init__(self, signals: str, commands: str, clock: SimClock, log_path: Path,
+                 env: Mapping[str, str] | None = None, **settings: object) -> None:
+        super().__init__(clock, log_path, env, signals_subscription=signals, commands_subscription=commands,
                          lifecycle_enabled="true", **settings)
 
 
