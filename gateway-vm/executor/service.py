@@ -23,6 +23,8 @@ from executor.ib import IBBroker
 from executor.intents import FirestoreExecutorStore, FirestoreLeaseStore
 from executor.lifecycle.service import Lifecycle
 from executor.lifecycle.settings import LifecycleSettings
+from executor.lifecycle.settlement import start_settlements
+from executor.lifecycle.settlement_store import FirestoreSettlementStore
 from executor.settings import ExecutorSettings
 from executor.subscriber import SignalSubscriber
 from spreadpilot.clock import Clock
@@ -57,6 +59,9 @@ async def serve(settings: ExecutorSettings) -> int:
     await engine.start()
     lifecycle = Lifecycle.for_service(engine, store.store, pool, load_settings(LifecycleSettings))
     await lifecycle.start()
+    # settlement events (assignment, exercise, expiry) and the broker's readings into the account ledger
+    settlements = start_settlements(lifecycle.ctx, engine.ledger, FirestoreSettlementStore(store.store, pool),
+                                    lifecycle.parts.closer.busy)
     heartbeat = loop.create_task(beat(store, engine.heartbeat, clock, settings.heartbeat_s, engine.stop))
     subscriber = SignalSubscriber(settings.project, settings.signals_subscription, engine.handle_signal, loop,
                                   engine.alerts, settings.max_signal_messages)
@@ -66,6 +71,9 @@ async def serve(settings: ExecutorSettings) -> int:
     log.info("stopping: no new work")
     await subscriber.stop()
     await lifecycle.stop()
+    if settlements is not None:
+        settlements.cancel()
+        await asyncio.gather(settlements, return_exceptions=True)
     await engine.shutdown(SHUTDOWN_GRACE_S)
     await heartbeat
     await store.write_heartbeat(engine.heartbeat())

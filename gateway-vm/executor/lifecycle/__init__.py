@@ -17,5 +17,7 @@ Modules (each small; the rules are pure functions, the loops run over Protocols 
     breaker     the daily-loss breaker per follower (a trip is an action, finished after a restart)
     commands    the ``commands`` topic: pause/resume, two-step flatten, close follower, reconcile → actions
     subscriber  the commands subscription (streaming pull handed to the event loop)
+    settlement  assignment, exercise and expiry events into the account ledger, and the broker's close and open
+                readings for the daily reconciliation (its Firestore adapter: ``settlement_store``)
     service     ``Lifecycle``: started after ``Engine.start`` and stopped before ``Engine.shutdown``
 """
