@@ -287,8 +287,8 @@ class EntryRunner:
                         else self.clock.now().timestamp() + step_s)
         while True:
             intent = self.book.get(ref)
-            if intent.state.final:
-                return
+            if intent.state.final or intent.state is IntentState.UNKNOWN:
+                return  # done, or left to reconciliation and an operator
             update = self.book.last_update(ref)
             if intent.filled_qty >= intent.contracts > 0:
                 await self.book.move(ref, IntentState.FILLED, "all spreads filled")
@@ -347,10 +347,13 @@ class EntryRunner:
         return margin_decision(request.qty, margin, self.settings.margin_mode)
 
     async def _hold(self, intent: OrderIntent, why: str) -> None:
-        """Stop laddering an order this client cannot change; it rests at its limit until the broker ends it."""
+        """An order this client cannot change (placed by another client id) rests at its limit: no more ladder
+        steps, no cancel from here; its intent is ``unknown`` until an operator manages it in TWS."""
         self.book.tracked[intent.intent_id].held = True
-        await self.alerts.send("order.not_modifiable", Severity.WARNING,
-                               f"order rests at {intent.limit}: {why}", follower_id=intent.follower_id,
+        note = (f"the order rests at the broker at {intent.limit} but this executor cannot modify or cancel it "
+                f"({why}); manage it in TWS (or the gateway's pinned client id is misconfigured)")
+        await self.book.move(intent.intent_id, IntentState.UNKNOWN, note)
+        await self.alerts.send("order.not_modifiable", Severity.CRITICAL, note, follower_id=intent.follower_id,
                                signal_id=intent.signal_id, order_ref=intent.intent_id)
 
     async def _cancel_remainder(self, intent: OrderIntent, link: GatewayLink) -> None:

@@ -130,8 +130,16 @@ class SignalHandler:
         to_run = []
         for intent in intents:
             link = self.runner.links.get(intent.gateway_id)
-            if intent.intent_id in self.book.tracked or link is None or not link.owned:
+            if link is None or not link.owned:
                 continue  # another process holds its gateway: that one runs it
+            tracked = self.book.tracked.get(intent.intent_id)
+            if tracked is not None:
+                # tracked here already: its runner must be alive (one that ended on a doubt is started again)
+                live = tracked.intent
+                if live.kind is IntentKind.ENTRY and not live.state.final and not tracked.task_running \
+                        and live.state is not IntentState.UNKNOWN:
+                    to_run.append(live.intent_id)
+                continue
             self.book.track(intent)
             if intent.kind is IntentKind.ENTRY and not intent.state.final:
                 if prechecked:

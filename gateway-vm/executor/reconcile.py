@@ -121,7 +121,9 @@ async def _apply(book: IntentBook, alerts: Alerts, intent: OrderIntent, r: Resol
                           f"{r.duplicates + 1} broker orders carry orderRef {ref}", follower_id=intent.follower_id,
                           signal_id=intent.signal_id, order_ref=ref)
     if r.found is Found.WORKING and r.order is not None:
-        if intent.state is not IntentState.WORKING or intent.order_id != r.order.order_id:
+        if book.tracked[ref].held:
+            book.on_order(r.order)  # still resting, still not ours to change: it stays unknown (alerted once)
+        elif intent.state is not IntentState.WORKING or intent.order_id != r.order.order_id:
             await book.move(ref, IntentState.WORKING, "reconciled: open at the broker", order_id=r.order.order_id,
                             perm_id=r.order.perm_id or intent.perm_id,
                             limit=r.order.limit if r.order.limit is not None else intent.limit)

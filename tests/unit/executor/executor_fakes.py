@@ -25,6 +25,7 @@ from executor.broker import (
     Execution,
     HeldPosition,
     Margin,
+    NotModifiable,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -84,6 +85,7 @@ class FakeBroker:
     truth_timeouts: int = 0  # the next n truth fetches time out
     quote_timeouts: int = 0  # the next n quotes time out (no order is sent)
     refuse_modifies: int = 0  # the next n modifies are refused while the order stays live
+    foreign_client: set[str] = field(default_factory=set)  # accounts whose orders another client id placed
     budget_gate: asyncio.Event | None = None  # an order message waits here (the message budget) before it is sent
     next_order_id: int = 1
     listener: BrokerListener = field(default_factory=BrokerListener)
@@ -212,6 +214,8 @@ class FakeBroker:
         self._require()
         await self._slot()
         order = self._by_ref(order_ref)
+        if order.request.account in self.foreign_client:
+            raise NotModifiable(f"{order_ref} was placed by another client (10147)")
         if self.refuse_modifies > 0:
             self.refuse_modifies -= 1
             raise OrderRejected("201: modify rejected")

@@ -375,3 +375,19 @@ def test_an_execution_correction_replaces_the_execution_it_corrects() -> None:
     booked = w.store.fills["0000e0d5.6554c5ab.01"]
     assert booked.exec_id == "0000e0d5.6554c5ab.01.02"
     assert len(w.store.fills) == len(w.broker.executions) + 1  # the corrected one stands once beside the others
+
+
+def test_an_order_this_client_cannot_modify_is_unknown_with_a_critical_alert_not_laddered_forever() -> None:
+    w = world([follower(1)], ladder_step_s=2)
+    w.broker.default_fill_credit = Decimal("0.10")  # never fills
+    w.broker.foreign_client.add("DU001")  # as after a takeover by a process with another client id
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert w.store.states() == {"f01": IntentState.UNKNOWN}
+    assert "order.not_modifiable" in w.publisher.alert_types()
+    one_order_each(w, ["DU001"])

@@ -1,0 +1,325 @@
+"""The invariants every run must keep, each checked on the run's ``Evidence`` with its own message.
+
+Each check returns (applicable, violations): a check is *applicable* when the run gave it something to check (for
+the summary's "exercised under" sets). Counting is on the broker's journal and the raw store, never on what the
+executor believes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from faultsim.evidence import Evidence, ExecutionFacts, LinkFacts
+from spreadpilot.clock import NEW_YORK
+from spreadpilot.models import IntentState, OrderIntent
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One invariant broken, said so that an engineer can find it."""
+
+    invariant: str
+    message: str
+
+
+Check = Callable[[Evidence], tuple[bool, list[Violation]]]
+INVARIANTS: dict[str, str] = {
+    "a.one_order_per_intent": "at most one opening order per intent at the broker (journal, modifies excluded)",
+    "b.intent_settles": "every trading follower has an intent that ends final, or unknown with a CRITICAL alert",
+    "b.unknown_has_order": "an intent is unknown only if an order for it was sent to the broker",
+    "c.fills_recorded": "every leg execution of our orders is in fills exactly once (a correction replaces)",
+    "c.fill_commission": "every recorded fill carries the broker's commission",
+    "d.gateway_ready": "every gateway is ready again within a bounded time after its faults clear",
+    "e.memory_matches_store": "each tracked intent in a surviving process equals its stored document",
+    "f.one_spread_per_day": "at most one day's spread per follower account",
+    "g.malformed_isolated": "a malformed document stops nobody else and raises an alert naming it",
+    "h.outcome_matches_broker": "a final intent agrees with the broker: filled quantity, no order still working",
+}
+
+
+def _parse(doc: dict[str, object]) -> OrderIntent | None:
+    try:
+        return OrderIntent.model_validate({k: v for k, v in doc.items() if k in OrderIntent.model_fields})
+    except ValidationError:
+        return None
+
+
+def _intents(ev: Evidence) -> dict[str, OrderIntent]:
+    """Every stored intent that parses (a planted malformed one may have been repaired meanwhile)."""
+    parsed = {}
+    for doc_id, doc in ev.intents.items():
+        intent = _parse(doc)
+        if intent is not None:
+            parsed[doc_id] = intent
+    return parsed
+
+
+def _blocked(ev: Evidence) -> set[str]:
+    """Followers whose intent id for the day is taken by a planted malformed document."""
+    taken = {p.split("/", 1)[1] for p in ev.malformed if p.startswith("orders/")} & ev.entry_refs
+    return {f.follower_id for f in ev.followers.values() if any(ref.endswith(f"-{f.follower_id}") for ref in taken)}
+
+
+def _opening_orders(ev: Evidence) -> dict[str, dict[int, dict[str, Any]]]:
+    ours = ev.ours()
+    by_ref: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for line in ev.journal:
+        if line["event"] == "order" and not line.get("what_if") and not line.get("modify") \
+                and line.get("order_ref") in ours:
+            by_ref[str(line["order_ref"])].setdefault(int(line["perm_id"]), line)
+    return by_ref
+
+
+def _et(ts: str) -> str:
+    """An ISO timestamp as New York time of day, to the millisecond."""
+    return datetime.fromisoformat(ts).astimezone(NEW_YORK).strftime("%H:%M:%S.%f")[:-3] + " ET"
+
+
+def one_order_per_intent(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(a) Distinct orders (permIds) per orderRef at the broker."""
+    orders = _opening_orders(ev)
+    out = []
+    for ref, by_perm in sorted(orders.items()):
+        if len(by_perm) > 1:
+            how = ", ".join(f"perm {p} order {o['order_id']} client {o['client_id']} at {_et(o['ts'])}"
+                            for p, o in sorted(by_perm.items()))
+            out.append(Violation("a.one_order_per_intent", f"orderRef {ref}: {len(by_perm)} orders at the broker "
+                                                           f"({how})"))
+    return bool(orders), out
+
+
+def one_spread_per_day(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(f) Distinct entry intents with an order, per account."""
+    per_account: dict[str, set[str]] = defaultdict(set)
+    for ref, by_perm in _opening_orders(ev).items():
+        if ref.startswith(f"entry-{ev.day}"):
+            for order in by_perm.values():
+                per_account[str(order["account"])].add(ref)
+    out = [Violation("f.one_spread_per_day", f"account {account}: {len(refs)} of the day's spreads sent "
+                                             f"({', '.join(sorted(refs))})")
+           for account, refs in sorted(per_account.items()) if len(refs) > 1]
+    return bool(per_account), out
+
+
+def intent_settles(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(b) Every trading follower has an intent; every intent ends final or unknown-and-alerted."""
+    intents = _intents(ev)
+    blocked = _blocked(ev)
+    out = []
+    dead = f" (signal message dead-lettered: {', '.join(ev.dead_lettered)})" if ev.dead_lettered else ""
+    for follower in sorted(ev.followers.values(), key=lambda f: f.follower_id):
+        if not follower.trades or follower.follower_id in blocked:
+            continue
+        if not any(i.follower_id == follower.follower_id for i in intents.values()):
+            out.append(Violation("b.intent_settles", f"follower {follower.follower_id} ({follower.account}) has no "
+                                                     f"intent for the day{dead}"))
+    for ref, intent in sorted(intents.items()):
+        if intent.state.final:
+            continue
+        if intent.state is IntentState.UNKNOWN:
+            if not ev.critical_alert_for(ref):
+                out.append(Violation("b.intent_settles", f"intent {ref} ({intent.follower_id}) is unknown without a "
+                                                         f"CRITICAL alert"))
+            continue
+        last = intent.history[-1].note if intent.history else ""
+        out.append(Violation("b.intent_settles", f"intent {ref} ({intent.follower_id}) stuck in {intent.state} "
+                                                 f"(last note: {last[:80]!r}){dead}"))
+    return bool(ev.followers), out
+
+
+def unknown_has_order(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(b) ``unknown`` means the broker may have an order: one must have been sent."""
+    sent = {s["order_ref"] for s in ev.sent if s["op"] == "place"}
+    unknown = {ref: i for ref, i in _intents(ev).items() if i.state is IntentState.UNKNOWN}
+    out = [Violation("b.unknown_has_order", f"intent {ref} ({i.follower_id}) is unknown but no order for it was "
+                                            f"ever sent (last note: {i.history[-1].note[:80]!r})")
+           for ref, i in sorted(unknown.items()) if ref not in sent and i.history]
+    return bool(unknown), out
+
+
+def _latest(executions: list[ExecutionFacts]) -> dict[str, ExecutionFacts]:
+    latest: dict[str, ExecutionFacts] = {}
+    for e in executions:
+        if e.sec_type == "BAG":
+            continue
+        if e.base not in latest or e.version > latest[e.base].version:
+            latest[e.base] = e
+    return latest
+
+
+def fills_recorded(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(c) Each leg execution of ours recorded once (by execId; a correction replaces); nothing invented."""
+    ours = ev.ours()
+    latest = {b: e for b, e in _latest(ev.executions).items() if e.order_ref in ours and not e.foreign}
+    by_base: dict[str, list[str]] = defaultdict(list)
+    for exec_id in ev.fills:
+        by_base[exec_id.rsplit(".", 1)[0]].append(exec_id)
+    out = []
+    for base, e in sorted(latest.items()):
+        recorded = sorted(by_base.get(base, []))
+        where = f"orderRef {e.order_ref}, account {e.account}, {e.gateway_id}"
+        if not recorded:
+            out.append(Violation("c.fills_recorded", f"execution {e.exec_id} ({where}) is not in fills"))
+        elif len(recorded) > 1:
+            out.append(Violation("c.fills_recorded", f"execution {base} ({where}) recorded {len(recorded)} times "
+                                                     f"({', '.join(recorded)}): a correction must replace"))
+        else:
+            doc = ev.fills[recorded[0]]
+            if int(str(doc.get("qty"))) != e.qty or Decimal(str(doc.get("price"))) != e.price:
+                out.append(Violation("c.fills_recorded", f"fills/{recorded[0]} has qty {doc.get('qty')} at "
+                                                         f"{doc.get('price')}, the broker {e.qty} at {e.price} "
+                                                         f"({where})"))
+    known = {e.exec_id for e in ev.executions}
+    for exec_id, doc in sorted(ev.fills.items()):
+        if exec_id not in known:
+            out.append(Violation("c.fills_recorded", f"fills/{exec_id} (orderRef {doc.get('intent_id')}) has no "
+                                                     f"execution at the broker"))
+    return bool(latest) or bool(ev.fills), out
+
+
+def fill_commission(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(c) The commission report reached the recorded fill."""
+    ours = ev.ours()
+    latest = {b: e for b, e in _latest(ev.executions).items() if e.order_ref in ours and not e.foreign}
+    out = []
+    for base, e in sorted(latest.items()):
+        docs = [d for exec_id, d in ev.fills.items() if exec_id.rsplit(".", 1)[0] == base]
+        if len(docs) == 1 and Decimal(str(docs[0].get("commission", "0"))) != e.commission:
+            out.append(Violation("c.fill_commission", f"fills/{e.exec_id} commission {docs[0].get('commission')}, "
+                                                      f"the broker {e.commission} (orderRef {e.order_ref})"))
+    return bool(latest), out
+
+
+def foreign_recorded(ev: Evidence) -> tuple[int, int]:
+    """(recorded, total) foreign leg executions (reported, not yet an invariant: the ledger is being built)."""
+    foreign = [e for e in _latest(ev.executions).values() if e.foreign or e.order_ref not in ev.ours()]
+    recorded = sum(1 for e in foreign if any(x.rsplit(".", 1)[0] == e.base for x in ev.fills))
+    return recorded, len(foreign)
+
+
+def gateway_ready(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(d) After the faults clear, every gateway is ready in some surviving process, and no process holds a
+    connection that it never makes ready (connected but not reconciled: nothing will ever be sent on it)."""
+    out = []
+    by_gateway: dict[str, list[LinkFacts]] = defaultdict(list)
+    for link in ev.links:
+        by_gateway[link.gateway_id].append(link)
+    for gateway_id, links in sorted(by_gateway.items()):
+        if not any(link.ready and link.owned for link in links):
+            states = "; ".join(f"{link.pid}: connected={link.connected} ready={link.ready} owned={link.owned}"
+                               + (f", {link.link_error}" if link.link_error else "") for link in links)
+            out.append(Violation("d.gateway_ready", f"gateway {gateway_id} ready in no process "
+                                                    f"{links[0].seconds_after_clear:.0f} s after its faults cleared "
+                                                    f"({states})"))
+        for link in links:
+            if link.connected and link.owned and not link.ready and any(o.ready and o.owned for o in links):
+                why = f" ({link.link_error})" if link.link_error else ""
+                out.append(Violation("d.gateway_ready", f"gateway {gateway_id} connected but never ready in process "
+                                                        f"{link.pid}{why}"))
+    return bool(ev.links), out
+
+
+def memory_matches_store(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(e) A surviving process's book equals the store."""
+    out = []
+    for pid, book in sorted(ev.books.items()):
+        for ref, intent in sorted(book.items()):
+            doc = ev.intents.get(ref)
+            stored = _parse(doc) if doc is not None else None
+            if stored == intent:
+                continue
+            if stored is None:
+                why = "absent" if doc is None else "does not parse"
+                out.append(Violation("e.memory_matches_store", f"process {pid} tracks {ref} in {intent.state} but "
+                                                               f"the stored document is {why}"))
+                continue
+            diff = [f"{name}: memory {getattr(intent, name)!r} store {getattr(stored, name)!r}"
+                    for name in OrderIntent.model_fields if getattr(intent, name) != getattr(stored, name)
+                    and name != "history"]
+            if intent.history != stored.history:
+                diff.append(f"history: memory {len(intent.history)} changes, store {len(stored.history)}")
+            out.append(Violation("e.memory_matches_store", f"process {pid}, intent {ref}: " + "; ".join(diff)[:300]))
+    return bool(ev.books), out
+
+
+def malformed_isolated(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(g) Everybody else trades; an alert names the document."""
+    if not ev.malformed:
+        return False, []
+    out = []
+    intents = _intents(ev)
+    blocked = _blocked(ev)
+    stopped = [f.follower_id for f in sorted(ev.followers.values(), key=lambda f: f.follower_id)
+               if f.trades and f.follower_id not in blocked
+               and not any(i.follower_id == f.follower_id for i in intents.values())]
+    for path in sorted(ev.malformed):
+        doc_id = path.split("/", 1)[1]
+        named = any(doc_id in str(a.get("message", "")) or doc_id in " ".join(map(str, a.get("context", {}).values()))
+                    for a in ev.alerts)
+        if not named:
+            out.append(Violation("g.malformed_isolated", f"no alert names the malformed document {path} "
+                                                         f"({ev.malformed[path]})"))
+    if stopped:
+        out.append(Violation("g.malformed_isolated", f"with {', '.join(sorted(ev.malformed))} malformed, followers "
+                                                     f"{', '.join(stopped)} got no intent"))
+    return True, out
+
+
+def outcome_matches_broker(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(h) A final intent's fills and state agree with the broker."""
+    latest = _latest(ev.executions)
+    per_ref: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for e in latest.values():
+        per_ref[e.order_ref][e.con_id] += e.qty
+    live = defaultdict(list)
+    for order in ev.live_orders:
+        live[order["order_ref"]].append(order)
+    out = []
+    checked = False
+    for ref, intent in sorted(_intents(ev).items()):
+        if not intent.state.final:
+            continue
+        checked = True
+        legs = per_ref.get(ref, {})
+        filled = min(legs.values()) if len(legs) >= 2 else 0
+        if filled != intent.filled_qty:
+            out.append(Violation("h.outcome_matches_broker", f"intent {ref} is {intent.state} with {intent.filled_qty} "
+                                                             f"filled; the broker filled {filled}"))
+        for order in live.get(ref, []):
+            out.append(Violation("h.outcome_matches_broker", f"intent {ref} is {intent.state} but its order perm "
+                                                             f"{order['perm_id']} is still {order['status']} at the "
+                                                             f"broker"))
+    return checked, out
+
+
+CHECKS: dict[str, Check] = {
+    "a.one_order_per_intent": one_order_per_intent,
+    "b.intent_settles": intent_settles,
+    "b.unknown_has_order": unknown_has_order,
+    "c.fills_recorded": fills_recorded,
+    "c.fill_commission": fill_commission,
+    "d.gateway_ready": gateway_ready,
+    "e.memory_matches_store": memory_matches_store,
+    "f.one_spread_per_day": one_spread_per_day,
+    "g.malformed_isolated": malformed_isolated,
+    "h.outcome_matches_broker": outcome_matches_broker,
+}
+
+
+def check_all(ev: Evidence) -> tuple[set[str], list[Violation]]:
+    """(applicable invariants, violations) of one run."""
+    applicable: set[str] = set()
+    violations: list[Violation] = []
+    for name, check in CHECKS.items():
+        used, found = check(ev)
+        if used or found:
+            applicable.add(name)
+        violations.extend(found)
+    return applicable, violations

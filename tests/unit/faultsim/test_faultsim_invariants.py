@@ -1,0 +1,184 @@
+"""Each invariant fails on a hand-made bad outcome, with a message that names what broke, and a good day passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from faultsim.evidence import Evidence, ExecutionFacts, FollowerFacts, LinkFacts
+from faultsim.invariants import CHECKS, check_all
+from spreadpilot.models import IntentState, OrderIntent, Spread, StateChange, Strategy
+
+AT = datetime(2026, 3, 17, 13, 31, tzinfo=UTC)
+REF = "entry-20260317-QQQ-bull_put-0000abcd-f01"
+REF2 = "entry-20260317-QQQ-bull_put-0000abcd-f02"
+
+
+def intent(ref: str = REF, follower: str = "f01", state: IntentState = IntentState.FILLED, filled: int = 1,
+           account: str = "DU1") -> OrderIntent:
+    return OrderIntent(intent_id=ref, signal_id="20260317-QQQ-bull_put-0000abcd", follower_id=follower,
+                       gateway_id="gw-1", account=account,
+                       spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480)),
+                       expiry=date(2026, 3, 17), contracts=1, state=state, filled_qty=filled,
+                       history=(StateChange(state=state, at=AT, note="done"),), created_at=AT, updated_at=AT)
+
+
+def order_line(ref: str = REF, perm: int = 100, account: str = "DU1", modify: bool = False) -> dict[str, Any]:
+    return {"event": "order", "ts": AT.isoformat(), "account": account, "order_id": 1, "perm_id": perm,
+            "order_ref": ref, "what_if": False, "modify": modify, "client_id": 2}
+
+
+def execution(exec_id: str, con_id: int, ref: str = REF, price: str = "1.50", commission: str = "0.65",
+              foreign: bool = False) -> ExecutionFacts:
+    return ExecutionFacts(exec_id, ref, "DU1", "gw-1", "OPT", con_id, 1, Decimal(price), Decimal(commission), foreign)
+
+
+def fill_doc(exec_id: str, price: str = "1.50", commission: str = "0.65") -> dict[str, Any]:
+    return {"exec_id": exec_id, "intent_id": REF, "qty": 1, "price": price, "commission": commission}
+
+
+def good_day() -> Evidence:
+    """One follower, one filled spread, everything recorded."""
+    i = intent()
+    return Evidence(
+        day="20260317", followers={"f01": FollowerFacts("f01", "DU1", "gw-1", trades=True)},
+        signals=["20260317-QQQ-bull_put-0000abcd"], entry_refs={REF}, intents={REF: i.to_doc()},
+        fills={"0000aaaa.00000001.01.01": fill_doc("0000aaaa.00000001.01.01"),
+               "0000aaaa.00000001.02.01": fill_doc("0000aaaa.00000001.02.01", price="0.50")},
+        journal=[order_line(), order_line(modify=True)],
+        executions=[execution("0000aaaa.00000001.01.01", 1), execution("0000aaaa.00000001.02.01", 2, price="0.50")],
+        sent=[{"op": "place", "order_ref": REF}], books={"p1": {REF: i}},
+        links=[LinkFacts("p1", "gw-1", ready=True, connected=True, seconds_after_clear=30.0)],
+    )
+
+
+def broken(ev: Evidence, name: str) -> list[str]:
+    return [v.message for v in CHECKS[name](ev)[1]]
+
+
+def test_a_good_day_keeps_every_invariant() -> None:
+    applicable, violations = check_all(good_day())
+    assert violations == []
+    assert {"a.one_order_per_intent", "c.fills_recorded", "d.gateway_ready", "h.outcome_matches_broker"} <= applicable
+
+
+def test_two_orders_for_one_order_ref_break_a() -> None:
+    ev = good_day()
+    ev.journal.append(order_line(perm=101))
+    assert broken(ev, "a.one_order_per_intent") == [
+        f"orderRef {REF}: 2 orders at the broker (perm 100 order 1 client 2 at 09:31:00.000 ET, perm 101 order 1 "
+        "client 2 at 09:31:00.000 ET)"]
+
+
+def test_two_spreads_for_one_account_on_one_day_break_f() -> None:
+    ev = good_day()
+    other = "entry-20260317-QQQ-bull_put-9999ffff-f01"
+    ev.entry_refs.add(other)
+    ev.journal.append(order_line(ref=other, perm=102))
+    assert broken(ev, "f.one_spread_per_day") == [f"account DU1: 2 of the day's spreads sent ({REF}, {other})"]
+
+
+def test_an_intent_stuck_in_planned_breaks_b() -> None:
+    ev = good_day()
+    ev.intents[REF] = intent(state=IntentState.PLANNED, filled=0).to_doc()
+    assert any("stuck in planned" in m for m in broken(ev, "b.intent_settles"))
+
+
+def test_a_trading_follower_without_an_intent_breaks_b_and_says_the_message_was_dead_lettered() -> None:
+    ev = good_day()
+    ev.followers["f02"] = FollowerFacts("f02", "DU2", "gw-1", trades=True)
+    ev.dead_lettered = ["sig-1"]
+    assert broken(ev, "b.intent_settles") == [
+        "follower f02 (DU2) has no intent for the day (signal message dead-lettered: sig-1)"]
+
+
+def test_unknown_needs_a_critical_alert_and_an_order_that_was_sent() -> None:
+    ev = good_day()
+    ev.intents[REF] = intent(state=IntentState.UNKNOWN, filled=0).to_doc()
+    ev.sent = []
+    assert any("unknown without a CRITICAL alert" in m for m in broken(ev, "b.intent_settles"))
+    assert any("no order for it was ever sent" in m for m in broken(ev, "b.unknown_has_order"))
+    ev.alerts = [{"type": "order.unknown", "severity": "CRITICAL", "order_ref": REF}]
+    assert broken(ev, "b.intent_settles") == []
+
+
+def test_an_execution_missing_from_fills_breaks_c() -> None:
+    ev = good_day()
+    del ev.fills["0000aaaa.00000001.02.01"]
+    assert broken(ev, "c.fills_recorded") == [
+        f"execution 0000aaaa.00000001.02.01 (orderRef {REF}, account DU1, gw-1) is not in fills"]
+
+
+def test_a_correction_recorded_beside_the_original_breaks_c() -> None:
+    ev = good_day()
+    ev.executions.append(execution("0000aaaa.00000001.01.02", 1, price="1.51"))
+    ev.fills["0000aaaa.00000001.01.02"] = fill_doc("0000aaaa.00000001.01.02", price="1.51")
+    assert any("recorded 2 times" in m for m in broken(ev, "c.fills_recorded"))
+
+
+def test_a_correction_that_replaces_the_original_keeps_c() -> None:
+    ev = good_day()
+    ev.executions.append(execution("0000aaaa.00000001.01.02", 1, price="1.51"))
+    ev.fills["0000aaaa.00000001.01.01"] = fill_doc("0000aaaa.00000001.01.01", price="1.51")
+    assert broken(ev, "c.fills_recorded") == []
+
+
+def test_a_fill_without_its_commission_breaks_c_commission() -> None:
+    ev = good_day()
+    ev.fills["0000aaaa.00000001.01.01"] = fill_doc("0000aaaa.00000001.01.01", commission="0")
+    assert broken(ev, "c.fill_commission") == [
+        f"fills/0000aaaa.00000001.01.01 commission 0, the broker 0.65 (orderRef {REF})"]
+
+
+def test_a_connected_gateway_that_never_becomes_ready_breaks_d() -> None:
+    ev = good_day()
+    ev.links = [LinkFacts("p1", "gw-1", ready=False, connected=True, seconds_after_clear=30.0,
+                          link_error="its link task died: AckTimeout()")]
+    assert broken(ev, "d.gateway_ready") == [
+        "gateway gw-1 ready in no process 30 s after its faults cleared (p1: connected=True ready=False owned=True, "
+        "its link task died: AckTimeout())"]
+
+
+def test_a_gateway_ready_in_the_process_that_holds_its_lease_keeps_d() -> None:
+    ev = good_day()
+    ev.links.append(LinkFacts("b1", "gw-1", ready=False, connected=False, seconds_after_clear=30.0, owned=False))
+    assert broken(ev, "d.gateway_ready") == []
+
+
+def test_memory_ahead_of_the_store_breaks_e() -> None:
+    ev = good_day()
+    ev.books["p1"][REF] = intent(state=IntentState.WORKING, filled=0)
+    messages = broken(ev, "e.memory_matches_store")
+    assert len(messages) == 1
+    assert "state: memory" in messages[0]
+    assert REF in messages[0]
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_a_malformed_document_must_be_named_by_an_alert_and_stop_nobody(named: bool) -> None:
+    ev = good_day()
+    ev.malformed = {"followers/f09": "multiplier_abc"}
+    ev.followers["f02"] = FollowerFacts("f02", "DU2", "gw-1", trades=True)
+    if named:
+        ev.alerts = [{"type": "store.malformed", "severity": "WARNING", "message": "followers/f09 is malformed"}]
+    messages = broken(ev, "g.malformed_isolated")
+    assert ("no alert names the malformed document followers/f09 (multiplier_abc)" in messages) is not named
+    assert "with followers/f09 malformed, followers f02 got no intent" in messages
+
+
+def test_a_rejected_intent_whose_order_still_works_breaks_h() -> None:
+    ev = good_day()
+    ev.intents[REF] = intent(state=IntentState.REJECTED, filled=0).to_doc()
+    ev.live_orders = [{"order_ref": REF, "perm_id": 100, "account": "DU1", "status": "Submitted"}]
+    assert broken(ev, "h.outcome_matches_broker") == [
+        f"intent {REF} is rejected with 0 filled; the broker filled 1",
+        f"intent {REF} is rejected but its order perm 100 is still Submitted at the broker"]
+
+
+def test_foreign_executions_do_not_count_as_ours() -> None:
+    ev = good_day()
+    ev.executions.append(execution("0000bbbb.00000001.01.01", 1, ref="ops/hedge", foreign=True))
+    assert check_all(ev)[1] == []
