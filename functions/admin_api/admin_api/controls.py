@@ -21,10 +21,11 @@ from admin_api.deps import Deps, Route
 from admin_api.eventlog import note
 from admin_api.http import ApiError, ApiResponse, Call, not_found
 from spreadpilot import confirmations
+from spreadpilot.actions import OPERATOR_ACTIONS
 from spreadpilot.confirmations import PENDING_CONFIRMATIONS, PendingConfirmation, Verdict
 from spreadpilot.envelopes import CommandMessage
 from spreadpilot.models import Command, CommandKind
-from spreadpilot.store import CONTROLS
+from spreadpilot.store import COMMANDS, CONTROLS
 
 log = logging.getLogger("admin_api.controls")
 
@@ -163,8 +164,25 @@ def get_controls(deps: Deps, call: Call) -> object:
     return {"global": switches.pop("global", {}), "followers": switches, "pending_flatten": pending}
 
 
+def get_command(deps: Deps, call: Call) -> object:
+    """One operator command as it was recorded, with the executor's answer (status ``in_progress``, then ``done``,
+    ``partly_done`` or ``failed`` and a note naming what is left) and its action's progress part by part."""
+    command_id = call.param("command_id")
+    db = deps.store.db
+    snap = db.collection(COMMANDS).document(command_id).get()
+    if not snap.exists:
+        raise not_found("command", command_id)
+    command = snap.to_dict() or {}
+    action_id = command.get("action_id")
+    action = db.collection(OPERATOR_ACTIONS).document(str(action_id)).get() if action_id else None
+    return {"command": {"id": command_id, **command},
+            "action": (action.to_dict() or {}) if action is not None and action.exists else None}
+
+
 ROUTES = [
     Route("GET", "/controls", get_controls, "Kill switches (global and per follower) and pending flattens"),
+    Route("GET", "/commands/{command_id}", get_command, "One command, the executor's answer to it (done, partly "
+          "done, failed) and its action's progress per follower"),
     Route("POST", "/controls/pause", _simple(CommandKind.PAUSE), "Pause new entries (scope all or a follower)",
           changes=True, body="ControlRequest"),
     Route("POST", "/controls/resume", _simple(CommandKind.RESUME), "Resume new entries", changes=True,

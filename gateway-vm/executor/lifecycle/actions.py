@@ -11,7 +11,8 @@ goes on, through a restart if need be). The action then ends:
     partly_done   some parts are done, the others failed after their attempts (the note names each and why)
     failed        no part could be done
 
-The end is answered with ONE alert, so the requester hears back on Telegram whatever happened
+The end is answered with ONE alert (and one ``command.outcome`` line in the event console the web app shows), so
+the requester hears back whatever happened
 (``command.finished`` WARNING when done, ``command.unfinished`` CRITICAL naming what is left; a breaker's answer is
 its ``risk.daily_loss_breaker`` CRITICAL), then written to the action, merged into the requesting command
 (``commands/{command_id}``: status, note, action_id, finished_at: what the web app shows) and audited. The alert goes
@@ -26,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from executor.lifecycle.context import Context, sleep_or_stop
+from executor.lifecycle.context import Context, note_event, sleep_or_stop
 from spreadpilot.actions import ActionKind, ActionPart, ActionState, OperatorAction, PartState
 from spreadpilot.models import Severity
 
@@ -191,6 +192,10 @@ class ActionDesk:
         await self.ctx.alerts.send(type_, severity, message, follower_id=_follower_of(action),
                                    action_id=action.action_id, command_id=action.command_id or "",
                                    state=str(action.state))
+        await note_event(self.ctx, "command.outcome", message, severity=severity,
+                         key=f"{action.action_id}|{action.state}", follower_id=_follower_of(action),
+                         command_id=action.command_id,
+                         context={"action_id": action.action_id, "kind": str(action.kind), "state": str(action.state)})
 
     async def _write_final(self, action: OperatorAction) -> None:
         writer = self._writers.pop(action.action_id, None)

@@ -27,10 +27,10 @@ import logging
 from datetime import datetime, timedelta
 
 from executor.lifecycle.actions import ActionDesk
-from executor.lifecycle.context import Context
+from executor.lifecycle.context import Context, note_event
 from spreadpilot.actions import ActionKind, ActionPart, OperatorAction
 from spreadpilot.errors import Retryable
-from spreadpilot.models import Command, CommandKind, Follower
+from spreadpilot.models import Command, CommandKind, Follower, Severity
 
 log = logging.getLogger(__name__)
 GLOBAL = "global"
@@ -101,6 +101,11 @@ class CommandDesk:
                                    status=status, note=note, handled_at=now.isoformat(), **extra)
         log.info("command handled", extra={"command_id": command.command_id, "kind": str(command.kind),
                                            "scope": command.scope, "status": status, "note": note})
+        await note_event(self.ctx, "command.outcome", f"{command.kind} {command.scope}: {status}: {note}",
+                         severity=Severity.WARNING if status == REJECTED else Severity.INFO,
+                         key=f"{command.command_id}|{status}", command_id=command.command_id,
+                         follower_id=None if command.scope == "all" else command.scope,
+                         context={"kind": str(command.kind), "status": status})
 
     async def _execute(self, command: Command, now: datetime,
                        first_seen: datetime) -> tuple[str, str, OperatorAction | None]:

@@ -1,20 +1,25 @@
-"""What every lifecycle loop shares with the executor: its gateways, intent book, stores, alerts, clock and stop."""
+"""What every lifecycle loop shares with the executor: its gateways, intent book, stores, alerts, clock, stop, and
+the event console's writer (``executor.events``; None where there is no console, e.g. unit tests)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
+from executor.events import ExecutorEvents
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.lifecycle.ports import LifecycleBroker, LifecycleStore
 from executor.lifecycle.settings import LifecycleSettings
 from spreadpilot.clock import Clock
 from spreadpilot.models import IntentKind, IntentState
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +34,7 @@ class Context:
     settings: LifecycleSettings
     clock: Clock
     stop: asyncio.Event
+    events: ExecutorEvents | None = None
 
     def broker(self, gateway_id: str) -> LifecycleBroker | None:
         """The gateway's broker if it is connected and reconciled, else None (nothing is sent on it)."""
@@ -53,3 +59,13 @@ async def sleep_or_stop(ctx: Context, seconds: float) -> None:
     finally:
         for w in waits:
             w.cancel()
+
+
+async def note_event(ctx: Context, kind: str, message: str, **fields: Any) -> None:
+    """One line in the event console (a notification: a failure is logged, never raised)."""
+    if ctx.events is None:
+        return
+    try:
+        await ctx.events.note(kind, message, at=ctx.clock.now(), **fields)
+    except Exception:  # the console may miss a line; the work it describes stands
+        log.exception("event not recorded", extra={"kind": kind})

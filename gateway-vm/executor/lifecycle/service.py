@@ -81,7 +81,8 @@ class Lifecycle:
     def __init__(self, engine: Engine, store: LifecycleStore, settings: LifecycleSettings) -> None:
         self.settings = settings
         self.ctx = Context(links=engine.links, book=engine.book, intents=engine.store, store=store,
-                           alerts=engine.alerts, settings=settings, clock=engine.clock, stop=engine.stop)
+                           alerts=engine.alerts, settings=settings, clock=engine.clock, stop=engine.stop,
+                           events=engine.events)
         self.parts = LifecycleParts(self.ctx)
         self.monitor = self.parts.monitor
         self.mtm = self.parts.mtm

@@ -8,9 +8,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from lifecycle_harness import Executor
+from lifecycle_harness import AdminClient, Executor
 
 from ibsim.testing import SimulatorProcess, running_simulator, sim_clock
+from identity.testing import SessionServers, TokenFactory
 from spreadpilot.clock import SimClock
 from stack.local_stack import LocalStack
 from stack.topology import TopicTap
@@ -47,3 +48,11 @@ def executors(clean_stack: LocalStack, tap: Callable[[str], TopicTap],
     for ex in started:
         if ex.process.poll() is None:
             ex.kill()
+
+
+@pytest.fixture
+def admin(clean_stack: LocalStack, serve_function: Callable[..., str]) -> AdminClient:
+    """The admin API served by functions-framework, called as the web app's admin."""
+    url = serve_function("admin_api", SessionServers.admin_api_env(clean_stack.project))
+    tokens = TokenFactory(SessionServers.issuer_for(clean_stack.project).issuer)
+    return AdminClient(url, SessionServers.web_origin(), tokens.valid("admin"))

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import requests
 from google.cloud import firestore
 
 from ibsim.testing import SimulatorProcess
@@ -70,6 +72,19 @@ def command(command_id: str, kind: CommandKind, scope: str = "all", code: str | 
 
 def publish_command(project: str, cmd: Command) -> str:
     return PubSubPublisher(project).publish("commands", CommandMessage(command=cmd))
+
+
+@dataclass
+class AdminClient:
+    """The served admin API, called with the web app's origin and an admin's token."""
+
+    base_url: str
+    origin: str
+    token: str
+
+    def call(self, method: str, path: str, json: Any = None) -> requests.Response:
+        headers = {"Origin": self.origin, "Authorization": f"Bearer {self.token}"}
+        return requests.request(method, f"{self.base_url}/api/v1{path}", json=json, headers=headers, timeout=30)
 
 
 class Executor(ExecutorProcess):

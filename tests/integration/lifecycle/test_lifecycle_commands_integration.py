@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from itertools import pairwise
+from typing import Any
 
 from google.cloud import firestore
 from lifecycle_harness import (
+    AdminClient,
     Executor,
     alert_types,
     command,
@@ -132,3 +134,34 @@ def test_mtm_snapshots_and_the_heartbeat_are_written_at_their_cadence_through_a_
 def _status(db: firestore.Client, command_id: str) -> str | None:
     snap = db.collection(COMMANDS).document(command_id).get()
     return (snap.to_dict() or {}).get("status") if snap.exists else None
+
+
+def test_a_flatten_asked_and_confirmed_in_the_web_app_ends_done_and_the_web_app_reads_the_answer(
+        clean_stack: LocalStack, firestore_db: firestore.Client, admin: AdminClient,
+        world: Callable[..., tuple[SimClock, SimulatorProcess]], executors: Callable[..., Executor]) -> None:
+    clock, sim = world(START, 20, ["DU001", "DU002"], "--underlying", "487")
+    sim.set_price(487)
+    seed(firestore_db, [follower(1), follower(2)], sim)
+    executor = executors(clock, min_credit="0.10")
+    publish_signal(clean_stack.project, make_signal(qty=1))
+    wait_for(lambda: entry_filled(firestore_db, "f01")() and entry_filled(firestore_db, "f02")(), 60, "both entries")
+
+    code = admin.call("POST", "/controls/flatten", {"scope": "all", "reason": "web test"}).json()["confirm_code"]
+    confirmed = admin.call("POST", "/controls/flatten/confirm", {"confirm_code": code})
+    assert confirmed.status_code == 202
+    command_id = confirmed.json()["command_id"]
+
+    view: dict[str, Any] = {}
+
+    def answered() -> bool:
+        view.update(admin.call("GET", f"/commands/{command_id}").json())
+        return view["command"].get("status") not in (None, "in_progress")
+
+    wait_for(answered, 60, "the executor's answer in the admin API")
+    assert view["command"]["status"] == "done"
+    assert "2 follower(s) flat" in view["command"]["note"]
+    assert view["action"]["state"] == "done"
+    assert sorted(p["key"] for p in view["action"]["parts"]) == ["controls:global", "flatten:f01", "flatten:f02"]
+    assert not held(sim, "DU001")
+    assert not held(sim, "DU002")
+    assert executor.terminate() == 0

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lifecycle_broker import MemoryBroker
 from lifecycle_fakes import FixedClock, MemoryLifecycleStore, RecordingPublisher, context, option
 
+from executor.events import ExecutorEvents
 from executor.gateways import GatewayLink
 from executor.lifecycle.context import Context
 from executor.lifecycle.service import LifecycleParts
+from spreadpilot.events import MemoryEvents
 from spreadpilot.models import Command, CommandKind, Follower
 
 REDELIVERIES = 5
@@ -24,6 +27,13 @@ class Rig:
     broker: MemoryBroker
     store: MemoryLifecycleStore
     parts: LifecycleParts
+
+    @property
+    def events(self) -> MemoryEvents:
+        assert self.ctx.events is not None
+        sink = self.ctx.events.sink
+        assert isinstance(sink, MemoryEvents)
+        return sink
 
     @property
     def alerts(self) -> RecordingPublisher:
@@ -59,6 +69,7 @@ def rig(broker: MemoryBroker, followers: list[Follower], clock: FixedClock | Non
     store = store or MemoryLifecycleStore(followers_=followers)
     ctx = context(store, clock, **{"action_retry_s": 1.0, **overrides})
     ctx.links = {"gw-advisor": link_for(ctx, broker)}
+    ctx.events = ExecutorEvents(MemoryEvents(), ThreadPoolExecutor(max_workers=1))
     return Rig(ctx, broker, store, LifecycleParts(ctx))
 
 

@@ -118,3 +118,21 @@ def test_close_follower_closes_that_follower_only_and_needs_a_follower() -> None
     assert asyncio.run(d.handle(cmd("c1", CommandKind.CLOSE_FOLLOWER, scope="f02"))) == "done"
     assert asyncio.run(d.handle(cmd("c2", CommandKind.CLOSE_FOLLOWER, scope="all"))) == "rejected"
     assert [ids for ids, _ in flattens.calls] == [["f02"]]
+
+
+def test_every_command_ends_with_one_answer_alert_and_one_line_in_the_event_console() -> None:
+    r = rig(spreads(1, 2), [follower(1), follower(2)])
+
+    async def scenario() -> None:
+        await r.parts.commands.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, code="ABCD12"))
+        await r.parts.commands.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))
+        await r.parts.commands.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))  # redelivered
+        await r.settle()
+
+    asyncio.run(scenario())
+    assert r.alerts.alert_types().count("command.finished") == 1
+    outcomes = [e for e in r.events.events if e.kind == "command.outcome" and e.command_id == "k1"]
+    assert [e.context["state"] for e in outcomes if "state" in e.context] == ["done"]
+    assert "2 follower(s) flat" in outcomes[-1].message
+    assert r.store.commands["k1"]["status"] == "done"
+    assert r.store.actions["flatten-ABCD12"].state == "done"
