@@ -65,6 +65,10 @@ class PositionsLag(RuntimeError):
     """The broker's positions do not show a close's fill yet: closing again now could over-close."""
 
 
+class CloseInFlight(RuntimeError):
+    """A close of the follower has no final outcome yet: nothing else is sent for it until it has."""
+
+
 @dataclass(frozen=True)
 class CloseTarget:
     """What one close order closes, and what it is recorded against."""
@@ -174,15 +178,21 @@ class Closer:
             return final
 
     async def wait_idle(self, follower_id: str) -> None:
-        """Follow every close of the follower not final yet (resumed after a restart, or in doubt) to its end."""
-        while True:
-            open_refs = [t.intent.intent_id for t in list(self.ctx.book.tracked.values())
-                         if t.intent.follower_id == follower_id and t.intent.kind is not IntentKind.ENTRY
-                         and not t.intent.state.final and t.intent.intent_id not in self.running]
-            if not open_refs or self.ctx.stop.is_set():
+        """Follow every close of the follower not final yet (resumed after a restart, or in doubt) to its end;
+        ``CloseInFlight`` if one still has no final outcome (its gateway is away, the broker has not answered)."""
+        open_refs = self._open_closes(follower_id)
+        for ref in open_refs:
+            if self.ctx.stop.is_set():
                 return
-            for ref in open_refs:
-                await self.follow_once(ref)
+            await self.follow_once(ref)
+        still = [ref for ref in open_refs if ref in self._open_closes(follower_id)]
+        if still:
+            raise CloseInFlight(f"close {', '.join(still)} has no final outcome yet")
+
+    def _open_closes(self, follower_id: str) -> list[str]:
+        return [t.intent.intent_id for t in list(self.ctx.book.tracked.values())
+                if t.intent.follower_id == follower_id and t.intent.kind is not IntentKind.ENTRY
+                and not t.intent.state.final and t.intent.intent_id not in self.running]
 
     def follow_once(self, ref: str) -> asyncio.Future[OrderIntent]:
         """``follow(ref)``, once however many wait for it (a joiner's cancellation leaves it running)."""

@@ -275,3 +275,19 @@ def test_closes_of_one_follower_are_recorded_per_position_and_reason_not_per_sec
     asyncio.run(scenario())
     [close] = [t.intent for t in r.ctx.book.tracked.values() if t.intent.kind is IntentKind.FLATTEN]
     assert close.intent_id.endswith("-4851-cmd-c1-1")
+
+
+def test_a_close_of_the_follower_without_an_outcome_holds_the_flatten_part_back_instead_of_doubling_it() -> None:
+    r = rig(spreads(1), [follower(1)], action_attempts=2)
+    now = r.ctx.clock.now()
+    # a close recorded on a gateway this process does not drive: its outcome cannot be followed from here
+    stranded = OrderIntent(intent_id="exit-20260317-QQQ-bull_put-x-f01-4851-exit-1", kind=IntentKind.EXIT,
+                           signal_id="20260317-QQQ-bull_put-x", follower_id="f01", gateway_id="gw-elsewhere",
+                           account=A, spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
+                                                    long_strike=Decimal(480)),
+                           expiry=now.date(), contracts=2, state=IntentState.WORKING, created_at=now, updated_at=now)
+    r.ctx.book.track(stranded)
+    asyncio.run(asyncio.wait_for(flatten_all(r), 10))
+    assert r.broker.sent("combo") == []
+    assert r.store.commands["k1"]["status"] == "partly_done"
+    assert "has no final outcome yet" in str(r.store.commands["k1"]["note"])
