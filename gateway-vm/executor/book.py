@@ -78,6 +78,14 @@ class IntentBook:
         """Start tracking ``intent`` (idempotent: an already tracked intent is kept as it is)."""
         return self.tracked.setdefault(intent.intent_id, Tracked(intent))
 
+    async def stamp(self, intent_id: str) -> None:
+        """Write the intent as it is under this process's lease epoch (a takeover fences the previous owner)."""
+        if self.fence is None:
+            return
+        t = self.tracked[intent_id]
+        async with t.lock:
+            await self._save(t.intent)
+
     def notify(self, intent: OrderIntent, note: str) -> None:
         """Tell the observers (the event console) of a stored change of ``intent``."""
         for observe in self.observers:

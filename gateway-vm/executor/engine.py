@@ -184,6 +184,7 @@ class Engine:
                     or since_full >= self.settings.ledger_full_sweep_s):
                 continue
             self.ledger.sweep_wanted, since_full = False, 0.0
+            log.info("execution sweep", extra={"lacking_commission": self.ledger.lacking_commission()})
             for link in self.links.values():
                 if not link.may_send():
                     continue  # reconciliation sweeps when it comes back

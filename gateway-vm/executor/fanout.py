@@ -20,6 +20,7 @@ from executor.book import IntentBook
 from executor.checks import entry_window_reason, kill_switch_reason, seconds_until_window
 from executor.entry import EntryRunner
 from executor.intents import ExecutorStore
+from executor.lease import LeaseLost
 from executor.price_path import daily_order
 from executor.settings import ExecutorSettings
 from executor.sizing import contracts_for
@@ -189,7 +190,17 @@ class SignalHandler:
         fan-out whose delivery failed part-way); the entries to run."""
         open_intents = await self.store.open_intents()
         await self.alert_malformed()
-        return self.adopt(open_intents)
+        known = set(self.book.tracked)
+        to_run = self.adopt(open_intents)
+        # stamp this process's lease epoch on what it adopted, so a late write of the previous owner is refused
+        # from now on (reconciliation then brings each one in line with the broker)
+        for intent_id in [i for i in self.book.tracked if i not in known]:
+            try:
+                await self.book.stamp(intent_id)
+            except LeaseLost:
+                self.book.tracked.pop(intent_id, None)
+                to_run = [i for i in to_run if i != intent_id]
+        return to_run
 
     async def _isolated(self, intent_id: str) -> None:
         try:

@@ -59,7 +59,7 @@ class GatewayLink:
         self.since: datetime | None = None
         self.down_since: datetime | None = clock.now()
         self.reconcile_failures = 0
-        self._owned = lease is None
+        self._owned = lease is None  # with a lease: set by the lease keeper once the lease is held
         self._adopted = False
         self._needs_reconcile = True
         self._wake = asyncio.Event()
@@ -124,19 +124,34 @@ class GatewayLink:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Hold the lease and keep the session up and reconciled until ``stop``; retries back off exponentially."""
-        delay = self.backoff[0]
-        next_renewal = 0.0
-        loop = asyncio.get_running_loop()
+        keeper = asyncio.ensure_future(self._keep_lease(stop)) if self.lease is not None else None
+        try:
+            await self._keep_session(stop)
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _keep_lease(self, stop: asyncio.Event) -> None:
+        """Renew the lease on its own schedule, whatever the session is busy with, and give the gateway up the
+        moment it lapses (so a hung reconciliation never keeps a gateway this process no longer owns)."""
+        assert self.lease is not None
         while not stop.is_set():
-            if self.lease is not None and loop.time() >= next_renewal:
-                next_renewal = loop.time() + self.lease.renew_every_s
-                if not await self.lease.renew():
-                    await self._release_ownership("lease not held")
-                    await wait_any(stop, asyncio.sleep(self.lease.renew_every_s))
-                    continue
-            if not self._owned:
-                self._owned = True
-                self._adopted = False
+            if await self.lease.renew():
+                if not self._owned:
+                    self._owned, self._adopted = True, False
+                    self._wake.set()
+            else:
+                await self._release_ownership("lease not held")
+            await wait_any(stop, asyncio.sleep(self.lease.renew_every_s))
+
+    async def _keep_session(self, stop: asyncio.Event) -> None:
+        delay = self.backoff[0]
+        while not stop.is_set():
+            if not self.owned:
+                self._wake.clear()
+                await wait_any(stop, self._wake.wait(), asyncio.sleep(1.0))
+                continue
             if not self._adopted and self.on_owned is not None:
                 try:
                     await self.on_owned(self.gateway_id)  # adopt its open intents before the first reconciliation
@@ -149,7 +164,7 @@ class GatewayLink:
                     self.ready.clear()
                     self._needs_reconcile = True
                     self.accounts = await self.broker.connect()
-                if self._needs_reconcile:
+                if self._needs_reconcile and self.owned:
                     await self._reconcile("connected" if self.since is None else "reconcile requested")
                 delay = self.backoff[0]
             except BrokerDisconnected as exc:
@@ -177,8 +192,8 @@ class GatewayLink:
             except BaseException:
                 self._needs_reconcile = True
                 raise
-            if self._needs_reconcile or not self.broker.is_connected():
-                return  # something happened meanwhile (a drop, 1101): the run loop reconciles again
+            if self._needs_reconcile or not self.broker.is_connected() or not self.owned:
+                return  # something happened meanwhile (a drop, 1101, the lease lapsed): the run loop looks again
             self.since = self.clock.now()
             self.down_since = None
             self.reconcile_failures = 0

@@ -30,7 +30,16 @@ from google.cloud import firestore
 from executor.checks import Controls
 from executor.lease import LeaseLost, LeaseRecord, next_record
 from spreadpilot.errors import Retryable
-from spreadpilot.models import ID_PATTERN, Fill, Follower, FollowerState, Gateway, IntentState, OrderIntent
+from spreadpilot.models import (
+    ID_PATTERN,
+    Fill,
+    Follower,
+    FollowerState,
+    Gateway,
+    IntentState,
+    OrderIntent,
+    execution_key,
+)
 from spreadpilot.store import CONTROLS, HEARTBEATS, Malformed, Store
 
 T = TypeVar("T")
@@ -194,8 +203,12 @@ class FirestoreExecutorStore:
         return await self._run(claim)
 
     async def put_fill(self, fill: Fill) -> None:
-        """Upsert ``fills/{exec_id}``."""
-        await self._run(lambda: self.store.fills.put(fill))
+        """Upsert ``fills/{execution key}``; a version without its commission never erases one already stored
+        (a late write of a process that died before the commission report arrived must not undo it)."""
+        doc = fill.to_doc()
+        if not fill.commission:
+            doc.pop("commission")
+        await self._run(lambda: self.store.fills.ref(execution_key(fill.exec_id)).set(doc, merge=True))
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         """Replace ``heartbeats/executor``."""
@@ -209,16 +222,17 @@ class FirestoreLeaseStore:
         self.db = db
         self.pool = pool
 
-    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
+    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime,
+                   fresh: bool = False) -> int | None:
         """Take or renew the lease; the epoch held, or None if another process holds it."""
         return await asyncio.get_running_loop().run_in_executor(
-            self.pool, lambda: self._take(gateway_id, holder, now, expires_at))
+            self.pool, lambda: self._take(gateway_id, holder, now, expires_at, fresh))
 
-    def _take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
+    def _take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime, fresh: bool) -> int | None:
         ref = self.db.collection(LEASES).document(gateway_id)
         snap = ref.get()
         current = _lease_of(snap.to_dict()) if snap.exists else None
-        wanted = next_record(current, holder, now, expires_at)
+        wanted = next_record(current, holder, now, expires_at, fresh)
         if wanted is None:
             return None
         doc = {"holder": wanted.holder, "epoch": wanted.epoch, "expires_at": wanted.expires_at.isoformat()}

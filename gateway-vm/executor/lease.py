@@ -42,8 +42,12 @@ class LeaseRecord:
 class LeaseStore(Protocol):
     """Where leases live (Firestore in production)."""
 
-    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
-        """Take or renew the lease if it is ours, free or expired at ``now``; the epoch held, or None."""
+    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime,
+                   fresh: bool = False) -> int | None:
+        """Take or renew the lease if it is ours, free or expired at ``now``; the epoch held, or None.
+
+        ``fresh``: the first take of a new process; even a lease still held under its own name gets a new epoch,
+        so a write its dead predecessor left in flight cannot land over its own."""
         ...
 
     async def give_up(self, gateway_id: str, holder: str, epoch: int) -> None:
@@ -51,12 +55,14 @@ class LeaseStore(Protocol):
         ...
 
 
-def next_record(current: LeaseRecord | None, holder: str, now: datetime, expires_at: datetime) -> LeaseRecord | None:
+def next_record(current: LeaseRecord | None, holder: str, now: datetime, expires_at: datetime,
+                fresh: bool = False) -> LeaseRecord | None:
     """The lease after ``holder`` asks for it at ``now``, or None if someone else holds it."""
     if current is None:
         return LeaseRecord(holder, 1, expires_at)
     if current.holder == holder and current.expires_at > now:
-        return LeaseRecord(holder, current.epoch, expires_at)  # a renewal keeps the epoch
+        # a renewal keeps the epoch; a restarted process under the same name fences out its predecessor
+        return LeaseRecord(holder, current.epoch + 1 if fresh else current.epoch, expires_at)
     if current.expires_at <= now:
         return LeaseRecord(holder, current.epoch + 1, expires_at)  # a takeover fences the previous holder
     return None
@@ -75,6 +81,7 @@ class GatewayLease:
         self.margin = margin
         self.epoch: int | None = None
         self._valid_until = 0.0  # loop time
+        self._fresh = True  # no take has succeeded in this process yet
 
     @property
     def renew_every_s(self) -> float:
@@ -92,7 +99,10 @@ class GatewayLease:
         now = self.clock.now()
         expires_at = now + timedelta(seconds=self.ttl_s * self.clock.speed)
         try:
-            epoch = await self.store.take(self.gateway_id, self.holder, now, expires_at)
+            # a renewal that hangs past what is left of the lease counts as failed: ownership must lapse on time
+            left = max(0.1, self._valid_until - asked_at) if self.epoch is not None else self.ttl_s
+            epoch = await asyncio.wait_for(
+                self.store.take(self.gateway_id, self.holder, now, expires_at, self._fresh), left)
         except Exception as exc:  # a store outage: keep what we have until it runs out, try again next time
             log.warning("lease renewal failed", extra={"gateway_id": self.gateway_id, "error": repr(exc)})
             return self.held()
@@ -101,6 +111,7 @@ class GatewayLease:
                 log.warning("lease held by another process", extra={"gateway_id": self.gateway_id})
             self.epoch = None
             return False
+        self._fresh = False
         if epoch != self.epoch:
             log.info("lease taken", extra={"gateway_id": self.gateway_id, "epoch": epoch, "holder": self.holder})
         self.epoch = epoch

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +54,9 @@ async def serve(settings: ExecutorSettings) -> int:
     brokers = {g.id: IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
                               ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
     leases = FirestoreLeaseStore(db, pool) if settings.leases else None
-    holder = settings.executor_id or socket.gethostname()  # stable across restarts: a restart keeps its leases
+    # unique per process: two processes never share a lease (a crashed one's leases expire; a stopped one's are
+    # given up on the way out, so a restart takes them at once)
+    holder = f"{settings.executor_id or socket.gethostname()}:{os.getpid()}"
     events = ExecutorEvents(FirestoreEvents(db), pool)
     engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder, events)
     await engine.start()

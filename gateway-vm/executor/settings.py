@@ -68,7 +68,7 @@ class ExecutorSettings(CommonSettings):
         default=True, description="hold a Firestore lease per gateway, so several executor processes split them"
     )
     executor_id: str = Field(
-        default="", description="this process's name on gateway leases (default: the host name; one executor per host)"
+        default="", description="this executor's name on gateway leases (default: the host name; the pid is added)"
     )
     ibc_restart: time = Field(
         default=time(23, 45), description="New York time IBC restarts the gateway daily (an outage then is not paged)"

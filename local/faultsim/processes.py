@@ -129,14 +129,14 @@ class Executors:
 
     def _engine_extras(self, store: FirestoreExecutorStore, proc: Process) -> dict[str, Any]:
         """What a newer ``Engine`` takes besides the five basics, built as ``executor.service`` builds it: gateway
-        leases over the same Firestore, and a holder name that a restart on the same host keeps."""
+        leases over the same Firestore, and a holder name unique to the process (host and pid)."""
         params = inspect.signature(Engine.__init__).parameters
         extras: dict[str, Any] = {}
         lease_store = getattr(intents, "FirestoreLeaseStore", None)
         if "leases" in params and lease_store is not None and getattr(self.settings, "leases", True):
             extras["leases"] = lease_store(self.rt.db, _NoPool())
         if "holder" in params:
-            extras["holder"] = f"vm-{proc.lineage}"  # one host per lineage: the first executor's, a second one's
+            extras["holder"] = f"vm-{proc.lineage}:{proc.pid}"  # as executor.service names it: host and process
         return extras
 
     def crash(self, pid: str, restart_after: float | None, why: str = "killed") -> None:

@@ -21,6 +21,7 @@ from faultsim.vloop import Trace, VirtualLoop
 from spreadpilot.envelopes import SignalMessage, decode
 from spreadpilot.errors import Rejected
 from spreadpilot.models import Severity, Signal
+from spreadpilot.resources import Subscription, resources
 
 Handler = Callable[[Signal], Coroutine[Any, Any, object]]
 
@@ -45,14 +46,19 @@ class Message:
     dead: bool = False
 
 
+def _deployed() -> Subscription:
+    return resources().subscriptions["executor-signals"]
+
+
 @dataclass
 class SignalBus:
     """The subscription."""
 
     loop: VirtualLoop
     trace: Trace
-    max_attempts: int = 5
-    ack_deadline_s: float = 10.0
+    # as the deployment declares the executor's subscription (resources.yaml: executor-signals)
+    max_attempts: int = field(default_factory=lambda: _deployed().max_delivery_attempts or 5)
+    ack_deadline_s: float = field(default_factory=lambda: float(_deployed().ack_deadline_s))
     handle_timeout_s: float = 120.0
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)

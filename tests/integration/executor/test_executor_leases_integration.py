@@ -29,7 +29,9 @@ TTL_S = 6.0  # real seconds
 
 
 def holders(db: firestore.Client) -> dict[str, str]:
-    return {snap.id: (snap.to_dict() or {}).get("holder", "") for snap in db.collection("leases").stream()}
+    """Gateway → the executor holding its lease (the holder is ``<executor id>:<pid>``)."""
+    return {snap.id: str((snap.to_dict() or {}).get("holder", "")).split(":")[0]
+            for snap in db.collection("leases").stream()}
 
 
 def test_a_killed_executors_gateways_are_taken_over_within_the_lease_time_and_trade_once(

@@ -381,7 +381,11 @@ class MemoryStore:
         await asyncio.sleep(0)
         self._write()
         self._before("put_fill")
-        self.fills[execution_key(fill.exec_id)] = fill  # like fills/{execution_key}: a correction replaces
+        key = execution_key(fill.exec_id)  # like fills/{execution_key}: a correction replaces
+        known = self.fills.get(key)
+        if known is not None and known.commission and not fill.commission:
+            fill = fill.model_copy(update={"commission": known.commission})  # merge keeps a stored commission
+        self.fills[key] = fill
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         self.heartbeats.append(doc)
@@ -397,11 +401,12 @@ class MemoryLeases:
         self.records: dict[str, LeaseRecord] = {}
         self.down = False
 
-    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime) -> int | None:
+    async def take(self, gateway_id: str, holder: str, now: datetime, expires_at: datetime,
+                   fresh: bool = False) -> int | None:
         await asyncio.sleep(0)
         if self.down:
             raise StoreDown("leases: unavailable")
-        wanted = next_record(self.records.get(gateway_id), holder, now, expires_at)
+        wanted = next_record(self.records.get(gateway_id), holder, now, expires_at, fresh)
         if wanted is None:
             return None
         self.records[gateway_id] = wanted
