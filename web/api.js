@@ -52,7 +52,15 @@ async function send(method, path, body, retried = false) {
   const { apiBaseUrl } = await loadConfig();
   const user = await session();
   const headers = {};
-  if (user) headers.Authorization = `Bearer ${await user.getIdToken(retried)}`;
+  if (user) {
+    try {
+      headers.Authorization = `Bearer ${await user.getIdToken(retried)}`;
+    } catch (e) {  // no fresh token (the account was disabled): sign out, as a refused token does below
+      await signOut();
+      window.dispatchEvent(new CustomEvent('signed-out'));
+      throw new ApiError(401, { error: { message: 'signed out: this account can no longer sign in' } });
+    }
+  }
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(`${apiBaseUrl}/api/v1${path}`, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),

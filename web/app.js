@@ -125,7 +125,9 @@ async function route() {
     return;
   }
   try {
-    if (!me) { me = await get('/me'); renderWho(); }
+    // Asked on every page: a disabled operator is signed out, a changed role shows, at the next click.
+    me = await get('/me');
+    renderWho();
     const found = ROUTES.map(([re, render]) => [path.match(re), render]).find(([m]) => m);
     if (!found) { view.replaceChildren(el('p', {}, 'No such page.')); return; }
     const [match, render] = found;

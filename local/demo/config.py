@@ -57,9 +57,11 @@ def function_env(out_dir: Path, speed: float) -> dict[str, str]:
 
 
 def auth_env(issuer_port: int) -> dict[str, str]:
-    """The admin API verifies ID tokens against the local issuer's certificates (same code as production)."""
+    """The admin API verifies ID tokens against the local issuer's certificates (same code as production) and
+    manages operators through the issuer's Identity Toolkit admin API (the seam of admin_api.identity_platform)."""
     cert_path = "robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
-    return {"SPREADPILOT_AUTH_CERT_URL": f"http://127.0.0.1:{issuer_port}/{cert_path}"}
+    return {"SPREADPILOT_AUTH_CERT_URL": f"http://127.0.0.1:{issuer_port}/{cert_path}",
+            "IDENTITY_TOOLKIT_API_URL": f"http://127.0.0.1:{issuer_port}"}
 
 
 def executor_env(subscription: str, speed: float) -> dict[str, str]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,17 @@ class GatewayVmProcess:
         self.log_path = state / "supervisor.log"
         self._log = self.log_path.open("a", encoding="utf-8")
         self.process = subprocess.Popen(dying_with_parent(argv), env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Until its first pass is done (its VM report is in Firestore); RuntimeError if it exited instead."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(line.startswith("{") for line in self.log().splitlines()):
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the gateway VM exited ({self.process.returncode}):\n{self.log()[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"the gateway VM made no pass in {timeout_s} s:\n{self.log()[-2000:]}")
 
     def approve(self, gateway_id: str) -> None:
         """The login's owner approves the 2FA notification on IBKR Mobile."""

@@ -18,6 +18,8 @@ import signal
 import threading
 from pathlib import Path
 
+from iamcheck.accounts import OWNER
+from iamcheck.grants import policy_for
 from identity.server import DEFAULT_USERS, LOCAL_PASSWORD, Issuer, IssuerServer, parse_users
 from identity.webserve import WebConfig, WebServer
 
@@ -34,12 +36,15 @@ def main() -> None:
     parser.add_argument("--web-port", type=int, default=0, help="also serve the web app on this port")
     parser.add_argument("--web-dir", type=Path, default=Path("web"))
     parser.add_argument("--api-base-url", default="", help="the admin API's base URL (for the web app's config)")
+    parser.add_argument("--terraform", type=Path, default=Path("terraform"),
+                        help="whose iam.tf grants the admin API (operators' accounts) is checked against")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     users = parse_users(args.users) if args.users else DEFAULT_USERS
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with IssuerServer(Issuer(args.project, users), args.host, args.port) as issuer:
+    policy = policy_for(args.terraform, args.project, [OWNER])
+    with IssuerServer(Issuer(args.project, users, policy=policy), args.host, args.port) as issuer:
         log.info("issuer: %s  (certificates: %s)", issuer.base_url, issuer.cert_url)
         log.info("users: %s  (password %s)", ", ".join(f"{u.email} [{u.role or 'no role'}]" for u in users)
                  if not args.users else "as given", LOCAL_PASSWORD if not args.users else "as given")

@@ -8,6 +8,8 @@ runs the real SDK (sign-in, profile lookup and the silent refresh of the ID toke
     POST /identitytoolkit.googleapis.com/v1/accounts:signInWithPassword
     POST /identitytoolkit.googleapis.com/v1/accounts:lookup  {idToken}  → {users: [...]}
     POST /securetoken.googleapis.com/v1/token  grant_type=refresh_token&refresh_token=R  → {id_token, ...}
+And Identity Toolkit's admin API for operators' accounts (create, look up, role claim, disable, invitation e-mail),
+with iam.tf's permissions checked per caller: ``identity.admin``. A disabled user cannot sign in or refresh.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import json
 import logging
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 import jwt
 
+from iamcheck.grants import Policy
+from identity import admin
 from identity.keys import SigningKey, certificates_doc
 from identity.tokens import mint_id_token
 
@@ -42,8 +46,12 @@ log = logging.getLogger("identity")
 @dataclass(frozen=True)
 class LocalUser:
     email: str
-    password: str
+    password: str  # empty: invited, no password chosen yet
     role: str | None
+    disabled: bool = False
+    valid_since: float = 0.0  # tokens issued before this (epoch seconds) are revoked
+    created_ms: float = 0.0
+    last_login_ms: float = 0.0
 
     @property
     def uid(self) -> str:
@@ -70,15 +78,58 @@ class Issuer:
     """The issuer's state: project, key and users."""
 
     def __init__(self, project: str, users: tuple[LocalUser, ...] = DEFAULT_USERS,
-                 key: SigningKey | None = None, token_lifetime_s: int = TOKEN_LIFETIME_S) -> None:
+                 key: SigningKey | None = None, token_lifetime_s: int = TOKEN_LIFETIME_S,
+                 policy: Policy | None = None) -> None:
         self.project = project
+        self.policy = policy  # iam.tf's grants for the admin API; None = every caller may manage accounts
+        self.link_base = ""  # where the invitation links point (the server's base URL)
+        self.oob_codes: list[admin.OobCode] = []
         self.users = {user.email: user for user in users}
         self.key = key or SigningKey.generate(datetime.now(UTC))
         self.token_lifetime_s = token_lifetime_s
         self.cert_fetches = 0  # how often the certificates were served (tests count verifiers' fetches)
         self.refreshes = 0  # how often an ID token was refreshed (tests check the web app refreshes silently)
         self._refresh_tokens: dict[str, str] = {}  # refresh token → email
-        self._lock = threading.Lock()
+        self._refresh_issued: dict[str, float] = {}  # refresh token → when it was issued (epoch seconds)
+        self._lock = threading.RLock()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Guards ``users`` (the admin API changes them while others sign in)."""
+        return self._lock
+
+    def create_user(self, email: str, now: datetime) -> LocalUser:
+        """A new account without a password (Identity Toolkit's admin create), or ``EMAIL_EXISTS``."""
+        email = email.strip().lower()
+        if "@" not in email:
+            raise admin.AdminError(400, "INVALID_EMAIL")
+        with self._lock:
+            if email in self.users:
+                raise admin.AdminError(400, "EMAIL_EXISTS")
+            user = LocalUser(email, "", None, created_ms=now.timestamp() * 1000)
+            self.users[email] = user
+        return user
+
+    def send_password_reset(self, email: str) -> admin.OobCode:
+        """"Send" the choose-a-password e-mail: a one-time code and its link, listed at the emulator path."""
+        email = email.strip().lower()
+        with self._lock:
+            if email not in self.users:
+                raise admin.AdminError(400, "EMAIL_NOT_FOUND")
+            code = admin.new_code()
+            sent = admin.OobCode(email, code, f"{self.link_base}{admin.ACTION_PATH}?mode=resetPassword&oobCode={code}",
+                                 "PASSWORD_RESET")
+            self.oob_codes.append(sent)
+        return sent
+
+    def use_oob_code(self, code: str) -> str:
+        """The e-mail a code was sent to; the code is spent (``INVALID_OOB_CODE`` the second time)."""
+        with self._lock:
+            found = next((c for c in self.oob_codes if c.code == code), None)
+            if found is None:
+                raise admin.AdminError(400, "INVALID_OOB_CODE")
+            self.oob_codes.remove(found)
+            return found.email
 
     def _mint(self, user: LocalUser, now: datetime) -> str:
         return mint_id_token(self.key, project=self.project, uid=user.uid, email=user.email, role=user.role,
@@ -88,6 +139,7 @@ class Issuer:
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._refresh_tokens[token] = user.email
+            self._refresh_issued[token] = datetime.now(UTC).timestamp()
         return token
 
     def refresh(self, refresh_token: str, now: datetime) -> dict[str, object]:
@@ -98,6 +150,10 @@ class Issuer:
         user = self.users.get(email or "")
         if user is None:
             raise ValueError("INVALID_REFRESH_TOKEN")
+        if user.disabled:
+            raise ValueError("USER_DISABLED")
+        if self._refresh_issued.get(refresh_token, 0.0) < user.valid_since:
+            raise ValueError("TOKEN_EXPIRED")  # revoked: an admin changed this operator's access since
         return {"access_token": self._mint(user, now), "id_token": self._mint(user, now),
                 "expires_in": str(self.token_lifetime_s), "token_type": "Bearer", "refresh_token": refresh_token,
                 "user_id": user.uid, "project_id": self.project}
@@ -112,19 +168,26 @@ class Issuer:
         user = self.users.get(str(claims.get("email", "")))
         if user is None:
             raise ValueError("USER_NOT_FOUND")
+        if user.disabled:
+            raise ValueError("USER_DISABLED")
         info = {"providerId": "password", "email": user.email, "federatedId": user.email, "rawId": user.email}
         return {"kind": "identitytoolkit#GetAccountInfoResponse", "users": [{
             "localId": user.uid, "email": user.email, "emailVerified": True, "providerUserInfo": [info],
-            "passwordUpdatedAt": 0, "validSince": "0", "lastLoginAt": str(int(claims["iat"]) * 1000),
-            "createdAt": "0", "customAttributes": json.dumps({"role": user.role} if user.role else {})}]}
+            "passwordUpdatedAt": 0, "validSince": str(int(user.valid_since)),
+            "lastLoginAt": str(int(claims["iat"]) * 1000), "createdAt": str(int(user.created_ms)),
+            "customAttributes": json.dumps({"role": user.role} if user.role else {})}]}
 
     def sign_in(self, email: str, password: str, now: datetime) -> dict[str, object]:
         """Identity Toolkit's signInWithPassword response, or ValueError with its error code."""
         user = self.users.get(email.strip().lower())
         if user is None:
             raise ValueError("EMAIL_NOT_FOUND")
-        if user.password != password:
+        if not user.password or user.password != password:
             raise ValueError("INVALID_PASSWORD")
+        if user.disabled:
+            raise ValueError("USER_DISABLED")
+        with self._lock:
+            self.users[user.email] = replace(user, last_login_ms=now.timestamp() * 1000)
         return {"kind": "identitytoolkit#VerifyPasswordResponse", "localId": user.uid, "email": user.email,
                 "displayName": "", "idToken": self._mint(user, now), "registered": True,
                 "refreshToken": self._new_refresh_token(user), "expiresIn": str(self.token_lifetime_s)}
@@ -155,7 +218,28 @@ def make_handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
         def do_OPTIONS(self) -> None:
             self._send(204, {})
 
+        def _send_html(self, text: str) -> None:
+            data = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path == admin.OOB_PATH.format(project=issuer.project):
+                with issuer.lock:
+                    codes = [{"email": c.email, "oobCode": c.code, "oobLink": c.link, "requestType": c.request_type}
+                             for c in issuer.oob_codes]
+                self._send(200, {"oobCodes": codes})
+                return
+            if path == admin.ACTION_PATH:
+                self._send_html(admin.action_page(dict(parse_qsl(query)).get("oobCode", "")))
+                return
+            if path == "/v1/projects/" + issuer.project + "/accounts:batchGet":
+                self._admin("batchGet", {})
+                return
             if self.path.split("?", 1)[0] == CERT_PATH:
                 issuer.cert_fetches += 1
                 self._send(200, certificates_doc([issuer.key]),
@@ -174,8 +258,30 @@ def make_handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
                 raise ValueError("INVALID_ARGUMENT")
             return body
 
+        def _admin(self, method: str, body: dict[str, object]) -> None:
+            try:
+                admin.authorize(issuer, method, self.headers.get("Authorization"))
+                self._send(200, admin.handle(issuer, method, body, datetime.now(UTC)))
+            except admin.AdminError as exc:
+                self._send(exc.status, exc.body())
+
         def do_POST(self) -> None:
             path = self.path.split("?", 1)[0]
+            method = admin.route(path, issuer.project)
+            if method is not None or path in admin.RESET_PATHS:
+                try:
+                    body = self._body()
+                except ValueError:
+                    self._send(400, admin.AdminError(400, "INVALID_ARGUMENT").body())
+                    return
+                if method is not None:
+                    self._admin(method, body)
+                    return
+                try:
+                    self._send(200, admin.reset_password(issuer, body))
+                except admin.AdminError as exc:
+                    self._send(exc.status, exc.body())
+                return
             if path not in (SIGN_IN_PATH, SDK_SIGN_IN_PATH, SDK_LOOKUP_PATH, SDK_REFRESH_PATH):
                 self._send(404, {"error": {"code": 404, "message": "NOT_FOUND"}})
                 return
@@ -205,6 +311,7 @@ class IssuerServer:
     def __init__(self, issuer: Issuer, host: str = "127.0.0.1", port: int = 0) -> None:
         self.issuer = issuer
         self.httpd = ThreadingHTTPServer((host, port), make_handler(issuer))
+        issuer.link_base = self.base_url
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="identity", daemon=True)
 
     @property

@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from iamcheck.accounts import OWNER
+from iamcheck.grants import policy_for
 from identity.keys import SigningKey
 from identity.server import Issuer, IssuerServer
 from identity.tokens import mint_id_token
+
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
+IDENTITY_TOOLKIT_API_ENV = "IDENTITY_TOOLKIT_API_URL"  # the admin API's seam (admin_api.identity_platform)
 
 
 @dataclass
@@ -57,8 +62,10 @@ class SessionServers:
 
     @classmethod
     def issuer_for(cls, project: str) -> IssuerServer:
+        """The issuer, whose admin API answers only callers iam.tf grants (the admin API's service account)."""
         if cls.issuer is None:
-            cls.issuer = IssuerServer(Issuer(project)).__enter__()
+            policy = policy_for(TERRAFORM, project, [OWNER])
+            cls.issuer = IssuerServer(Issuer(project, policy=policy)).__enter__()
         return cls.issuer
 
     @classmethod
@@ -77,7 +84,9 @@ class SessionServers:
 
     @classmethod
     def admin_api_env(cls, project: str) -> dict[str, str]:
-        """The admin API's settings for tests: the local issuer's certificates, the web origin, statements."""
+        """The admin API's settings for tests: the local issuer's certificates and admin API (the seam), the web
+        origin, statements."""
         return {"SPREADPILOT_AUTH_CERT_URL": cls.issuer_for(project).cert_url,
+                IDENTITY_TOOLKIT_API_ENV: cls.issuer_for(project).base_url,
                 "SPREADPILOT_WEB_BASE_URL": cls.web_origin(),
                 "SPREADPILOT_STATEMENTS_DIR": str(cls.statements_dir())}

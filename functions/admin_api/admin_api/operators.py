@@ -3,7 +3,8 @@
 Accounts live in Identity Platform (``admin_api.identity_platform``; the local issuer on the stack); the role is
 the account's custom claim ``role``. Every change is also recorded in ``operators/{uid}`` and audited: ID tokens
 carry the role they were issued with for up to an hour, so the API trusts the record over the token
-(``OperatorVerifier``): a disabled operator is refused on the very next request, a changed role applies at once.
+(``OperatorVerifier``): a disabled operator is refused on the very next request, a changed role applies at once;
+``revoked_operators/{uid}`` exists while one is disabled, and Firestore's rules refuse the web app's reads for it.
 An admin cannot disable or demote themselves (the last admin would lock everyone out).
 """
 
@@ -25,6 +26,7 @@ from spreadpilot.store import Store
 log = logging.getLogger("admin_api.operators")
 
 OPERATORS = "operators"
+REVOKED = "revoked_operators"  # {uid}: present while disabled; Firestore rules refuse the web app's reads for it
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -126,12 +128,12 @@ def change_operator(deps: Deps, call: Call) -> object:
     body = call.body(OperatorChange)
     if body.role is None and body.disabled is None:
         raise ApiError(400, "give role and/or disabled", where="body")
+    if uid == call.principal.uid and (body.disabled or (body.role is not None and body.role is not Role.ADMIN)):
+        raise ApiError(409, "you cannot disable or demote yourself; ask another admin", where="path")
     directory = _directory(deps)
     account = directory.get(uid)
     if account is None:
         raise not_found("operator", uid)
-    if uid == call.principal.uid and (body.disabled or (body.role is not None and body.role is not Role.ADMIN)):
-        raise ApiError(409, "you cannot disable or demote yourself; ask another admin", where="path")
     # Revoke tokens issued so far when access shrinks, so no refreshed token carries the old role.
     shrinks = bool(body.disabled) or body.role is Role.VIEWER
     directory.update(uid, role=str(body.role) if body.role else None, disabled=body.disabled,
@@ -142,6 +144,12 @@ def change_operator(deps: Deps, call: Call) -> object:
     if body.disabled is not None:
         fields["disabled"] = body.disabled
     saved = _save(deps, account, call, **fields)
+    if body.disabled is not None:
+        revoked = deps.store.db.collection(REVOKED).document(uid)
+        if body.disabled:
+            revoked.set({"uid": uid, "at": call.now.isoformat(), "by": call.principal.actor})
+        else:
+            revoked.delete()
     action = "operator.disable" if body.disabled else "operator.enable" if body.disabled is False else "operator.role"
     deps.store.audit(action, actor=call.principal.actor, source="web", at=call.now.isoformat(), uid=uid,
                      email=account.email, **{k: v for k, v in fields.items()})

@@ -33,6 +33,7 @@ def start_vm(clean_stack: LocalStack, tmp_path: Path) -> Iterator[Callable[..., 
 
     def start(**options: Any) -> GatewayVmProcess:
         started.append(GatewayVmProcess(tmp_path / f"vm{len(started)}", project=clean_stack.project, **options))
+        started[-1].wait_ready()
         return started[-1]
 
     yield start
