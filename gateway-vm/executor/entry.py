@@ -19,18 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import TypeVar
 
 from executor.alerts import Alerts
 from executor.book import IntentBook, Tracked
 from executor.broker import (
     AckTimeout,
     BrokerDisconnected,
-    Combo,
-    ComboQuote,
     MarketDataTimeout,
     NotModifiable,
     OrderRejected,
@@ -51,6 +47,7 @@ from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.ladder import ladder_exhausted, next_limit
 from executor.lease import LeaseLost
+from executor.market import MarketCache, market_data
 from executor.outcome import settle
 from executor.price_path import PricePath
 from executor.pricing import combo_limit, credit_of, to_cents
@@ -63,65 +60,6 @@ log = logging.getLogger(__name__)
 ACTION = "BUY"  # a credit spread is bought as a BAG at a negative price (see pricing)
 QUOTE_TTL_STEPS = 2  # a quote is shared for two ladder steps' worth of business time
 STORE_ALERT_AFTER = 3  # Firestore errors in a row before an entry alerts
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Market:
-    """The qualified combo and its quote on one gateway for one signal."""
-
-    combo: Combo
-    quote: ComboQuote
-
-
-class MarketCache:
-    """Qualify the legs once per gateway and signal, and share one live quote among followers for ``ttl_s``.
-
-    However many followers ask at once, one qualification and one quote go out per gateway; an entry that starts
-    later (a large fan-out's tail, a resend after reconciliation) gets a fresh quote, not the opening one.
-    """
-
-    def __init__(self, clock: Clock, ttl_s: float) -> None:
-        self.clock = clock
-        self.ttl_s = ttl_s
-        self._combos: dict[tuple[str, str], asyncio.Task[Combo]] = {}
-        self._quotes: dict[tuple[str, str], tuple[float, asyncio.Task[ComboQuote | None]]] = {}
-
-    async def get(self, link: GatewayLink, intent: OrderIntent) -> Market:
-        """The market of ``intent``'s spread on ``link`` (a failed lookup is retried by the next caller)."""
-        key = (link.gateway_id, intent.signal_id)
-        combo_task = self._combos.get(key)
-        if combo_task is None or _failed(combo_task):
-            spread = intent.spread
-            combo_task = asyncio.ensure_future(link.broker.qualify(
-                intent.symbol, intent.expiry, spread.right, spread.short_strike, spread.long_strike))
-            self._combos[key] = combo_task
-        combo = await asyncio.shield(combo_task)
-        now = self.clock.now().timestamp()
-        fetched_at, quote_task = self._quotes.get(key, (0.0, None))
-        if quote_task is None or _failed(quote_task) or _empty(quote_task) or now - fetched_at > self.ttl_s:
-            quote_task = asyncio.ensure_future(link.broker.quote(combo))
-            self._quotes[key] = (now, quote_task)
-        quote = await asyncio.shield(quote_task)
-        if quote is None:  # a leg without a quote right now: not cached, the entry asks again
-            raise MarketDataTimeout(f"no live quote for {intent.spread.short_strike}/{intent.spread.long_strike}")
-        return Market(combo, quote)
-
-
-async def _market_data(awaitable: Awaitable[T]) -> T:
-    """Await a request that sends no order; a timeout of it is a ``MarketDataTimeout``, never an unknown order."""
-    try:
-        return await awaitable
-    except AckTimeout as exc:
-        raise MarketDataTimeout(str(exc)) from exc
-
-
-def _failed(task: asyncio.Task[T]) -> bool:
-    return task.done() and (task.cancelled() or task.exception() is not None)
-
-
-def _empty(task: asyncio.Task[ComboQuote | None]) -> bool:
-    return task.done() and not _failed(task) and task.result() is None
 
 
 class EntryRunner:
@@ -245,7 +183,7 @@ class EntryRunner:
         if reason is not None:  # decided without market data
             await self.book.move(ref, IntentState.SKIPPED, reason, reason=reason)
             return
-        market = await _market_data(self.markets.get(link, intent))
+        market = await market_data(self.markets.get(link, intent))
         path = self.paths.setdefault(intent.signal_id, PricePath(
             to_cents(credit_of(ACTION, market.quote.mid)), self.clock.now().timestamp(), self.settings.ladder_step_s))
         reason = credit_reason(path.mid_credit, self.settings.min_credit)
@@ -343,7 +281,7 @@ class EntryRunner:
         if local.decision is not None:
             return local.decision
         log.info("margin asked of the broker", extra={"order_ref": request.order_ref, "why": local.why_ask})
-        margin = await _market_data(link.broker.what_if(request))
+        margin = await market_data(link.broker.what_if(request))
         return margin_decision(request.qty, margin, self.settings.margin_mode)
 
     async def _hold(self, intent: OrderIntent, why: str) -> None:

@@ -102,7 +102,11 @@ def run() -> list[dict[str, Any]]:
         cleanup.callback(stack.stop)
         saved = dict(os.environ)
         os.environ.update(stack.env)  # the official clients find the emulators through these
-        cleanup.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
+        def restore_environ() -> None:
+            os.environ.clear()
+            os.environ.update(saved)
+
+        cleanup.callback(restore_environ)
         issuer = cleanup.enter_context(IssuerServer(Issuer(stack.project)))
         web_port = free_port("127.0.0.1")
         api_url = stack.serve_function("admin_api", {
