@@ -19,14 +19,16 @@ class GatewayVmProcess:
     """The real supervisor over simulator containers, with the stack's servers from the environment."""
 
     def __init__(self, state: Path, *, project: str, vm: str = "local", capacity: int = 6,
-                 two_factor: Sequence[str] = (), refuse: Sequence[str] = (), journals: Path | None = None) -> None:
+                 two_factor: Sequence[str] = (), refuse: Sequence[str] = (), journals: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.state = state
         state.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "gatewayvm", "--project", project, "--vm", vm, "--state", str(state),
                 "--capacity", str(capacity), "--two-factor", ",".join(two_factor), "--refuse", ",".join(refuse)]
         if journals is not None:
             argv += ["--journals", str(journals)]
-        env = dict(os.environ) | {"LOCAL_IDENTITY": account_email(EXECUTOR, project), "PYTHONUNBUFFERED": "1"}
+        env = dict(os.environ) | (env or {}) | {"LOCAL_IDENTITY": account_email(EXECUTOR, project),
+                                                "PYTHONUNBUFFERED": "1"}
         self.log_path = state / "supervisor.log"
         self._log = self.log_path.open("a", encoding="utf-8")
         self.process = subprocess.Popen(dying_with_parent(argv), env=env, stdout=self._log, stderr=subprocess.STDOUT)

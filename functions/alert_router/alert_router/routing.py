@@ -29,6 +29,10 @@ from spreadpilot.models import Alert
 log = logging.getLogger(__name__)
 
 INLINE_RETRIES = 2  # Telegram 429s honoured in-process before handing the retry to Pub/Sub
+# One more channel, per alert: the follower it concerns, by e-mail, when the alert asks for it (the gateway VM's
+# supervisor does for a follower's own gateway waiting for its 2FA): context notify_follower=email, follower_email,
+# follower_message (the text meant for the follower, not the operators' alert).
+FOLLOWER = "follower"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class AlertRouter:
     def route(self, alert: Alert, now: datetime) -> Outcome:
         """Handle one delivery of ``alert``; raises ``Retryable`` while a channel still has attempts left."""
         channels = self.settings.channels_for(alert.severity)
+        if alert.context.get("notify_follower") == EMAIL and alert.context.get("follower_email"):
+            channels = (*channels, FOLLOWER)
         admission = self.records.admit(alert, channels, timedelta(seconds=self.settings.alert_cooldown_s))
         extra = {"alert_id": alert.alert_id, "alert_type": alert.type, "alert_severity": str(alert.severity)}
         if admission.collapsed_into is not None:
@@ -138,6 +144,8 @@ class AlertRouter:
                 message_id = self._send_telegram(text, sent_to) or message_id
             elif channel == EMAIL:
                 message_id = self._send_email(alert, text)
+            elif channel == FOLLOWER:
+                message_id = self._send_follower(alert)
         except ChannelError as exc:
             log.warning("alert channel failed", extra={"alert_id": alert.alert_id, "channel": channel,
                                                        "error": str(exc)[:500], "attempt": state.attempts})
@@ -177,6 +185,12 @@ class AlertRouter:
                 log.warning("telegram asked to wait", extra={"retry_after_s": wait, "chat_id": chat_id})
                 self.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _send_follower(self, alert: Alert) -> str:
+        if self.email is None:
+            raise ChannelError("email is not configured (SendGrid key missing)")
+        text = alert.context.get("follower_message") or alert.message
+        return str(self.email.send((alert.context["follower_email"],), "SpreadPilot: action needed", text))
 
     def _send_email(self, alert: Alert, text: str) -> str:
         if self.email is None or not self.email_to:

@@ -19,6 +19,7 @@ from spreadpilot.envelopes import AlertMessage
 from spreadpilot.errors import ConfigError
 from spreadpilot.models import (
     Alert,
+    Follower,
     Gateway,
     GatewayKind,
     GatewayState,
@@ -34,6 +35,9 @@ from supervisor.runtime import ContainerRuntime
 
 log = logging.getLogger("supervisor")
 
+FOLLOWER_2FA_MESSAGE = (
+    "IBKR asks you to approve a login: please open IBKR Mobile and approve the notification. SpreadPilot's IB "
+    "Gateway for your account is waiting for it, and today's trades in your account wait until it is approved.")
 REFRESH = timedelta(seconds=60)  # an unchanged status is written again this often (checked_at shows it is alive)
 SOURCE = "supervisor"
 
@@ -137,7 +141,7 @@ class Supervisor:
     def _alert(self, gateway: Gateway, status: GatewayStatus) -> None:
         follower = self._follower_of(gateway) if gateway.kind is GatewayKind.FOLLOWER else None
         if status.state is GatewayState.WAITING_FOR_2FA:
-            who = f"follower {follower} (their own login)" if follower else "the advisor login's owner"
+            who = f"follower {follower.id} (their own login)" if follower else "the advisor login's owner"
             alert = (Severity.WARNING, "gateway.2fa_required",
                      f"gateway {gateway.id} waits for its 2FA: {who} must approve the IBKR Mobile notification; "
                      "entries on it wait until it is logged in")
@@ -150,15 +154,17 @@ class Supervisor:
         severity, kind, message = alert
         context = {"gateway_id": gateway.id, "state": str(status.state)}
         if follower and status.state is GatewayState.WAITING_FOR_2FA:
-            context["notify_follower"] = "email"  # the alert router e-mails the follower too
+            # The alert router e-mails the follower too: it is their login that waits.
+            context |= {"notify_follower": "email", "follower_email": follower.email,
+                        "follower_message": FOLLOWER_2FA_MESSAGE}
         message_alert = Alert(alert_id=f"{SOURCE}-{gateway.id}-{status.state}-{status.since:%Y%m%d%H%M%S}",
                               type=kind, severity=severity, message=message, at=status.checked_at, source=SOURCE,
-                              follower_id=follower, context=context)
+                              follower_id=follower.id if follower else None, context=context)
         try:
             self.publisher.publish(self.alerts_topic, AlertMessage(alert=message_alert))
         except Exception:  # an alert channel failing must never stop supervising the other gateways
             log.exception("alert publish failed", extra={"gateway_id": gateway.id, "alert_type": kind})
 
-    def _follower_of(self, gateway: Gateway) -> str | None:
-        ids = sorted(f.id for f in self.store.followers.all() if f.gateway_id == gateway.id)
-        return ids[0] if ids else None
+    def _follower_of(self, gateway: Gateway) -> Follower | None:
+        on_it = sorted((f for f in self.store.followers.all() if f.gateway_id == gateway.id), key=lambda f: f.id)
+        return on_it[0] if on_it else None

@@ -166,6 +166,8 @@ def test_a_weekly_2fa_waits_asks_the_operator_and_the_follower_and_clears_itself
     assert "IBKR Mobile" in waiting["detail"]
     assert (waiting_gate, api_while_waiting) == ("wait", False)
     assert (asked.severity, asked.follower_id, asked.context["notify_follower"]) == ("WARNING", "f01", "email")
+    assert asked.context["follower_email"] == "anna@example.com"  # the alert router e-mails the follower
+    assert "approve the notification" in asked.context["follower_message"]
     assert "entries on it wait" in asked.message
     assert (cleared.severity, cleared.follower_id) == ("INFO", "f01")
     assert Store(firestore_db).gateways.get("gw-f01").entry_gate() == "go"  # type: ignore[union-attr]
