@@ -23,6 +23,7 @@ COMPONENTS: list[tuple[str, str, str]] = [
     ("pnl", "pnl.settings", "PnLSettings"),
     ("reports", "reports.settings", "ReportsSettings"),
     ("admin_api", "admin_api.settings", "AdminSettings"),
+    ("supervisor (gateway VM)", "supervisor.settings", "SupervisorSettings"),
 ]
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
