@@ -23,14 +23,16 @@ class LifecycleOperations(IBSession):
 
     _stock: Contract | None = None  # QQQ, qualified once (per session object) for underlying quotes
 
-    async def positions(self) -> list[HeldPosition]:
-        """Positions as ib_async keeps them live (the truth fetch after each connect subscribed to them)."""
+    async def positions(self, account: str | None = None) -> list[HeldPosition]:
+        """Positions as ib_async keeps them live (the truth fetch after each connect subscribed to them), of every
+        account or of one (a close's last look reads its own account only, not hundreds)."""
         self._require()
+        live = self.ib.positions(account) if account else self.ib.positions()
         return [HeldPosition(p.account, p.contract.conId, int(p.position), p.contract.secType,
                              right_of(p.contract.right),
                              decimal_or_none(p.contract.strike) if p.contract.strike else None,
                              expiry_of(p.contract))
-                for p in self.ib.positions() if p.position and p.contract.symbol in ("QQQ", "")]
+                for p in live if p.position and p.contract.symbol in ("QQQ", "")]
 
     async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:
         """Snapshot quotes by conId (contracts without a two-sided quote are left out)."""

@@ -164,7 +164,7 @@ class Closer:
             broker = self.ctx.broker(target.follower.gateway_id)
             if broker is None:
                 raise BrokerDisconnected(f"gateway {target.follower.gateway_id} not ready")
-            held = target.held(await broker.positions())
+            held = target.held(await broker.positions(target.follower.ibkr_account))
             if held == 0:
                 log.info("nothing left to close", extra={"follower_id": target.follower.id, "reason": target.reason})
                 return None
@@ -211,7 +211,7 @@ class Closer:
         """Wait until the broker's positions show the fill (held ≤ ``expected``); ``PositionsLag`` if they do not."""
         deadline = self.ctx.clock.now().timestamp() + CATCH_UP_S
         while True:
-            held = target.held(await broker.positions())
+            held = target.held(await broker.positions(target.follower.ibkr_account))
             if held <= max(expected, 0):
                 return
             if self.ctx.clock.now().timestamp() >= deadline or self.ctx.stop.is_set():
@@ -270,7 +270,7 @@ class Closer:
         try:
             limit = await self._limit(broker, target)
             # the last look before the order goes: never more than the account holds right now
-            held = target.held(await broker.positions())
+            held = target.held(await broker.positions(target.follower.ibkr_account))
             if held == 0:
                 return await self.ctx.book.move(ref, IntentState.CANCELLED, "nothing left to close at the broker",
                                                 reason="nothing left to close")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
@@ -20,6 +20,7 @@ from spreadpilot.clock import Clock
 from spreadpilot.models import IntentKind, IntentState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,3 +70,26 @@ async def note_event(ctx: Context, kind: str, message: str, **fields: Any) -> No
         await ctx.events.note(kind, message, at=ctx.clock.now(), **fields)
     except Exception:  # the console may miss a line; the work it describes stands
         log.exception("event not recorded", extra={"kind": kind})
+
+
+class SharedRead(Generic[T]):
+    """One read shared by every caller for ``ttl_s`` business seconds, concurrent ones included: a flatten of
+    hundreds of followers asks Firestore once, not once per follower at the same instant."""
+
+    def __init__(self, clock: Clock, ttl_s: float, read: Callable[[], Awaitable[T]]) -> None:
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self.read = read
+        self._cached: tuple[float, asyncio.Future[T]] | None = None
+
+    async def get(self, *, fresh: bool = False) -> T:
+        """The shared answer (``fresh``: read again unless a read started since the caller's last look)."""
+        now = self.clock.now().timestamp()
+        cached = self._cached
+        stale = cached is None or now - cached[0] > self.ttl_s or (fresh and cached[1].done()) or (
+            cached[1].done() and (cached[1].cancelled() or cached[1].exception() is not None))
+        if stale:
+            cached = (now, asyncio.ensure_future(self.read()))
+            self._cached = cached
+        assert cached is not None
+        return await asyncio.shield(cached[1])

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import date
 
 from executor.book import IntentBook
 from executor.broker import BrokerDisconnected, NotModifiable, OutcomeUnknown
 from executor.lifecycle.assignment import SpreadRecord, record_of
 from executor.lifecycle.closer import Closer, CloseTarget
-from executor.lifecycle.context import Context, sleep_or_stop
+from executor.lifecycle.context import Context, SharedRead, sleep_or_stop
 from executor.lifecycle.holdings import Holdings, classify
 from executor.lifecycle.ports import LifecycleBroker
 from executor.outcome import settle
@@ -44,7 +43,7 @@ class Flattener:
         self.ctx = ctx
         self.closer = closer
         self.active: Counter[str] = Counter()  # follower id → flatten parts running (the monitor keeps off)
-        self._records: tuple[date, float, dict[str, SpreadRecord]] | None = None
+        self._records = SharedRead(ctx.clock, RECORDS_TTL_S, self._read_records)
 
     def flattening(self, follower_id: str) -> bool:
         """A flatten of this follower is running."""
@@ -109,7 +108,7 @@ class Flattener:
 
     async def _holdings(self, broker: LifecycleBroker, follower: Follower) -> Holdings:
         records = await self._day_records()
-        return classify(follower.ibkr_account, await broker.positions(),
+        return classify(follower.ibkr_account, await broker.positions(follower.ibkr_account),
                         [r.spread for r in [records.get(follower.id)] if r])
 
     async def _targets(self, follower: Follower, holdings: Holdings, reason: str, trigger: str) -> list[CloseTarget]:
@@ -130,12 +129,12 @@ class Flattener:
         return targets
 
     async def _day_records(self) -> dict[str, SpreadRecord]:
-        """Each follower's entry of today (reused for ``RECORDS_TTL_S``: a flatten of hundreds reads it once)."""
-        now = self.ctx.clock.now()
-        day = new_york(now).date()
-        if self._records is None or self._records[0] != day or now.timestamp() - self._records[1] > RECORDS_TTL_S:
-            self._records = (day, now.timestamp(), records_by_follower(await self.ctx.store.entries_for(day)))
-        return self._records[2]
+        """Each follower's entry of today (one read shared by the parts running: a flatten of hundreds reads once)."""
+        return await self._records.get()
+
+    async def _read_records(self) -> dict[str, SpreadRecord]:
+        day = new_york(self.ctx.clock.now()).date()
+        return records_by_follower(await self.ctx.store.entries_for(day))
 
 
 def records_by_follower(intents: list[OrderIntent]) -> dict[str, SpreadRecord]:

@@ -15,7 +15,7 @@ import logging
 
 from executor.broker import BrokerDisconnected
 from executor.lifecycle.actions import Impossible
-from executor.lifecycle.context import Context
+from executor.lifecycle.context import Context, SharedRead
 from executor.lifecycle.flatten import Flattener
 from spreadpilot.actions import ActionKind, ActionPart, OperatorAction
 from spreadpilot.models import Follower
@@ -31,7 +31,7 @@ class Operations:
     def __init__(self, ctx: Context, flattener: Flattener) -> None:
         self.ctx = ctx
         self.flattener = flattener
-        self._followers: tuple[float, dict[str, Follower]] | None = None
+        self._followers = SharedRead(ctx.clock, FOLLOWERS_TTL_S, self._read_followers)
 
     async def perform(self, action: OperatorAction, part: ActionPart) -> str:
         """Do ``part`` of ``action``; its note. Raises to be retried (``Impossible``: never)."""
@@ -53,12 +53,12 @@ class Operations:
         raise Impossible(f"no such part {part.key!r}")
 
     async def follower(self, follower_id: str) -> Follower | None:
-        """The follower document (the list is read at most once per ``FOLLOWERS_TTL_S``)."""
-        now = self.ctx.clock.now().timestamp()
-        if self._followers is None or now - self._followers[0] > FOLLOWERS_TTL_S or \
-                follower_id not in self._followers[1]:
-            self._followers = (now, {f.id: f for f in await self.ctx.store.followers()})
-        return self._followers[1].get(follower_id)
+        """The follower document (one read of the list shared by the parts running, again for an id not in it)."""
+        found = (await self._followers.get()).get(follower_id)
+        return found if found is not None else (await self._followers.get(fresh=True)).get(follower_id)
+
+    async def _read_followers(self) -> dict[str, Follower]:
+        return {f.id: f for f in await self.ctx.store.followers()}
 
     async def _reconcile(self, gateway_id: str, why: str) -> str:
         link = self.ctx.links.get(gateway_id)

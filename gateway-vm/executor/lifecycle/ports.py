@@ -70,8 +70,8 @@ class SingleOrder:
 class LifecycleBroker(Broker, Protocol):
     """The executor's broker plus what positions through the day need."""
 
-    async def positions(self) -> list[HeldPosition]:
-        """Every non-zero position of every account on this connection."""
+    async def positions(self, account: str | None = None) -> list[HeldPosition]:
+        """Every non-zero position of every account on this connection, or of ``account`` only."""
         ...
 
     async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:

@@ -55,11 +55,11 @@ class MemoryBroker:
     def is_connected(self) -> bool:
         return True
 
-    async def positions(self) -> list[HeldPosition]:
+    async def positions(self, account: str | None = None) -> list[HeldPosition]:
         if self.drops > 0:
             self.drops -= 1
             raise BrokerDisconnected("socket closed")
-        return list(self.positions_)
+        return [p for p in self.positions_ if account in (None, p.account)]
 
     async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:
         return {c: self.quotes[c] for c in con_ids if c in self.quotes}
