@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock 2>/dev/null | sha1sum | cut -c1-12)
 SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 
-FOLLOWERS ?= 5
+FOLLOWERS ?=
 SCENARIO ?= local/scenarios/normal-day.yaml
 SPEED ?=
 KEEP ?=
@@ -58,7 +58,7 @@ down: setup
 	$(PY) -m stack down --state-dir .local/demo
 
 demo: setup
-	$(PY) -m demo --followers $(FOLLOWERS) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep) $(if $(filter per-follower,$(GATEWAYS)),--per-follower-gateways)
+	$(PY) -m demo $(if $(FOLLOWERS),--followers $(FOLLOWERS)) --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED)) $(if $(KEEP),--keep) $(if $(filter per-follower,$(GATEWAYS)),--per-follower-gateways)
 
 bench: setup
 	$(PY) -m bench --readme README.md
@@ -67,6 +67,12 @@ bench: setup
 .PHONY: simulate
 simulate: setup
 	PYTHONHASHSEED=0 $(PY) -m faultsim --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
+
+# Recompute followers' days, months, commissions and invoices from a ledger file, offline (functions/pnl/README.md).
+.PHONY: pnl-replay
+pnl-replay: setup
+	@test -n "$(LEDGER)" || { echo "usage: make pnl-replay LEDGER=ledger.jsonl" >&2; exit 2; }
+	$(PY) -m pnl.replay $(LEDGER)
 
 docs: setup
 	$(PY) -m settingsdoc README.md

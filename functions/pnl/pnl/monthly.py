@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from pnl.alerts import report_failure
 from pnl.commission import HighWaterMark, bill_month
-from pnl.invoices import adjustments_due, month_invoice
+from pnl.invoices import InvoiceStatus, adjustments_due, month_invoice
 from pnl.records import PnLRecords, rate_for
 from pnl.settings import PnLSettings
 from spreadpilot.envelopes import StatementRequest
@@ -160,11 +160,16 @@ def _close_follower(
     commissions = {m: s.commission for m, s in records.monthly_of(follower.id).items() if m < month}
     commissions[month] = statement.commission
     invoices = records.invoices_of(follower.id)
+    existing = invoices.get(month)
+    # Corrections of paid months ride on an invoice this month issues now (its first close) or still has open; a
+    # month closed before without one does not get a new document for them: the next invoice carries them.
+    carries = stored is None or (existing is not None and existing.status is InvoiceStatus.UNPAID)
     invoice = month_invoice(
         follower_id=follower.id, month=month, iban=follower.iban, account=follower.ibkr_account,
-        commission=statement.commission, adjustments=adjustments_due(month, commissions, invoices),
+        commission=statement.commission,
+        adjustments=adjustments_due(month, commissions, invoices) if carries else [],
         currency=settings.invoice_currency, prefix=settings.payment_reference_prefix,
-        existing=invoices.get(month), at=now,
+        existing=existing, at=now,
     )
     if invoice is not None and invoice != invoices.get(month):
         outcome = records.put_invoice(invoice)
