@@ -4,7 +4,8 @@ Real parts only: ``python -m executor`` (ib_async) ↔ ibsim processes, Pub/Sub 
 = the intent in Firestore reached ``working`` (or a final state), i.e. the broker answered and the executor
 recorded it. Each result sits beside the physical floor ``ceil(N/45) − 1 s + one ack latency`` (ib_async sends at
 most 45 messages/s per connection), as a ratio. The executor runs with its defaults, so every entry also sends a
-what-if probe first (two messages per follower on the connection); one more row shows N=1000 without what-if.
+margin check first (local, from the account summary; a what-if only for a close call); one more row shows N=1000
+with the margin check off. The executor's resident memory and CPU seconds at 1000 followers are reported too.
 """
 
 from __future__ import annotations
@@ -93,11 +94,24 @@ def _wait(condition: Any, timeout_s: float) -> None:
         time.sleep(0.02)
 
 
+def _usage(pid: int) -> tuple[float, float]:
+    """Resident memory (MB) and CPU seconds (user + system) of a process, from /proc."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return rss_kb / 1024, (int(fields[11]) + int(fields[12])) / ticks
+
+
+USAGE: dict[str, tuple[float, float]] = {}  # case → the executor's (RSS MB, CPU s) once every order was acked
+
+
 def _measure(stack: LocalStack, db: firestore.Client, followers: list[Follower], gateways: list[Gateway],
-             log: Path, **settings: str) -> float:
+             log: Path, case: str = "", **settings: str) -> float:
     stack.wipe_firestore()
     _seed(db, followers, gateways)
-    with _executor(stack, log, **settings):
+    with _executor(stack, log, **settings) as executor:
         beat = db.collection("heartbeats").document("executor")
 
         def ready() -> bool:
@@ -111,7 +125,10 @@ def _measure(stack: LocalStack, db: firestore.Client, followers: list[Follower],
         started = time.perf_counter()
         PubSubPublisher(stack.project).publish("signals", SignalMessage(signal=_signal()))
         _wait(lambda: _acked(db) >= len(followers), 300)
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        if case:
+            USAGE[case] = _usage(executor.process.pid)
+        return took
 
 
 def _ack_latency(sim: SimulatorProcess) -> float:
@@ -164,11 +181,17 @@ def run() -> list[dict[str, Any]]:
         cases.append(("advisor_1000_no_what_if", 1000, {"what_if": "false"}))
         for name, n, settings in cases:
             followers = [_follower(i, gateway.id) for i in range(1, n + 1)]
-            took = _measure(stack, db, followers, [gateway], log, **settings)
+            took = _measure(stack, db, followers, [gateway], log, name, **settings)
             floor = _floor(n, ack)
             note = (f"{n} followers on one advisor connection; floor {floor:.2f} s; ratio {took / floor:.2f}"
-                    + ("; what-if off" if settings else "; what-if + order per follower"))
+                    + ("; margin check off" if settings else "; local margin check + one order per follower"))
             rows.append(_row(f"executor.signal_to_all_acked.{name}", took, "s", note))
+        rss, cpu = USAGE["advisor_1000"]
+        rows.append(_row("executor.rss_mb.advisor_1000", rss, "MB",
+                         f"executor resident memory with 1000 followers' orders working; target ≤ 150 MB "
+                         f"(ratio {rss / 150:.2f})"))
+        rows.append(_row("executor.cpu_s.advisor_1000", cpu, "s",
+                         "executor CPU seconds (user + system) from start to 1000 orders acknowledged"))
         rows.append(_gateways_case(stack, db, log, ack))
     return rows
 
