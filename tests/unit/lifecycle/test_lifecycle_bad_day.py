@@ -291,3 +291,23 @@ def test_a_close_of_the_follower_without_an_outcome_holds_the_flatten_part_back_
     assert r.broker.sent("combo") == []
     assert r.store.commands["k1"]["status"] == "partly_done"
     assert "has no final outcome yet" in str(r.store.commands["k1"]["note"])
+
+
+def test_an_exercise_the_broker_did_not_carry_out_is_found_the_next_morning_and_the_stock_sold() -> None:
+    broker = MemoryBroker([stock(A, 200), option(A, 480, 2)], underlying=Decimal(478), overnight_exercise=True)
+    clock = FixedClock()
+    r = rig(broker, [follower(1)], clock=clock)
+
+    async def scenario() -> None:
+        await r.parts.monitor.pass_once(clock.now())  # 11:00: the long put is exercised
+        await r.settle()
+        clock.at += timedelta(hours=19)  # 06:00 the next day: the stock is still there, nothing settled it
+        await r.parts.monitor.pass_once(clock.now())
+        await r.settle()
+
+    asyncio.run(scenario())
+    assert [e["qty"] for e in broker.journal if e["event"] == "exercise"] == [2]  # never sent again
+    assert "position.exercise_not_done" in r.alerts.alert_types()
+    [sale] = broker.sent("single")
+    assert (sale["action"], sale["qty"], sale["con_id"]) == ("SELL", 200, STOCK_CON_ID)
+    assert r.store.claims["exercise-f01-untracked-20260317"]["outcome"] == "not carried out"
