@@ -3,6 +3,7 @@
     GET  /state                                   → Simulator.state()
     GET  /journal                                 → {"events": [...]} (what the journal holds in memory)
     POST /price    {"price": 481.5 | null}        → pin QQQ (null: back to the scenario path)
+    POST /path     {"date": "2026-03-18", "underlying": {"09:30": 487.2, ...}}  → that day's QQQ path
     POST /advance  {"seconds": 60}                → move simulated time forward
     POST /fault    {"kind": "...", ...params}     → inject a fault now (kinds in faults.py)
     POST /funds    {"account": "DU001", "cash": "1000"}
@@ -15,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ibsim.market import parse_path
 from ibsim.simulator import Simulator
 
 log = logging.getLogger("ibsim.control")
@@ -33,6 +36,9 @@ def handle(sim: Simulator, method: str, path: str, body: dict[str, Any]) -> Any:
         raise ValueError(f"unknown endpoint {method} {path}")
     if path == "/price":
         sim.set_price(None if body.get("price") is None else float(body["price"]))
+    elif path == "/path":
+        knots = parse_path({str(k): float(v) for k, v in dict(body["underlying"]).items()})
+        sim.market.days[date.fromisoformat(str(body["date"]))] = knots
     elif path == "/advance":
         sim.advance(float(body["seconds"]))
     elif path == "/fault":

@@ -22,7 +22,7 @@ def price_on_path(knots: list[tuple[time, float]], at: time) -> float:
     """Piecewise-linear interpolation; flat before the first and after the last knot."""
     if not knots:
         raise ValueError("empty price path")
-    seconds = [k.hour * 3600 + k.minute * 60 + k.second for k, _ in knots]
+    seconds = [k.hour * 3600 + k.minute * 60 + k.second + k.microsecond / 1e6 for k, _ in knots]
     x = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
     i = bisect_right(seconds, x)
     if i == 0:
@@ -40,10 +40,12 @@ def expiry_moment(day: date) -> datetime:
 
 
 class Market:
-    """Prices everything from the underlying: a path, or a fixed price set at run time (which wins)."""
+    """Prices everything from the underlying: the day's path (``days``, else the one ``knots``), or a fixed price set
+    at run time (which wins)."""
 
     def __init__(self, default_price: float, vol: float, rate: float, spread_fraction: float) -> None:
         self.knots: list[tuple[time, float]] = []
+        self.days: dict[date, list[tuple[time, float]]] = {}  # a path per New York date (several simulated days)
         self.override: float | None = None
         self.default_price = default_price
         self.vol = vol
@@ -54,8 +56,10 @@ class Market:
         """QQQ's price at ``now``."""
         if self.override is not None:
             return self.override
-        if self.knots:
-            return price_on_path(self.knots, now.astimezone(NEW_YORK).time())
+        ny = now.astimezone(NEW_YORK)
+        knots = self.days.get(ny.date(), self.knots)
+        if knots:
+            return price_on_path(knots, ny.time())
         return self.default_price
 
     def greeks(self, listing: Listing, now: datetime) -> Greeks:
