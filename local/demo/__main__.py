@@ -14,20 +14,20 @@ import shutil
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 
-from demo.display import final_table, live_panel, stage_table
+from demo.display import final_table, live_panel, money_table, stage_table
 from demo.runner import WARMUP_S, Demo, DemoOptions
 from demo.scenario import load_scenario
 from demo.stages import FAILED, NOT_BUILT, RUNNING
 from demo.summary import build_summary
 from demo.timeline import build_timeline
-from spreadpilot.clock import new_york
+from spreadpilot.clock import NEW_YORK, new_york
 from spreadpilot.errors import ConfigError
 from spreadpilot.store import Store, firestore_client
 
@@ -133,6 +133,7 @@ def run_day(demo: Demo, console: Console, began: float) -> int:
     env = demo.process_env(clock)
     console.print("starting simulator(s), seeding followers, serving functions, starting the executor …")
     ports = demo.start_simulators(env)
+    demo.send_day_paths()
     demo.seed(ports, clock.sim_start)
     demo.start_functions(env)
     demo.start_web(env)
@@ -141,12 +142,13 @@ def run_day(demo: Demo, console: Console, began: float) -> int:
         console.print(f"browse the day live: {demo.state.web_url} (admin@spreadpilot.local / spreadpilot-local)")
     store = Store(firestore_client(stack.project))
     timeline = build_timeline(o.scenario)
-    day_start, day_end = o.scenario.at(o.scenario.start), o.scenario.at(o.scenario.end)
-    span = (day_end - day_start).total_seconds()
+    last_day = o.scenario.day_list()[-1].date
+    day_end = o.scenario.at(o.scenario.end, last_day)
+    real_start, real_end = clock.anchor, clock.real_epoch_at(day_end)
 
     def panel() -> Any:
         now = clock.now()
-        progress = min(1.0, max(0.0, (now - day_start).total_seconds() / span))
+        progress = min(1.0, max(0.0, (time.time() - real_start) / (real_end - real_start)))
         return live_panel(
             f"{new_york(now):%H:%M:%S}", progress, counters(store, demo), demo.state.stages, demo.state.events_done
         )
@@ -166,30 +168,61 @@ def run_day(demo: Demo, console: Console, began: float) -> int:
             try:
                 demo.play(event)
             except Exception as exc:  # isolate: a failed event is reported and the day goes on
-                demo.state.errors.append(f"{event.kind} at {new_york(event.at):%H:%M}: {exc}")
+                demo.state.errors.append(f"{event.kind} at {new_york(event.at):%Y-%m-%d %H:%M}: {exc}")
         demo.wait_until(clock.real_epoch_at(day_end), refresh)
         live.update(panel())
     if not console.is_terminal:
         console.print(stage_table(demo.state.stages))
-    month_end(demo, console, clock.now())
+    month_end(demo, console)
     return finish(demo, console, store, began)
 
 
-def month_end(demo: Demo, console: Console, now: Any) -> None:
-    """After the day: the monthly rollup as on the 1st at 00:10 ET, and wait for the statements."""
+def wait_for_daily_rollups(demo: Demo, store: Store) -> None:
+    """Every day's 16:30 rollup done (a busy machine can deliver the tick late): each follower with ledger entries
+    on a day has its ``daily_pnl`` document of that day before the months are closed."""
+    deadline = time.monotonic() + STATEMENT_WAIT_S
+    for day in demo.o.scenario.day_list():
+        # ``at`` is stored as ISO text with the writer's offset: query a padded range, keep the day's exactly
+        low = datetime.combine(day.date - timedelta(days=1), datetime.min.time(), UTC).isoformat()
+        high = datetime.combine(day.date + timedelta(days=2), datetime.min.time(), UTC).isoformat()
+        while time.monotonic() < deadline:
+            traders = {str(doc.get("follower_id"))
+                       for collection in ("fills", "settlements")
+                       for snap in store.db.collection(collection).where("at", ">=", low).where("at", "<", high)
+                       .stream()
+                       if (doc := snap.to_dict() or {}) and new_york(datetime.fromisoformat(doc["at"])).date()
+                       == day.date}
+            ids = [f"{fid}:{day.date.isoformat()}" for fid in sorted(traders)]
+            if all(store.db.collection("daily_pnl").document(i).get().exists for i in ids):
+                break
+            time.sleep(0.5)
+
+
+def month_end(demo: Demo, console: Console) -> None:
+    """After the last day: each month's rollup as on the 1st at 00:10 ET, one after the other, and the statements."""
     stack = demo.state.stack
     pnl, reports = demo.state.stages["pnl"], demo.state.stages["reports"]
     if stack is None or pnl.status != RUNNING:
         return
-    month = f"{demo.o.scenario.date:%Y-%m}"
-    console.print(f"month end: monthly rollup and statements for {month} …")
-    body = {"job": "pnl-monthly", "month": month, "scheduled_at": (now + timedelta(days=1)).isoformat()}
-    stack.pubsub.publish("tick-pnl-monthly", json.dumps(body).encode())
+    store = Store(firestore_client(stack.project))
+    followers = [f for f in (demo.state.seed.followers if demo.state.seed else []) if f.enabled]
+    wait_for_daily_rollups(demo, store)
+    for month in demo.o.scenario.months():
+        console.print(f"month end: monthly rollup and statements for {month} …")
+        year, mon = (int(p) for p in month.split("-"))
+        first = datetime(year + mon // 12, mon % 12 + 1, 1, 0, 10, tzinfo=NEW_YORK)  # as Cloud Scheduler runs it
+        body = {"job": "pnl-monthly", "scheduled_at": first.isoformat()}  # the month before that day is closed
+        stack.pubsub.publish("tick-pnl-monthly", json.dumps(body).encode())
+        deadline = time.monotonic() + STATEMENT_WAIT_S
+        while time.monotonic() < deadline:  # the next month starts from this one's standing
+            closed = [d for d in store.db.collection("monthly_pnl").where("month", "==", month).stream()]
+            if len(closed) >= len(followers):
+                break
+            time.sleep(0.5)
     if reports.status != RUNNING:
         return
     deadline = time.monotonic() + STATEMENT_WAIT_S
-    expected = len([f for f in (demo.state.seed.followers if demo.state.seed else []) if f.enabled])
-    store = Store(firestore_client(stack.project))
+    expected = len(followers) * len(demo.o.scenario.months())
     while time.monotonic() < deadline:
         done = [s for s in store.db.collection("statements").stream() if (s.to_dict() or {}).get("emailed_at")]
         if len(done) >= expected:
@@ -209,7 +242,9 @@ def finish(demo: Demo, console: Console, store: Store, began: float) -> int:
     base = {
         "scenario": o.scenario.name,
         "date": o.scenario.date.isoformat(),
+        "dates": [d.date.isoformat() for d in o.scenario.day_list()],
         "followers": len(o.scenario.follower_specs(o.followers)),
+        "accounts": {f.id: f.ibkr_account for f in (demo.state.seed.followers if demo.state.seed else [])},
         "speed": o.speed,
         "gateways": "per-follower" if o.per_follower_gateways else "advisor",
         "stages": {k: {"title": s.title, "status": s.status, "detail": s.detail} for k, s in demo.state.stages.items()},
@@ -232,6 +267,8 @@ def finish(demo: Demo, console: Console, store: Store, began: float) -> int:
     summary["not_built"] = [k for k, s in demo.state.stages.items() if s.status == NOT_BUILT]
     (o.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     console.print(final_table(summary))
+    if o.scenario.multi_day:
+        console.print(money_table(summary))
     for key in failed:
         console.print(f"[bold red]stage failed: {demo.state.stages[key].title}[/]\n{demo.state.stages[key].detail}")
     for error in demo.state.errors:

@@ -69,3 +69,21 @@ def final_table(summary: dict[str, Any]) -> Table:
     if not orders:
         table.add_row("—", "no orders", "", "", "", "", "", "")
     return table
+
+
+def money_table(summary: dict[str, Any]) -> Table:
+    """Per day and month: each follower's realized P&L (with its broker check), then each month's commission."""
+    table = Table(title="money: days, months, invoices")
+    for column in ("when", "follower", "P&L", "broker check", "commission", "invoice"):
+        table.add_column(column)
+    for day in summary.get("days", []):
+        for row in day["followers"]:
+            table.add_row(str(day["date"]), str(row["follower_id"]), str(row["realized_pnl"]),
+                          str(row["reconciliation"]), "", "")
+    invoices = {(i.get("follower_id"), i.get("month")): i for i in summary.get("invoices", [])}
+    for month in summary.get("months", []):
+        for row in month["followers"]:
+            invoice = invoices.get((row["follower_id"], month["month"]), {})
+            table.add_row(str(month["month"]), str(row["follower_id"]), str(row["net_pnl"]), "",
+                          str(row["commission"]), f"{invoice.get('amount', '')} {invoice.get('status', '')}".strip())
+    return table

@@ -1,8 +1,9 @@
 """Plays one simulated trading day on the local stack with the real pieces as processes.
 
 Order of play: start the stack → seed followers/gateways → start the simulator(s), the functions and the executor on
-one shared simulated clock → write sheet rows and publish scheduler ticks at their times → after the close, the
-monthly rollup and statements → build ``summary.json`` from Firestore, the simulators' journals and the sink.
+one shared simulated clock → write sheet rows and publish scheduler ticks at their times, day after day (the clock
+jumps over the nights; the processes keep running) → after the last close, the monthly rollup of every month and
+the statements → build ``summary.json`` from Firestore, the simulators' journals and the sink.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
 import yaml
 from rich.console import Console
 
@@ -34,6 +36,7 @@ from stack import LocalStack
 from stack.processes import Server, free_port, log_tail, pid_alive, spawn, stop_pid, stop_recorded
 
 WARMUP_S = 25.0  # real seconds reserved for processes to start before the simulated day begins
+NIGHT_S = 1.0  # real seconds between one simulated day's end and the next one's start
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Demo:
         self.console = console
         self.state = DemoState(stages=discover_stages(options.root))
         self.state_dir = state_dir
+        self.accounts: dict[str, str] = {}  # follower id → simulator account
 
     # ── set-up ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -97,8 +101,17 @@ class Demo:
         return stack
 
     def make_clock(self, warmup_s: float) -> SimClock:
-        """The day's clock: the scenario's start time, ``warmup_s`` real seconds from now."""
-        clock = SimClock(self.o.scenario.at(self.o.scenario.start), self.o.speed, time.time() + warmup_s)
+        """The days' clock: the scenario's start time, ``warmup_s`` real seconds from now; each later day starts
+        ``NIGHT_S`` real seconds after the one before ends (the night passes in an instant)."""
+        scenario, speed = self.o.scenario, self.o.speed
+        days = scenario.day_list()
+        anchor = time.time() + warmup_s
+        jumps: list[tuple[float, datetime]] = []
+        real, day_length = anchor, (scenario.at(scenario.end) - scenario.at(scenario.start)).total_seconds()
+        for day in days[1:]:
+            real += day_length / speed + NIGHT_S
+            jumps.append((real, scenario.at(scenario.start, day.date)))
+        clock = SimClock(scenario.at(scenario.start), speed, anchor, tuple(jumps))
         self.state.clock = clock
         return clock
 
@@ -119,9 +132,16 @@ class Demo:
         accounts = [s.account or f"DU{i:05d}" for i, s in enumerate(seed_specs, start=1)]
         by_follower = {s.id: a for s, a in zip(seed_specs, accounts, strict=True)}
         raw = yaml.safe_load(self.o.scenario_path.read_text(encoding="utf-8"))
+        if self.o.scenario.multi_day:
+            # Over several days the simulator gets each day's path through its control channel and the demo plays
+            # the faults at their times (a scenario file's faults are times of one day).
+            first = self.o.scenario.day_list()[0]
+            raw = {"name": raw.get("name"), "date": first.date.isoformat(), "market": first.market.model_dump(),
+                   "faults": []}
         for fault in raw.get("faults") or []:
             if "follower" in fault and fault["follower"] in by_follower:
                 fault["account"] = by_follower[fault["follower"]]
+        self.accounts = by_follower
         resolved.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         groups = [[a] for a in accounts] if self.o.per_follower_gateways else [accounts]
         ports = []
@@ -164,6 +184,29 @@ class Demo:
             ports.append(port)
         stage.status = RUNNING
         return ports
+
+    def control(self, name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to one simulator's control channel."""
+        answer = requests.post(self.state.controls[name] + path, json=body, timeout=10)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def send_day_paths(self) -> None:
+        """Over several days: every simulator gets each day's QQQ path (waits for their control channels)."""
+        if not self.o.scenario.multi_day:
+            return
+        deadline = time.monotonic() + 30
+        for name in self.state.controls:
+            for day in self.o.scenario.day_list():
+                body = {"date": day.date.isoformat(), "underlying": day.market.underlying}
+                while True:
+                    try:
+                        self.control(name, "/path", body)
+                        break
+                    except requests.RequestException:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.2)
 
     def seed(self, ports: list[int], now: datetime) -> Seed:
         """Followers and gateways into Firestore; the signal sheet with its header into the Sheets fake."""
@@ -278,8 +321,20 @@ class Demo:
 
             data, attributes = encode(CommandMessage(command=command))
             stack.pubsub.publish("commands", data, **attributes)
+        elif event.kind == "fault":
+            body = dict(event.payload)
+            follower = body.pop("follower", None)
+            if follower is not None and follower in self.accounts:
+                body["account"] = self.accounts[follower]
+            for name in self.state.controls:
+                if "account" not in body or self.per_simulator_accounts(name, str(body["account"])):
+                    self.control(name, "/fault", body)
         if event.label:
             self.state.events_done.append(f"{new_york(event.at):%H:%M} {event.label}")
+
+    def per_simulator_accounts(self, name: str, account: str) -> bool:
+        """True if simulator ``name`` serves ``account`` (one per follower, or the advisor serving all)."""
+        return not self.o.per_follower_gateways or name == f"ibsim-{account.lower()}"
 
     def check_processes(self) -> None:
         """A process that died mid-day fails its stage with the tail of its log."""

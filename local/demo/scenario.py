@@ -1,14 +1,15 @@
-"""Scenario files (``local/scenarios/*.yaml``): one simulated trading day, validated with clear errors."""
+"""Scenario files (``local/scenarios/*.yaml``): one simulated trading day or several, validated with clear errors."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.errors import ConfigError
@@ -63,7 +64,20 @@ class Market(_Model):
     volatility: float | None = None
 
 
+class Day(_Model):
+    """One trading day of a scenario: its sheet rows, market path, faults and operator commands."""
+
+    date: date
+    sheet: list[SheetEvent] = Field(default_factory=list)
+    market: Market
+    faults: list[Fault] = Field(default_factory=list)
+    commands: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class Scenario(_Model):
+    """One simulated day (``date``, ``sheet``, ``market``, ``faults``, ``commands``) or several (``days:``, each
+    with its own, played in sequence; ``date`` is then the first of them)."""
+
     name: str
     date: date
     followers: int | list[FollowerSpec] = 5
@@ -71,17 +85,49 @@ class Scenario(_Model):
     market: Market
     faults: list[Fault] = Field(default_factory=list)
     commands: list[dict[str, Any]] = Field(default_factory=list)
+    days: list[Day] = Field(default_factory=list)
     start: time = time(9, 20)
     end: time = time(16, 40)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_day(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("days"):
+            first = raw["days"][0] if isinstance(raw["days"][0], dict) else {}
+            return {"date": first.get("date"), "market": first.get("market"), **raw}
+        return raw
+
+    @model_validator(mode="after")
+    def _days_in_order(self) -> Scenario:
+        dates = [d.date for d in self.days]
+        if dates != sorted(set(dates)):
+            raise ValueError("days must be distinct dates in order")
+        return self
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _times(cls, value: object) -> time:
         return _et_time(value)
 
-    def at(self, when: time) -> datetime:
-        """``when`` on the scenario's day, in New York time."""
-        return datetime.combine(self.date, when, NEW_YORK)
+    def day_list(self) -> list[Day]:
+        """The days to play: ``days``, or the one day the scenario describes."""
+        if self.days:
+            return list(self.days)
+        return [Day(date=self.date, sheet=self.sheet, market=self.market, faults=self.faults,
+                    commands=self.commands)]
+
+    @property
+    def multi_day(self) -> bool:
+        """More than one day to play."""
+        return len(self.day_list()) > 1
+
+    def at(self, when: time, day: dt.date | None = None) -> datetime:
+        """``when`` on ``day`` (default: the scenario's first day), in New York time."""
+        return datetime.combine(day or self.date, when, NEW_YORK)
+
+    def months(self) -> list[str]:
+        """Every month a day of the scenario falls in, in order."""
+        return sorted({f"{d.date:%Y-%m}" for d in self.day_list()})
 
     def follower_specs(self, count_override: int | None) -> list[FollowerSpec]:
         """The followers: the scenario's list, or ``count`` generated ones (varied sizing, all enabled)."""

@@ -120,6 +120,28 @@ def fan_out_timing(signals: list[dict[str, Any]], orders: list[dict[str, Any]], 
     return timings
 
 
+def per_day(daily: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each simulated day: every follower's realized P&L, commissions and whether it reconciled with the broker."""
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in daily:
+        by_day[str(d.get("date"))].append({k: d.get(k) for k in (
+            "follower_id", "realized_pnl", "commissions", "unrealized_pnl", "settlements", "reconciliation",
+            "reconciliation_note")})
+    return [{"date": day, "followers": sorted(rows, key=lambda r: str(r["follower_id"]))}
+            for day, rows in sorted(by_day.items())]
+
+
+def per_month(monthly: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each month closed: every follower's fee basis, equity, high-water mark and commission."""
+    keys = ("follower_id", "net_pnl", "realized_pnl", "unrealized_change", "equity_after", "hwm_before",
+            "hwm_after", "billable_gain", "commission_pct", "commission", "unreconciled_days")
+    by_month: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in monthly:
+        by_month[str(m.get("month"))].append({k: m.get(k) for k in keys})
+    return [{"month": month, "followers": sorted(rows, key=lambda r: str(r["follower_id"]))}
+            for month, rows in sorted(by_month.items())]
+
+
 def build_summary(
     store: Store,
     sink: SinkControl,
@@ -170,6 +192,12 @@ def build_summary(
         "alerts": alerts,
         "daily_pnl": [{k: v for k, v in d.items() if k != "_id"} for d in _docs(store, "daily_pnl")],
         "monthly_pnl": [{k: v for k, v in d.items() if k != "_id"} for d in _docs(store, "monthly_pnl")],
+        "days": per_day(_docs(store, "daily_pnl")),
+        "months": per_month(_docs(store, "monthly_pnl")),
+        "invoices": [{k: d.get(k) for k in ("follower_id", "month", "commission", "adjustments", "amount", "currency",
+                                           "status", "payment_reference")}
+                     for d in sorted(_docs(store, "invoices"), key=lambda d: (str(d.get("month")),
+                                                                               str(d.get("follower_id"))))],
         "statements": [
             {
                 "follower_id": d.get("follower_id"),

@@ -1,16 +1,17 @@
 """What happens when on the simulated day: sheet rows appear, Cloud Scheduler ticks, operators send commands.
 
 The demo plays the part of Cloud Scheduler (ticks on the ``tick-*`` topics at the declared times) and of the
-strategist (rows typed into the sheet). Faults are played by the simulator itself from the scenario.
+strategist (rows typed into the sheet). Faults are played by the simulator itself from the scenario, or, over
+several days, by the demo through the simulator's control channel at their times.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from demo.scenario import Scenario
+from demo.scenario import Day, Scenario
 
 POLLER_WINDOW = (time(9, 27), time(10, 30))
 WATCHDOG_WINDOW = (time(9, 30), time(16, 0))
@@ -20,38 +21,45 @@ PNL_DAILY_AT = time(16, 30)
 @dataclass(frozen=True, order=True)
 class Event:
     at: datetime
-    kind: str = field(compare=False)  # sheet_row | tick | command
+    kind: str = field(compare=False)  # sheet_row | tick | command | fault
     payload: dict[str, Any] = field(compare=False, default_factory=dict)
     label: str = field(compare=False, default="")
 
 
-def _minutes(scenario: Scenario, start: time, end: time) -> list[datetime]:
-    first, last = scenario.at(start), scenario.at(end)
+def _minutes(scenario: Scenario, day: date, start: time, end: time) -> list[datetime]:
+    first, last = scenario.at(start, day), scenario.at(end, day)
     count = int((last - first).total_seconds() // 60)
     return [first + timedelta(minutes=i) for i in range(count + 1)]
 
 
-def build_timeline(scenario: Scenario) -> list[Event]:
-    """Every event of the day, in time order, within the scenario's start and end."""
+def day_events(scenario: Scenario, day: Day, multi_day: bool) -> list[Event]:
+    """One day's events, within the scenario's start and end of that day."""
+    d = day.date
     events: list[Event] = []
-    for number, sheet in enumerate(scenario.sheet, start=1):
-        events.append(Event(scenario.at(sheet.at), "sheet_row", {"row": sheet.row}, f"sheet row {number} written"))
-    for at in _minutes(scenario, *POLLER_WINDOW):
+    for number, sheet in enumerate(day.sheet, start=1):
+        events.append(Event(scenario.at(sheet.at, d), "sheet_row", {"row": sheet.row},
+                            f"{d} sheet row {number} written" if multi_day else f"sheet row {number} written"))
+    for at in _minutes(scenario, d, *POLLER_WINDOW):
         events.append(Event(at, "tick", {"job": "signal-poller", "topic": "tick-signal-poller"}))
-    for at in _minutes(scenario, *WATCHDOG_WINDOW):
+    for at in _minutes(scenario, d, *WATCHDOG_WINDOW):
         events.append(Event(at, "tick", {"job": "watchdog", "topic": "tick-watchdog"}))
-    events.append(
-        Event(
-            scenario.at(PNL_DAILY_AT),
-            "tick",
-            {"job": "pnl-daily", "topic": "tick-pnl-daily"},
-            "daily P&L rollup (16:30 ET)",
-        )
-    )
-    for command in scenario.commands:
+    label = "daily P&L rollup (16:30 ET)"
+    events.append(Event(scenario.at(PNL_DAILY_AT, d), "tick", {"job": "pnl-daily", "topic": "tick-pnl-daily"},
+                        f"{d} {label}" if multi_day else label))
+    for command in day.commands:
         raw_at = command.get("at")
         when = time.fromisoformat(str(raw_at)) if not isinstance(raw_at, int) else time(raw_at // 60, raw_at % 60)
         body = {k: v for k, v in command.items() if k != "at"}
-        events.append(Event(scenario.at(when), "command", body, f"operator command {body.get('kind')}"))
-    start, end = scenario.at(scenario.start), scenario.at(scenario.end)
+        events.append(Event(scenario.at(when, d), "command", body, f"operator command {body.get('kind')}"))
+    if multi_day:  # one simulator plays every day's path; the demo plays the faults at their times
+        for fault in day.faults:
+            body = fault.model_dump(exclude_none=True, exclude={"at"})
+            events.append(Event(scenario.at(fault.at, d), "fault", body, f"{d} fault {fault.kind}"))
+    start, end = scenario.at(scenario.start, d), scenario.at(scenario.end, d)
     return sorted(e for e in events if start <= e.at <= end)
+
+
+def build_timeline(scenario: Scenario) -> list[Event]:
+    """Every event of every day, in time order."""
+    days = scenario.day_list()
+    return [event for day in days for event in day_events(scenario, day, len(days) > 1)]
