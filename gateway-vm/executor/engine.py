@@ -63,9 +63,8 @@ class Engine:
         }
         self.runner = EntryRunner(self.book, store, self.links, self.alerts, settings, clock, self.stop)
         self.handler = SignalHandler(store, self.book, self.runner, self.alerts, settings, clock)
-        self.accounts: dict[str, str] = {}  # account → follower id, for executions no intent explains
+        self.accounts = self.handler.accounts  # account → follower id, for executions no intent explains
         self.events = events
-        self._event_tasks: set[asyncio.Task[None]] = set()
         if events is not None:
             self.book.observers.append(self._intent_event)
         self.book.on_missing_executions = self._missing_executions
@@ -84,6 +83,8 @@ class Engine:
         self._tasks += [loop.create_task(self.ledger.run(self.stop, self.settings.ledger_retry_s), name="ledger"),
                         loop.create_task(self._adopt_loop(), name="adopt"),
                         loop.create_task(self._sweep_loop(), name="sweep")]
+        if self.events is not None:
+            self._tasks.append(loop.create_task(self.events.run(self.stop), name="events"))
         log.info("engine started", extra={"gateways": list(self.links)})
 
     async def handle_signal(self, signal: Signal) -> list[str]:
@@ -151,7 +152,6 @@ class Engine:
             if self.stop.is_set():
                 return
             try:
-                await self._refresh_accounts()
                 for intent_id in await self.handler.adopt_open():
                     log.warning("adopted an intent nobody ran", extra={"order_ref": intent_id})
                     self.handler.spawn(intent_id)
@@ -163,9 +163,7 @@ class Engine:
         if self.events is None:
             return
         kind = "intent.planned" if intent.state is IntentState.PLANNED else f"order.{intent.state}"
-        task = asyncio.get_running_loop().create_task(self.events.intent(intent, kind, note or str(intent.state)))
-        self._event_tasks.add(task)
-        task.add_done_callback(self._event_tasks.discard)
+        self.events.queue_intent(intent, kind, note or str(intent.state))
 
     def _missing_executions(self, intent: OrderIntent) -> None:
         log.warning("executions missing for a final intent; sweeping", extra={"order_ref": intent.intent_id})

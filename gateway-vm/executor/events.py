@@ -23,7 +23,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from spreadpilot.events import EventSink, make_event
+from spreadpilot.events import Event, EventSink, make_event
 from spreadpilot.models import OrderIntent, Severity
 
 SOURCE = "executor"
@@ -35,18 +35,42 @@ class ExecutorEvents:
     def __init__(self, sink: EventSink, pool: ThreadPoolExecutor) -> None:
         self.sink = sink
         self.pool = pool
+        self._queue: list[Event] = []
+        self._wake = asyncio.Event()
+
+    def queue_intent(self, intent: OrderIntent, kind: str, message: str,
+                     severity: Severity = Severity.INFO) -> None:
+        """Queue one step of ``intent`` for the next batched write (a fan-out of 1000 makes a few writes, not
+        thousands: the event console never slows trading down)."""
+        self._queue.append(_intent_event(intent, kind, message, severity))
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
+        """Write what is queued every ``every_s`` real seconds, and once more on the way out."""
+        while not stop.is_set():
+            await asyncio.wait([asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.sleep(every_s)
+            self._wake.clear()
+            await self.flush()
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued."""
+        events, self._queue = self._queue, []
+        if not events:
+            return
+        record_many = getattr(self.sink, "record_many", None)
+        if record_many is not None:
+            await asyncio.get_running_loop().run_in_executor(self.pool, record_many, events)
+            return
+        for event in events:
+            await asyncio.get_running_loop().run_in_executor(self.pool, self.sink.record, event)
 
     async def intent(self, intent: OrderIntent, kind: str, message: str,
                      severity: Severity = Severity.INFO) -> None:
         """Record one step of ``intent`` (written once per intent, kind, ladder step and state)."""
-        event = make_event(
-            kind, source=SOURCE, at=intent.updated_at, message=message, severity=severity,
-            key=f"{intent.intent_id}|{kind}|{intent.ladder_step}|{intent.state}",
-            signal_id=intent.signal_id, follower_id=intent.follower_id, order_ref=intent.intent_id,
-            context={"state": str(intent.state), "contracts": str(intent.contracts),
-                     "filled_qty": str(intent.filled_qty), "limit": str(intent.limit or ""),
-                     "gateway_id": intent.gateway_id, "intent_kind": str(intent.kind)},
-        )
+        event = _intent_event(intent, kind, message, severity)
         await asyncio.get_running_loop().run_in_executor(self.pool, self.sink.record, event)
 
     async def note(self, kind: str, message: str, *, at: datetime, severity: Severity = Severity.INFO,
@@ -56,3 +80,14 @@ class ExecutorEvents:
         event = make_event(kind, source=SOURCE, at=at, message=message, severity=severity, key=key,
                            follower_id=follower_id, signal_id=signal_id, command_id=command_id, context=context)
         await asyncio.get_running_loop().run_in_executor(self.pool, self.sink.record, event)
+
+
+def _intent_event(intent: OrderIntent, kind: str, message: str, severity: Severity) -> Event:
+    return make_event(
+        kind, source=SOURCE, at=intent.updated_at, message=message, severity=severity,
+        key=f"{intent.intent_id}|{kind}|{intent.ladder_step}|{intent.state}",
+        signal_id=intent.signal_id, follower_id=intent.follower_id, order_ref=intent.intent_id,
+        context={"state": str(intent.state), "contracts": str(intent.contracts),
+                 "filled_qty": str(intent.filled_qty), "limit": str(intent.limit or ""),
+                 "gateway_id": intent.gateway_id, "intent_kind": str(intent.kind)},
+    )

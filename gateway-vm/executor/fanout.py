@@ -51,6 +51,7 @@ class SignalHandler:
         self.settings = settings
         self.clock = clock
         self.tasks: set[asyncio.Task[None]] = set()
+        self.accounts: dict[str, str] = {}  # account → follower id, kept current by every fan-out
         self._alerted_malformed: set[tuple[str, str]] = set()
         self._alerted_second: set[str] = set()
 
@@ -73,6 +74,7 @@ class SignalHandler:
         """Record the intents of ``signal``; the intents to run here, and what could not be recorded (and why)."""
         followers = await self.store.enabled_followers()
         await self.alert_malformed()
+        self.accounts.update({f.ibkr_account: f.id for f in followers})
         ids = {f.id: make_intent_id(signal.signal_id, f.id) for f in followers}
         existing, (global_controls, per_follower) = await asyncio.gather(
             self.store.get_intents(ids.values()), self.store.controls(ids))

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
 from google.cloud import firestore
 
 from executor.checks import Controls
@@ -112,6 +112,9 @@ class FirestoreExecutorStore:
         self.pool = pool
         self._malformed: list[Malformed] = []
         self._malformed_lock = threading.Lock()
+        # intent id → the update time of this process's last write of it: the next fenced write is then one RPC
+        # (an update under that precondition), and only a write by someone else in between costs a read
+        self._versions: dict[str, Any] = {}
         store.on_malformed = self._report
 
     def _report(self, malformed: Malformed) -> None:  # called on pool threads
@@ -155,8 +158,17 @@ class FirestoreExecutorStore:
 
     async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
         """Create-if-absent ``orders/{intent_id}`` (stamped with ``epoch``: 0 from a process without the lease)."""
-        extra = {} if epoch is None else {"lease_epoch": epoch}
-        return await self._run(lambda: self.store.orders.create(intent, **extra))
+        doc = {**intent.to_doc(), **({} if epoch is None else {"lease_epoch": epoch})}
+
+        def create() -> bool:
+            try:
+                result = self.store.orders.ref(intent.intent_id).create(doc)
+            except AlreadyExists:
+                return False
+            self._versions[intent.intent_id] = result.update_time
+            return True
+
+        return await self._run(create)
 
     async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
         """Write the intent; with leases, refused (``LeaseLost``) once a newer lease epoch has written it."""
@@ -172,6 +184,14 @@ class FirestoreExecutorStore:
     def _fenced_put(self, intent: OrderIntent, epoch: int) -> None:
         ref = self.store.orders.ref(intent.intent_id)
         doc = {**intent.to_doc(), "lease_epoch": epoch}
+        known = self._versions.get(intent.intent_id)
+        if known is not None:
+            try:  # nobody wrote it since our last write: our epoch still stands on it
+                self._versions[intent.intent_id] = ref.update(
+                    doc, option=self.store.db.write_option(last_update_time=known)).update_time
+                return
+            except (FailedPrecondition, NotFound):
+                self._versions.pop(intent.intent_id, None)  # written by someone else: look before writing
         for _ in range(5):
             snap = ref.get()
             stored = int((snap.to_dict() or {}).get("lease_epoch") or 0) if snap.exists else 0
@@ -179,9 +199,10 @@ class FirestoreExecutorStore:
                 raise LeaseLost(f"orders/{intent.intent_id} was written under lease epoch {stored} > {epoch}")
             try:
                 if snap.exists:  # only if nobody wrote it since we looked (optimistic concurrency)
-                    ref.update(doc, option=self.store.db.write_option(last_update_time=snap.update_time))
+                    result = ref.update(doc, option=self.store.db.write_option(last_update_time=snap.update_time))
                 else:
-                    ref.create(doc)
+                    result = ref.create(doc)
+                self._versions[intent.intent_id] = result.update_time
                 return
             except (FailedPrecondition, AlreadyExists):
                 continue

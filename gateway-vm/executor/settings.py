@@ -76,7 +76,7 @@ class ExecutorSettings(CommonSettings):
     ibc_restart_minutes: int = Field(default=10, ge=1, le=120, description="how long IBC's daily restart may take")
     lease_ttl_s: float = Field(default=30.0, gt=1, description="real seconds a gateway lease lasts unless renewed")
     adopt_s: float = Field(
-        default=10.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"
+        default=30.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"
     )
     ledger_sweep_s: float = Field(
         default=30.0, gt=0,

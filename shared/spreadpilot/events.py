@@ -108,6 +108,19 @@ class FirestoreEvents:
             log.exception("event not recorded", extra={"event_id": event.event_id, "kind": event.kind})
 
 
+    def record_many(self, events: list[Event]) -> None:
+        """Record several events in batched writes (keyed ids make a rewrite of the same event harmless)."""
+        for start in range(0, len(events), 400):
+            batch = self.db.batch()
+            for event in events[start:start + 400]:
+                doc = {**event.to_doc(), "expire_at": event.at + timedelta(days=RETENTION_DAYS)}
+                batch.set(self.db.collection(EVENTS).document(event.event_id), doc)
+            try:
+                batch.commit()
+            except GoogleAPICallError:
+                log.exception("events not recorded", extra={"events": len(events[start:start + 400])})
+
+
 class MemoryEvents:
     """``EventSink`` in a list, keyed events once (unit tests and in-process simulations)."""
 

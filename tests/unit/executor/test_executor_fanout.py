@@ -251,7 +251,8 @@ def test_every_intent_step_reaches_the_event_console_with_its_ids() -> None:
         await engine.start()
         await engine.handle_signal(signal())
         await engine.idle()
-        await asyncio.gather(*engine._event_tasks)
+        assert engine.events is not None
+        await engine.events.flush()
 
     run(scenario)
     assert sink.kinds() == ["intent.planned", "order.submitted", "order.working", "order.filled"]
