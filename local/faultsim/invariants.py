@@ -7,6 +7,7 @@ executor believes.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ Check = Callable[[Evidence], tuple[bool, list[Violation]]]
 INVARIANTS: dict[str, str] = {
     "a.one_order_per_intent": "at most one opening order per intent at the broker (journal, modifies excluded)",
     "b.intent_settles": "every trading follower has an intent that ends final, or unknown with a CRITICAL alert",
-    "b.unknown_has_order": "an intent is unknown only if an order for it was sent to the broker",
+    "b.unknown_has_order": "an intent is (or ever was) unknown only if an order for it was sent to the broker",
     "c.fills_recorded": "every leg execution of our orders is in fills exactly once (a correction replaces)",
     "c.fill_commission": "every recorded fill carries the broker's commission",
     "d.gateway_ready": "every gateway is ready again within a bounded time after its faults clear",
@@ -135,13 +136,28 @@ def intent_settles(ev: Evidence) -> tuple[bool, list[Violation]]:
 
 
 def unknown_has_order(ev: Evidence) -> tuple[bool, list[Violation]]:
-    """(b) ``unknown`` means the broker may have an order: one must have been sent."""
+    """(b) ``unknown`` means the broker may have an order: one must have been sent.
+
+    Checked over each intent's whole history, not only its final state: an intent goes SUBMITTED before anything is
+    sent, so a step from PLANNED straight to UNKNOWN claims an outcome nobody can be unsure of (a slow quote taken
+    for a lost order), even if a later reconciliation heals it.
+    """
     sent = {s["order_ref"] for s in ev.sent if s["op"] == "place"}
-    unknown = {ref: i for ref, i in _intents(ev).items() if i.state is IntentState.UNKNOWN}
+    intents = _intents(ev)
+    unknown = {ref: i for ref, i in intents.items() if i.state is IntentState.UNKNOWN}
     out = [Violation("b.unknown_has_order", f"intent {ref} ({i.follower_id}) is unknown but no order for it was "
                                             f"ever sent (last note: {i.history[-1].note[:80]!r})")
            for ref, i in sorted(unknown.items()) if ref not in sent and i.history]
-    return bool(unknown), out
+    went_unknown = False
+    for ref, intent in sorted(intents.items()):
+        steps = [(a, b) for a, b in itertools.pairwise(intent.history) if b.state is IntentState.UNKNOWN]
+        went_unknown = went_unknown or bool(steps)
+        early = [b for a, b in steps if a.state is IntentState.PLANNED]
+        if early:
+            out.append(Violation("b.unknown_has_order", f"intent {ref} ({intent.follower_id}) went from planned to "
+                                                        f"unknown before any order was sent, {len(early)}x "
+                                                        f"({early[0].note[:80]!r})"))
+    return bool(unknown) or went_unknown, out
 
 
 def _latest(executions: list[ExecutionFacts]) -> dict[str, ExecutionFacts]:

@@ -105,6 +105,26 @@ def test_unknown_needs_a_critical_alert_and_an_order_that_was_sent() -> None:
     assert broken(ev, "b.intent_settles") == []
 
 
+def test_a_step_from_planned_to_unknown_breaks_b_even_when_the_intent_ends_filled() -> None:
+    """A slow quote taken for a lost order (planned → unknown, nothing sent), healed later by reconciliation."""
+    ev = good_day()
+    healed = intent().model_copy(update={"history": (
+        StateChange(state=IntentState.PLANNED, at=AT),
+        StateChange(state=IntentState.UNKNOWN, at=AT, note="no acknowledgement: gw-1: quote: no answer in 2.0 s"),
+        StateChange(state=IntentState.SUBMITTED, at=AT, note="sending at -1.50"),
+        StateChange(state=IntentState.FILLED, at=AT, note="done"))})
+    ev.intents[REF] = healed.to_doc()
+    assert broken(ev, "b.unknown_has_order") == [
+        f"intent {REF} (f01) went from planned to unknown before any order was sent, 1x "
+        "('no acknowledgement: gw-1: quote: no answer in 2.0 s')"]
+    sent_first = healed.model_copy(update={"history": (
+        StateChange(state=IntentState.PLANNED, at=AT), StateChange(state=IntentState.SUBMITTED, at=AT),
+        StateChange(state=IntentState.UNKNOWN, at=AT, note="no acknowledgement"),
+        StateChange(state=IntentState.FILLED, at=AT))})
+    ev.intents[REF] = sent_first.to_doc()
+    assert broken(ev, "b.unknown_has_order") == []
+
+
 def test_an_execution_missing_from_fills_breaks_c() -> None:
     ev = good_day()
     del ev.fills["0000aaaa.00000001.02.01"]
