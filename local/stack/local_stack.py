@@ -84,6 +84,9 @@ class LocalStack:
     functions: dict[str, str] = field(default_factory=dict)
     die_with_parent: bool = False
     _push: dict[str, str] = field(default_factory=dict)
+    # the env each function was served with here: asking for it with another env restarts it (never a silent reuse
+    # of a server configured for an earlier test, such as a bot with another webhook secret)
+    _served_env: dict[str, dict[str, str]] = field(default_factory=dict)
     _admin: PubSubAdmin | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
@@ -223,9 +226,11 @@ class LocalStack:
     ) -> str:
         """Serve ``target`` from ``source`` with functions-framework's app in one process; returns its base URL."""
         running = self.servers.get(f"function-{name}")
-        if name in self.functions and running is not None and pid_alive(running.pid):
+        alive = running is not None and pid_alive(running.pid)
+        same_env = self._served_env.get(name, env or {}) == (env or {})
+        if name in self.functions and alive and same_env:
             return self.functions[name]
-        if running is not None:  # it died (a crash, or killed by a test): start it again on a new port
+        if running is not None:  # it died (a crash, or killed by a test), or it runs with another env: start anew
             stop_pid(running.pid)
             del self.servers[running.name]
         port = free_port(HOST)
@@ -255,6 +260,7 @@ class LocalStack:
         self.timings[f"function-{name}"] = round(waited, 2)
         url = f"http://{HOST}:{port}"
         self.functions[name] = url
+        self._served_env[name] = dict(env or {})
         self._save()
         return url
 

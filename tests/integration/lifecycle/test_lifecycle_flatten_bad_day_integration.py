@@ -127,9 +127,12 @@ def test_a_flatten_of_50_followers_through_a_socket_drop_and_a_firestore_outage_
         replies = answers(alerts, "confirm-50", seen)
         stopped = executor.terminate()  # while its Firestore (the proxy) is still there
 
-    # the faults struck where they were meant to (a close or two of slack: orders go out 45 a second)
-    assert DROP_AFTER <= (faults.dropped_at or 0) <= DROP_AFTER + 2, f"socket dropped after close {faults.dropped_at}"
-    assert OUTAGE_AFTER <= (faults.outage_at or 0) <= OUTAGE_AFTER + 2, f"Firestore down after close {faults.outage_at}"
+    # the faults struck in the middle of the flatten, in order (orders go out 45 a second and this thread polls the
+    # journal, so on a loaded machine a fault lands a few closes after its mark: what matters is that closes were
+    # still to come when it struck)
+    assert DROP_AFTER <= (faults.dropped_at or 0) < FOLLOWERS - 10, f"socket dropped after close {faults.dropped_at}"
+    assert (faults.dropped_at or 0) <= (faults.outage_at or 0) < FOLLOWERS, (
+        f"Firestore down after close {faults.outage_at} (socket dropped after close {faults.dropped_at})")
     assert proxy.report()["outages"], "the Firestore outage never happened"
     assert [(a.type, a.severity) for a in replies] == [("command.finished", "WARNING")], replies
     assert "50 follower(s) flat" in replies[0].message
