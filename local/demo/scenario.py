@@ -150,8 +150,33 @@ def load_scenario(path: Path) -> Scenario:
         raise ConfigError(f"scenario {path} not found (see local/scenarios/ for examples)") from exc
     except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for an impossible date
         raise ConfigError(f"scenario {path} is not valid YAML: {exc}") from exc
+    if isinstance(raw, dict) and isinstance(raw.get("days"), list):
+        raw = {**raw, "days": [_played(path, n, day) for n, day in enumerate(raw["days"])]}
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"scenario {path}: {problems}") from exc
+
+
+def _played(path: Path, n: int, day: Any) -> Any:
+    """A day given as ``{date: ..., play: <scenario>}``: that one-day scenario's sheet, market, faults and commands on
+    this date (the sheet rows' ``Data`` moved to it), so a multi-day run plays the shipped days themselves."""
+    if not isinstance(day, dict) or "play" not in day:
+        return day
+    played_path = path.parent / f"{day['play']}.yaml"
+    where = f"scenario {path}: days.{n}.play"
+    if not played_path.is_file():
+        raise ConfigError(f"{where}: {played_path} not found (a scenario of local/scenarios/, without .yaml)")
+    played = load_scenario(played_path)
+    if played.multi_day:
+        raise ConfigError(f"{where}: {played_path} has days of its own; only a one-day scenario can be played")
+    when = day.get("date")
+    if not isinstance(when, date):
+        raise ConfigError(f"{where}: a played day needs its date (YYYY-MM-DD)")
+    sheet = [{"at": e.at.isoformat(), "row": {**e.row, **({"Data": when.isoformat()} if "Data" in e.row else {})}}
+             for e in played.sheet]
+    own = {k: v for k, v in day.items() if k != "play"}
+    return {"sheet": sheet, "market": played.market.model_dump(exclude_none=True),
+            "faults": [f.model_dump(exclude_none=True, mode="json") for f in played.faults],
+            "commands": list(played.commands), **own}

@@ -165,7 +165,7 @@ class Simulator:
         elif kind == "nightly_reset":
             self._system_message(CONNECTIVITY_CODES["connectivity_lost"])
             self.later(float(params.get("seconds", 5)),
-                        lambda: self._system_message(CONNECTIVITY_CODES["connectivity_restored"]))
+                       lambda: self._system_message(CONNECTIVITY_CODES["connectivity_restored"]))
         elif kind == "disconnect":
             self.disconnect(float(params.get("seconds", 10)))
         elif kind == "lower_next_id":

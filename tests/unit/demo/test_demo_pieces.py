@@ -26,6 +26,31 @@ def test_a_scenario_with_a_mistake_says_what_and_where(tmp_path: Path) -> None:
         load_scenario(bad)
 
 
+def test_a_played_day_is_the_shipped_one_day_scenario_on_its_own_date() -> None:
+    played = load_scenario(SCENARIOS / "month-end-days.yaml").day_list()
+    assignment = load_scenario(SCENARIOS / "assignment-day.yaml")
+    first = played[0]
+    assert first.date.isoformat() == "2026-03-30"
+    assert [e.row["Data"] for e in first.sheet] == ["2026-03-30"]  # the row moved with the day
+    assert [{k: v for k, v in e.row.items() if k != "Data"} for e in first.sheet] == [
+        {k: v for k, v in e.row.items() if k != "Data"} for e in assignment.sheet]
+    assert [(f.at, f.kind, f.follower) for f in first.faults] == [(f.at, f.kind, f.follower) for f in assignment.faults]
+    assert first.market == assignment.market
+
+
+@pytest.mark.parametrize(("play", "says"), [("no-such-day", "not found"), ("month-end-days", "days of its own")])
+def test_a_day_that_plays_what_cannot_be_played_says_what_and_where(tmp_path: Path, play: str, says: str) -> None:
+    (tmp_path / "month-end-days.yaml").write_text((SCENARIOS / "month-end-days.yaml").read_text(encoding="utf-8"),
+                                                  encoding="utf-8")
+    for name in ("assignment-day", "itm-expiry-day", "pin-risk-day"):
+        (tmp_path / f"{name}.yaml").write_text((SCENARIOS / f"{name}.yaml").read_text(encoding="utf-8"),
+                                               encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: x\nfollowers: 1\ndays:\n  - {{date: 2026-03-30, play: {play}}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"bad.yaml: days.0.play: .*{says}"):
+        load_scenario(bad)
+
+
 def test_broker_orders_counts_modifies_of_one_order_once_and_a_second_order_twice() -> None:
     journal = [
         {"event": "order", "order_ref": "r1", "account": "DU1", "order_id": 1, "perm_id": 10, "what_if": True},
