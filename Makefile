@@ -42,7 +42,7 @@ lint: setup
 
 test: setup system-packages
 	$(PY) -m stack.preflight
-	$(VENV)/bin/pytest -q tests
+	bash local/stack/run_tests.sh $(VENV)/bin/pytest
 
 test-unit: setup
 	$(VENV)/bin/pytest -q tests/unit

@@ -29,10 +29,11 @@ def web_app(stack: LocalStack, serve_function: Callable[..., str]) -> Iterator[s
         yield server.base_url
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # Package scope, never session: while sync_playwright is open, its event loop counts as running in the main
-    # thread, so every later test that calls asyncio.run (ib_async clients, the fault simulator) would fail.
+    # Module scope, never session (and not "package": this folder is no package, so that would mean the session):
+    # while sync_playwright is open its event loop counts as running in the main thread, so every later test that
+    # calls asyncio.run (ib_async clients, the fault simulator) would fail.
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)", pytrace=False)
     with sync_playwright() as playwright:

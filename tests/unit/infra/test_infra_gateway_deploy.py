@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from infra_support import DEPLOY, TERRAFORM
+from infra_support import DEPLOY, REPO, TERRAFORM
 
 sys.path.insert(0, str(DEPLOY))
 import executor_watchdog
@@ -32,7 +32,8 @@ VM_ONLY_PATHS = ("is not executable", "not found", "Failed to create")  # binari
 
 
 def test_startup_and_web_release_scripts_pass_shellcheck(tools_venv: Path) -> None:
-    scripts = [DEPLOY / "startup.sh", TERRAFORM / "deploy_web.sh"]
+    stack = REPO / "local" / "stack"  # and the scripts make test itself runs
+    scripts = [DEPLOY / "startup.sh", TERRAFORM / "deploy_web.sh", stack / "run_tests.sh", stack / "system_packages.sh"]
     result = subprocess.run([str(tools_venv / "bin" / "shellcheck"), *map(str, scripts)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
