@@ -63,7 +63,7 @@ class Summary:
             kinds = sorted(self.exercised.get(name, set()))
             out.append(f"  {name:26} {len(kinds):2} kinds: {', '.join(kinds)}")
         out += ["", f"foreign executions recorded in fills: {self.foreign[0]} of {self.foreign[1]} "
-                    "(reported only; the execution ledger for them is being added)"]
+                    "(reported only, not yet an invariant)"]
         return out
 
     def to_json(self, elapsed_s: float, first: int) -> dict[str, Any]:
