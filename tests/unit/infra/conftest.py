@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from infra_support import REPO, TERRAFORM, TOOLS_VENV, parse_tf
+from infra_support import REPO, TERRAFORM, TOOLS_VENV
+
+from iamcheck.terraform import parse_file
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +29,7 @@ def tf(tf_files: list[Path]) -> dict[str, Any]:
     merged_locals: dict[str, Any] = {}
     resources: dict[str, dict[str, Any]] = {}
     for path in tf_files:
-        doc = parse_tf(path)
+        doc = parse_file(path)
         for block in doc.get("locals", []):
             merged_locals.update(block)
         for block in doc.get("resource", []):

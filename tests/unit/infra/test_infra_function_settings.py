@@ -8,9 +8,10 @@ import inspect
 from typing import Any
 
 import pytest
-from infra_support import REPO, TERRAFORM, parse_tf
+from infra_support import REPO, TERRAFORM
 from pydantic import AliasChoices
 
+from iamcheck.terraform import parse_file
 from spreadpilot.settings import CommonSettings
 
 
@@ -38,7 +39,7 @@ def terraform_env(tf: dict[str, Any], function: str) -> set[str]:
     loc = tf["locals"]
     env = set(loc["function_common_env"]) | set(loc["function_derived_env"].get(function, {}))
     env |= {grant["env"] for grant in loc["secret_accessors"].get(function, {}).values()}
-    example = parse_tf(TERRAFORM / "terraform.tfvars.example")
+    example = parse_file(TERRAFORM / "terraform.tfvars.example")
     return env | set(example.get("function_env", {}).get(function, {}))
 
 

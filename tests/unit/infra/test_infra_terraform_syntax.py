@@ -7,13 +7,15 @@ import re
 import subprocess
 from pathlib import Path
 
-from infra_support import TERRAFORM, parse_tf
+from infra_support import TERRAFORM
+
+from iamcheck.terraform import parse_file
 
 SKIP = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z0-9_]+)(?::(.*))?")
 
 
 def test_every_terraform_file_parses_as_hcl2(tf_files: list[Path]) -> None:
-    parsed = {path.name: parse_tf(path) for path in tf_files}
+    parsed = {path.name: parse_file(path) for path in tf_files}
     assert all(isinstance(doc, dict) and doc for doc in parsed.values())
 
 
