@@ -144,14 +144,22 @@ class Scenario(_Model):
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; a bad one is a ``ConfigError`` that says what and where."""
+    raw = _read(path)
+    if isinstance(raw, dict) and isinstance(raw.get("days"), list):
+        raw = {**raw, "days": [_played(path, n, day) for n, day in enumerate(raw["days"])]}
+    return _validated(path, raw)
+
+
+def _read(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"scenario {path} not found (see local/scenarios/ for examples)") from exc
     except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for an impossible date
         raise ConfigError(f"scenario {path} is not valid YAML: {exc}") from exc
-    if isinstance(raw, dict) and isinstance(raw.get("days"), list):
-        raw = {**raw, "days": [_played(path, n, day) for n, day in enumerate(raw["days"])]}
+
+
+def _validated(path: Path, raw: Any) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -168,9 +176,10 @@ def _played(path: Path, n: int, day: Any) -> Any:
     where = f"scenario {path}: days.{n}.play"
     if not played_path.is_file():
         raise ConfigError(f"{where}: {played_path} not found (a scenario of local/scenarios/, without .yaml)")
-    played = load_scenario(played_path)
-    if played.multi_day:
+    raw = _read(played_path)
+    if isinstance(raw, dict) and raw.get("days"):  # looked at before it is loaded: two files playing each other
         raise ConfigError(f"{where}: {played_path} has days of its own; only a one-day scenario can be played")
+    played = _validated(played_path, raw)
     when = day.get("date")
     if not isinstance(when, date):
         raise ConfigError(f"{where}: a played day needs its date (YYYY-MM-DD)")

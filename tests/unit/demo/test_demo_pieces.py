@@ -51,6 +51,14 @@ def test_a_day_that_plays_what_cannot_be_played_says_what_and_where(tmp_path: Pa
         load_scenario(bad)
 
 
+def test_two_scenarios_that_play_each_other_are_refused_not_a_recursion(tmp_path: Path) -> None:
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\nfollowers: 1\ndays:\n  - {{date: 2026-03-30, play: {other}}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"a.yaml: days.0.play: .*b.yaml has days of its own"):
+        load_scenario(tmp_path / "a.yaml")
+
+
 def test_broker_orders_counts_modifies_of_one_order_once_and_a_second_order_twice() -> None:
     journal = [
         {"event": "order", "order_ref": "r1", "account": "DU1", "order_id": 1, "perm_id": 10, "what_if": True},
