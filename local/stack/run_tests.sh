@@ -15,7 +15,7 @@ log=out/test/days.log
 mkdir -p out/test
 "$pytest" -q -p no:cacheprovider --basetemp=out/test/days-tmp "$days" >"$log" 2>&1 &
 days_pid=$!
-trap 'kill "$days_pid" 2>/dev/null' INT TERM
+trap 'kill "$days_pid" 2>/dev/null; exit 130' INT TERM  # an interrupt stops every part, not just the current one
 echo "== the simulated-day tests ($days) run in the background: $log"
 "$pytest" -q tests --ignore="$days" --ignore="$browser"
 rest=$?
