@@ -28,10 +28,17 @@ Fixtures
   ``sheets`` (function) → ``fakes.control.SheetsControl``: ``create_spreadsheet(tabs) -> id``,
       ``set_tab_values``, ``tab_values``, ``fail_next(count, status=429)``, ``set_read_quota(n)``, ``requests()``.
   ``firestore_db`` (function) → ``google.cloud.firestore.Client`` on the emulator.
+
+Guard
+  A test that starts while an earlier test left an event loop running in the main thread (a ``sync_playwright``
+  kept open past its module, a loop stopped by an exception) fails at once, naming the loop: otherwise every later
+  ``asyncio.run`` fails with "cannot be called from a running event loop", far from the cause. Only tests that use
+  the ``browser`` fixture run inside Playwright's loop, so only they may find one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,3 +125,15 @@ def firestore_db(stack: LocalStack) -> firestore.Client:
     from google.cloud import firestore
 
     return firestore.Client(project=stack.project)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The event-loop guard (module docstring)."""
+    if "browser" in getattr(item, "fixturenames", ()):
+        return
+    try:
+        leaked = asyncio.get_running_loop()
+    except RuntimeError:  # none running: the normal case
+        return
+    pytest.fail(f"an earlier test left the event loop {leaked!r} running in the main thread (a sync_playwright or "
+                "loop never closed): close it in that test's fixture", pytrace=False)
