@@ -24,8 +24,8 @@ def _wait_for_document(db: firestore.Client, path: str, timeout_s: float = 20.0)
     raise AssertionError(f"{path} never appeared in Firestore")
 
 
-def _echo_url(stack: LocalStack) -> str:
-    url = stack.serve_source("echo", ECHO, "on_message", "cloudevent")
+def _echo_url(stack: LocalStack, env: dict[str, str] | None = None) -> str:
+    url = stack.serve_source("echo", ECHO, "on_message", "cloudevent", env)
     stack.create_push_subscription("echo-push", "echo-test", url)
     return url
 
@@ -63,3 +63,19 @@ def test_a_function_that_died_is_served_again_and_pushes_follow_it(clean_stack: 
 
     assert second != first
     assert _wait_for_document(firestore.Client(), f"echo/{message_id}")["data"] == "after restart"
+
+
+def test_a_function_asked_for_with_another_env_is_served_again_with_it_and_the_same_env_reuses_it(
+        clean_stack: LocalStack) -> None:
+    """A server started for an earlier test with other settings is never silently reused (a bot with another
+    webhook secret answered 403 to the tests after it)."""
+    first = _echo_url(clean_stack, {"ECHO_TAG": "a"})
+    tagged_a = clean_stack.pubsub.publish("echo-test", b"to a")
+    assert _wait_for_document(firestore.Client(), f"echo/{tagged_a}")["tag"] == "a"
+
+    second = _echo_url(clean_stack, {"ECHO_TAG": "b"})
+    tagged_b = clean_stack.pubsub.publish("echo-test", b"to b")
+
+    assert second != first
+    assert _wait_for_document(firestore.Client(), f"echo/{tagged_b}")["tag"] == "b"
+    assert _echo_url(clean_stack, {"ECHO_TAG": "b"}) == second  # the same env: the running server

@@ -1,11 +1,13 @@
 """A tiny Pub/Sub-triggered function for the stack's tests: it writes what it received to Firestore.
 
-A message with attribute ``fail_first=1`` fails its first delivery (500), to show that Pub/Sub redelivers.
+It records ``ECHO_TAG`` from its environment. A message with attribute ``fail_first=1`` fails its first delivery
+(500), to show that Pub/Sub redelivers.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 
 import functions_framework
@@ -34,6 +36,7 @@ def on_message(event: CloudEvent) -> None:
             "source": event["source"],
             "type": event["type"],
             "deliveries": firestore.Increment(1),
+            "tag": os.environ.get("ECHO_TAG", ""),  # the env it was served with
         },
         merge=True,
     )
