@@ -7,7 +7,8 @@ display and sums agree with the PDF.
 from __future__ import annotations
 
 import io
-from datetime import UTC
+import zipfile
+from datetime import UTC, datetime
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -149,4 +150,18 @@ def render_xlsx(data: StatementData) -> bytes:
     workbook.properties.title = data.title
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    return _stamped(buffer.getvalue(), stamp)
+
+
+def _stamped(package: bytes, stamp: datetime) -> bytes:
+    """The package with every member dated ``stamp``: openpyxl dates each member by the wall clock, so two renders
+    of one month a second apart would differ in bytes, and the statements bucket (``storage``), which names an object by its
+    content hash, would keep a new copy of an unchanged statement on every regeneration."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            dated = zipfile.ZipInfo(member.filename, date_time=stamp.timetuple()[:6])
+            dated.compress_type = zipfile.ZIP_DEFLATED
+            dated.external_attr = member.external_attr
+            target.writestr(dated, source.read(member.filename))
+    return out.getvalue()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
+from datetime import UTC
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -76,6 +78,16 @@ def test_xlsx_holds_numbers_with_formats_and_a_chart() -> None:
 def test_the_same_month_renders_the_same_bytes() -> None:
     assert render_pdf(statement_data()) == render_pdf(statement_data())
     assert render_xlsx(statement_data()) == render_xlsx(statement_data())
+
+
+def test_every_member_of_the_workbook_is_dated_by_the_statement_not_the_wall_clock() -> None:
+    data = statement_data()
+    stamp = data.generated_at.astimezone(UTC).timetuple()[:6]
+
+    with zipfile.ZipFile(io.BytesIO(render_xlsx(data))) as package:
+        dates = {member.filename: member.date_time for member in package.infolist()}
+
+    assert dates and set(dates.values()) == {stamp}, dates  # openpyxl alone dates each member by time.localtime()
 
 
 def test_a_month_without_trading_still_renders_both_files() -> None:
