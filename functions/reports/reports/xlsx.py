@@ -154,9 +154,12 @@ def render_xlsx(data: StatementData) -> bytes:
 
 
 def _stamped(package: bytes, stamp: datetime) -> bytes:
-    """The package with every member dated ``stamp``: openpyxl dates each member by the wall clock, so two renders
-    of one month a second apart would differ in bytes, and the statements bucket (``storage``), which names an object by its
-    content hash, would keep a new copy of an unchanged statement on every regeneration."""
+    """The package with every member dated ``stamp``.
+
+    openpyxl dates each member by the wall clock, so two renders of one month a second apart would differ in bytes,
+    and the statements bucket (``storage``), which names an object by its content hash, would keep a new copy of an
+    unchanged statement on every regeneration.
+    """
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for member in source.infolist():
