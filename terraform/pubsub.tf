@@ -34,8 +34,8 @@ resource "google_pubsub_subscription" "pull" {
   }
 
   retry_policy {
-    minimum_backoff = "10s"
-    maximum_backoff = "300s"
+    minimum_backoff = "${try(each.value.min_backoff_s, 10)}s"
+    maximum_backoff = "${try(each.value.max_backoff_s, 600)}s"
   }
 
   dynamic "dead_letter_policy" {
@@ -69,8 +69,8 @@ resource "google_pubsub_subscription" "push" {
   }
 
   retry_policy {
-    minimum_backoff = "10s"
-    maximum_backoff = "600s"
+    minimum_backoff = "${try(each.value.min_backoff_s, 10)}s"
+    maximum_backoff = "${try(each.value.max_backoff_s, 600)}s"
   }
 
   dynamic "dead_letter_policy" {

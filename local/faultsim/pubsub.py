@@ -4,9 +4,10 @@ and Pub/Sub behave together.
 Each delivery goes to one live subscriber (seeded choice). The subscriber decodes the envelope at the edge
 (``Rejected`` → alert ``signal.rejected`` and ack), runs ``engine.handle_signal`` and waits for it up to
 ``handle_timeout_s``: handled → ack; ``Rejected`` → alert and ack; anything else (or the wait timing out; the
-handler keeps running) → nack, redelivered after a seeded delay. After ``max_attempts`` deliveries a message is
-dead-lettered. A process that dies while handling a message never acks it: Pub/Sub redelivers it once its ack
-deadline passes. Duplicates and late copies are extra deliveries of the same message id.
+handler keeps running) → nack, redelivered after the subscription's retry-policy backoff (``backoff``). After
+``max_attempts`` deliveries a message is dead-lettered. A process that dies while handling a message never acks
+it: Pub/Sub redelivers it once its ack deadline passes. Duplicates and late copies are extra deliveries of the same
+message id.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class SignalBus:
     # as the deployment declares the executor's subscription (resources.yaml: executor-signals)
     max_attempts: int = field(default_factory=lambda: _deployed().max_delivery_attempts or 5)
     ack_deadline_s: float = field(default_factory=lambda: float(_deployed().ack_deadline_s))
+    min_backoff_s: float = field(default_factory=lambda: float(_deployed().min_backoff_s))
+    max_backoff_s: float = field(default_factory=lambda: float(_deployed().max_backoff_s))
     handle_timeout_s: float = 120.0
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
@@ -129,7 +132,14 @@ class SignalBus:
         if outcome == "ack":
             message.acked = True
         else:
-            self._schedule(message.message_id, self.loop.rng.uniform(0.5, 10.0), "nack")
+            self._schedule(message.message_id, self.backoff(message.attempts), "nack")
+
+    def backoff(self, attempts: int) -> float:
+        """The wait before the next delivery after ``attempts`` deliveries: the retry policy's exponential backoff
+        from ``min_backoff_s`` to ``max_backoff_s``, give or take a quarter (Pub/Sub keeps it "on a best effort
+        basis": a delay may be more or less than configured)."""
+        nominal = min(self.max_backoff_s, self.min_backoff_s * 2.0 ** max(0, attempts - 1))
+        return float(nominal * self.loop.rng.uniform(0.75, 1.25))
 
     async def _outcome(self, subscriber: Subscriber, message: Message) -> str:
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 RESOURCES_FILE = Path(__file__).with_name("resources.yaml")
 
@@ -34,6 +34,10 @@ class Subscription(_Frozen):
     function: str | None = None
     ack_deadline_s: int = 60
     max_delivery_attempts: int | None = None
+    # the retry policy: a nacked (or expired) message comes back after min_backoff_s, doubling per attempt up to
+    # max_backoff_s (terraform/pubsub.tf applies both; the fault simulator redelivers on the same schedule)
+    min_backoff_s: int = Field(default=10, ge=0, le=600)
+    max_backoff_s: int = Field(default=600, ge=0, le=600)
 
 
 class SchedulerJob(_Frozen):
