@@ -1,9 +1,10 @@
-"""A signal fanned out to every enabled follower: intents recorded first, then every entry at once.
+"""A signal fanned out to every enabled follower: each follower's intent recorded, and its entry started at once.
 
 ``SignalHandler.handle`` returns once every follower's intent is durably recorded (the moment the Pub/Sub message
-may be acked); the entries then run concurrently, one task per follower. Each follower is isolated: one intent that
-cannot be recorded, one malformed document or one failing entry never stops the others (the failure is alerted,
-and the message redelivered while anything is left unrecorded).
+may be acked); each entry runs as its own task from the moment its own intent is recorded. Each follower is
+isolated, in outcome and in time: one intent that cannot be recorded (or is slow to be), one malformed document or
+one failing entry never stops or delays the others (the failure is alerted, and the message redelivered while
+anything is left unrecorded).
 
 Who runs an intent is decided by the gateway, not by who recorded it: the process holding the gateway's lease
 adopts every unfinished intent on it (``adopt_open``), so an intent recorded by a delivery that failed later, or by
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
@@ -61,18 +63,21 @@ class SignalHandler:
         Raises ``Retryable`` (after starting what was recorded) when some intents could not be recorded, so the
         message is redelivered and the rest are recorded then; nothing recorded is ever left unrun.
         """
-        to_run, failed = await self.plan(signal)
-        for intent_id in daily_order(to_run, signal.date):  # nobody is always last
-            self.spawn(intent_id)
+        to_run, failed = await self.plan(signal, start=self.spawn)
         log.info("signal planned", extra={"signal_id": signal.signal_id, "entries": len(to_run),
                                           "not_recorded": len(failed)})
         if failed:
             raise Retryable(f"{len(failed)} intent(s) of {signal.signal_id} not recorded yet: {failed[0]}")
         return to_run
 
-    async def plan(self, signal: Signal) -> tuple[list[str], list[str]]:
-        """Record the intents of ``signal``; the intents to run here, and what could not be recorded (and why)."""
-        followers = await self.store.enabled_followers()
+    async def plan(self, signal: Signal, start: Callable[[str], None] | None = None) -> tuple[list[str], list[str]]:
+        """Record the intents of ``signal``; the intents to run here, and what could not be recorded (and why).
+
+        With ``start``, each entry to run here is started the moment its own intent is recorded: a slow or failed
+        write of another follower's intent never holds it back. Intents are recorded (so, mostly, started) in the
+        day's order, so nobody is always last.
+        """
+        followers = daily_order(await self.store.enabled_followers(), signal.date)
         await self.alert_malformed()
         self.accounts.update({f.ibkr_account: f.id for f in followers})
         ids = {f.id: make_intent_id(signal.signal_id, f.id) for f in followers}
@@ -82,14 +87,14 @@ class SignalHandler:
         # a signal found before the window opens (the poller starts at 09:27) waits for it; after it closes, skip
         early = seconds_until_window(now, self.settings.entry_start) > 0
         window = None if early else entry_window_reason(now, self.settings.entry_start, self.settings.entry_end)
-        recorded: list[OrderIntent] = []
+        earlier: list[OrderIntent] = []
         planned: list[OrderIntent] = []
         for follower in followers:
             intent_id = ids[follower.id]
             if intent_id in self.book.tracked:
                 continue  # a duplicate delivery: this process already has it
             if intent_id in existing:
-                recorded.append(existing[intent_id])  # recorded by an earlier delivery: run it if it is ours
+                earlier.append(existing[intent_id])  # recorded by an earlier delivery: run it if it is ours
                 continue
             contracts = contracts_for(signal.qty_per_leg, follower.multiplier, follower.max_contracts)
             reason = ("sized to 0 contracts" if contracts == 0 else None) or window or kill_switch_reason(
@@ -109,7 +114,20 @@ class SignalHandler:
             if reason:
                 intent = intent.moved_to(IntentState.SKIPPED, now, reason, reason=reason)
             planned.append(intent)
-        results = await asyncio.gather(*(self._record(i) for i in planned), return_exceptions=True)
+        to_run: list[str] = []
+
+        def run(intents: list[OrderIntent]) -> None:
+            ready = self.adopt(intents, prechecked=True)
+            to_run.extend(ready)
+            if start is not None:
+                for intent_id in ready:
+                    start(intent_id)
+
+        async def record_and_run(intent: OrderIntent) -> None:
+            run([await self._record(intent)])
+
+        run(earlier)
+        results = await asyncio.gather(*(record_and_run(i) for i in planned), return_exceptions=True)
         failed: list[str] = []
         for intent, result in zip(planned, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, Exception):
@@ -117,8 +135,6 @@ class SignalHandler:
             if isinstance(result, Exception):  # isolated: the others go ahead, the redelivery retries it
                 log.warning("intent not recorded", extra={"order_ref": intent.intent_id, "error": repr(result)})
                 failed.append(f"{intent.follower_id}: {result!r}")
-                continue
-            recorded.append(result)
         if signal.ticker not in self.settings.tickers and planned:
             await self.alerts.send("signal.ticker_not_traded", Severity.CRITICAL,
                                    f"signal for {signal.ticker} not traded: the executor trades "
@@ -126,7 +142,7 @@ class SignalHandler:
         if window and planned:
             await self.alerts.send("signal.outside_window", Severity.WARNING, f"signal not traded: {window}",
                                    signal_id=signal.signal_id)
-        return self.adopt(recorded, prechecked=True), failed
+        return to_run, failed
 
     def adopt(self, intents: list[OrderIntent], *, prechecked: bool = False) -> list[str]:
         """Track the intents on gateways this process holds; the unfinished entries among them, to run."""

@@ -300,6 +300,7 @@ class MemoryStore:
         self.malformed_docs: list[Malformed] = []
         self.fail: dict[str, int] = {}
         self.fail_after: dict[str, int] = {}
+        self.held: dict[str, asyncio.Event] = {}  # intent id → its create waits for the event (a slow write)
         self.writes = 0
         self.kill_at: int | None = None
         self.dead = False
@@ -347,6 +348,8 @@ class MemoryStore:
 
     async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
         await asyncio.sleep(0)
+        if intent.intent_id in self.held:
+            await self.held[intent.intent_id].wait()
         self._write()
         self._before("create_intent")
         if intent.intent_id in self.intents:

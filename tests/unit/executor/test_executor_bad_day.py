@@ -194,6 +194,26 @@ def test_a_malformed_follower_document_stops_nobody_and_is_alerted_once() -> Non
     assert w.publisher.alert_types().count("document.malformed") == 1
 
 
+def test_a_slow_write_of_one_followers_intent_does_not_hold_back_the_others() -> None:
+    # found by the fault simulator (i.entry_not_held, seeds 21 and 468): every entry waited for the slowest write
+    w = world(EVERYONE, adopt_s=3600.0)  # no adoption pass in between to start what was recorded
+    slow = make_intent_id(signal().signal_id, "f02")
+    w.store.held[slow] = asyncio.Event()
+
+    async def scenario() -> None:
+        engine = await started(w)
+        delivery = asyncio.create_task(engine.handle_signal(signal()))
+        await until(lambda: len(w.orders()) == 2, limit_s=3.0)
+        assert not delivery.done()  # f02's intent is still being written, and nothing is acked
+        assert sorted(o["account"] for o in w.orders()) == ["DU001", "DU003"]
+        w.store.held[slow].set()
+        await delivery
+        await engine.idle()
+
+    run(scenario)
+    one_order_each(w, ["DU001", "DU002", "DU003"])
+
+
 def test_memory_does_not_run_ahead_of_a_failed_write() -> None:
     w = world([follower(1)])
 
