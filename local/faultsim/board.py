@@ -30,6 +30,7 @@ class Fired:
     kind: str
     t: float
     detail: str
+    paths: tuple[str, ...] = ()  # the documents a Firestore fault struck (none for a query or a broker fault)
 
 
 @dataclass
@@ -56,9 +57,9 @@ class FaultBoard:
         """True while faults may strike."""
         return self.armed and not self.cleared
 
-    def strike(self, fault: Fault, detail: str = "") -> None:
-        """Record that ``fault`` struck now."""
-        self.fired.append(Fired(fault.kind, self.loop.time(), detail))
+    def strike(self, fault: Fault, detail: str = "", paths: tuple[str, ...] = ()) -> None:
+        """Record that ``fault`` struck now (on ``paths``, for a Firestore RPC)."""
+        self.fired.append(Fired(fault.kind, self.loop.time(), detail, paths))
         self.trace.add("fault", f"{fault.describe()} {detail}".rstrip())
 
     def _hits(self, key: str) -> list[Fault]:
@@ -73,7 +74,7 @@ class FaultBoard:
         return {f.kind for f in self.fired}
 
     # ── asked by the stand-ins ──────────────────────────────────────────────────────────────────────────────────
-    def firestore(self, op: str, collection: str) -> Injection | None:
+    def firestore(self, op: str, collection: str, paths: tuple[str, ...] = ()) -> Injection | None:
         """What happens to this Firestore RPC."""
         partition = self._partitioned()
         if partition is not None:
@@ -105,7 +106,7 @@ class FaultBoard:
                     fail_before = error
                 else:
                     fail_after = error
-            self.strike(fault, f"{op} {collection} call {self.calls[f'firestore:{op}:{root}']} pid={pid}")
+            self.strike(fault, f"{op} {collection} call {self.calls[f'firestore:{op}:{root}']} pid={pid}", paths)
         return Injection(fail_before=fail_before, fail_after=fail_after, extra_latency=latency,
                          kill_before=kill_before, on_apply=on_apply)
 

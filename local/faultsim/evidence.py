@@ -66,6 +66,15 @@ class LinkFacts:
     owned: bool = True  # holds the gateway's lease (always, for an executor without leases)
 
 
+@dataclass(frozen=True)
+class Strike:
+    """One fault that struck: its kind, when (virtual seconds), and the documents it struck (Firestore RPCs)."""
+
+    kind: str
+    t: float
+    paths: tuple[str, ...] = ()
+
+
 @dataclass
 class Evidence:
     """Everything the invariants check."""
@@ -76,6 +85,9 @@ class Evidence:
     signals: list[str] = field(default_factory=list)  # signal ids published
     entry_refs: set[str] = field(default_factory=set)  # every intent id the day's signals can produce
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)  # orders/* as stored
+    created: dict[str, float] = field(default_factory=dict)  # orders/* → virtual second its create committed
+    struck: list[Strike] = field(default_factory=list)
+    entry_opens: float = 0.0  # the virtual second new entries may first be placed
     fills: dict[str, dict[str, Any]] = field(default_factory=dict)  # fills/* as stored
     journal: list[dict[str, Any]] = field(default_factory=list)
     executions: list[ExecutionFacts] = field(default_factory=list)

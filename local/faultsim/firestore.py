@@ -45,7 +45,7 @@ class Injection:
     on_apply: Callable[[], None] | None = None  # e.g. kill the calling process right after the call took effect
 
 
-RpcFaults = Callable[[str, str], Injection | None]  # (op, collection path) → injection
+RpcFaults = Callable[[str, str, tuple[str, ...]], Injection | None]  # (op, collection, document paths) → injection
 
 
 @dataclass
@@ -142,6 +142,10 @@ class MemoryFirestore:
         """The stored maps of ``collection`` themselves, for the harness to look at (never to change)."""
         return [doc.data for doc in self._docs.get(collection, {}).values()]
 
+    def created(self, collection: str) -> dict[str, datetime]:
+        """When each document of ``collection`` was created (its create time, as the server keeps it)."""
+        return {doc_id: doc.create_time for doc_id, doc in sorted(self._docs.get(collection, {}).items())}
+
     def raw(self, collection: str) -> dict[str, dict[str, Any]]:
         """Every document of ``collection`` as stored (copies)."""
         return {doc_id: copy_value(doc.data) for doc_id, doc in sorted(self._docs.get(collection, {}).items())}
@@ -155,7 +159,7 @@ class MemoryFirestore:
         return at
 
     def _rpc(self, op: str, collection: str, paths: list[str], apply: Callable[[], Any]) -> Any:
-        injection = self.faults(op, collection) if self.faults else None
+        injection = self.faults(op, collection, tuple(paths)) if self.faults else None
         for path in paths:
             _check_server_path(path)
         if injection is not None and injection.kill_before is not None:

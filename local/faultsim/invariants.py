@@ -42,7 +42,12 @@ INVARIANTS: dict[str, str] = {
     "f.one_spread_per_day": "at most one day's spread per follower account",
     "g.malformed_isolated": "a malformed document stops nobody else and raises an alert naming it",
     "h.outcome_matches_broker": "a final intent agrees with the broker: filled quantity, no order still working",
+    "i.entry_not_held": "a recorded entry goes to the broker at once, whatever struck other followers' documents",
 }
+# Seconds from an entry's record (or the window's opening) to its first order that need no excuse: a quote, a
+# what-if and the pacing of a busy gateway take well under this; a redelivery (10 s or more after a nack) or an
+# adoption pass (every 30 s) does not.
+PROMPT_S = 6.0
 
 
 def _parse(doc: dict[str, object]) -> OrderIntent | None:
@@ -315,6 +320,48 @@ def outcome_matches_broker(ev: Evidence) -> tuple[bool, list[Violation]]:
     return checked, out
 
 
+def _excuses(ev: Evidence, intent: OrderIntent, since: float, until: float) -> list[str]:
+    """The faults that may rightly hold ``intent`` back until ``until``: anything on a gateway, a process or the bus,
+    and Firestore faults on the intent's own documents (its order, its follower's day claim), at any time before
+    (their effects outlast the strike: a failed write waits for a redelivery); and Firestore faults on no document
+    in particular (a query) since ``since``."""
+    own = {intent.intent_id, f"entry-day-{intent.follower_id}-{intent.expiry.isoformat()}"}
+    out = []
+    for s in ev.struck:
+        if s.t > until:
+            continue
+        if not s.kind.startswith("firestore.") or any(p.rsplit("/", 1)[-1] in own for p in s.paths) or (
+                not s.paths and s.t >= since - 1.0):
+            out.append(s.kind)
+    return out
+
+
+def entry_not_held(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(i) Each follower's entry is isolated from the others' in time too: once its intent is recorded, its first
+    order goes out within ``PROMPT_S`` unless a fault on its own path held it (a failed write of someone else's
+    intent must not make it wait for a redelivery or an adoption pass)."""
+    first_sent: dict[str, float] = {}
+    for s in ev.sent:
+        if s["op"] == "place":
+            first_sent.setdefault(str(s["order_ref"]), float(s["t"]))
+    out = []
+    checked = False
+    for ref, intent in sorted(_intents(ev).items()):
+        if ref not in ev.entry_refs or ref not in first_sent or ref not in ev.created:
+            continue
+        since = max(ev.created[ref], ev.entry_opens)
+        held = first_sent[ref] - since
+        checked = True
+        if held <= PROMPT_S or _excuses(ev, intent, ev.created[ref], first_sent[ref]):
+            continue
+        others = sorted({f"{s.kind} on {', '.join(s.paths) or 'a query'} at {s.t:.1f} s" for s in ev.struck
+                         if s.t <= first_sent[ref]})
+        out.append(Violation("i.entry_not_held", f"intent {ref} ({intent.follower_id}) recorded at {since:.1f} s sent "
+                                                 f"its first order {held:.1f} s later, held by faults not its own: "
+                                                 f"{'; '.join(others)[:240] or 'none struck'}"))
+    return checked, out
+
+
 CHECKS: dict[str, Check] = {
     "a.one_order_per_intent": one_order_per_intent,
     "b.intent_settles": intent_settles,
@@ -326,6 +373,7 @@ CHECKS: dict[str, Check] = {
     "f.one_spread_per_day": one_spread_per_day,
     "g.malformed_isolated": malformed_isolated,
     "h.outcome_matches_broker": outcome_matches_broker,
+    "i.entry_not_held": entry_not_held,
 }
 
 

@@ -19,21 +19,23 @@ import random
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from executor.broker import ComboLegSpec
 from faultsim.board import FaultBoard, Fired
 from faultsim.broker import con_id_of
-from faultsim.evidence import Evidence, ExecutionFacts, FollowerFacts, LinkFacts
+from faultsim.evidence import Evidence, ExecutionFacts, FollowerFacts, LinkFacts, Strike
 from faultsim.faults import Fault, Plan, plan_faults
 from faultsim.firestore import MemoryFirestore
 from faultsim.gateway import GatewayEvents, SimGateway
 from faultsim.invariants import Violation, check_all, foreign_recorded
-from faultsim.processes import Executors, RecordingPublisher
+from faultsim.processes import Executors, RecordingPublisher, settings
 from faultsim.pubsub import SignalBus
 from faultsim.runtime import Runtime
 from faultsim.vloop import Trace, VirtualClock, VirtualLoop
 from faultsim.world import DAY, START, World, build_world, plant_malformed, seed_store
+from spreadpilot.clock import NEW_YORK
 from spreadpilot.envelopes import SignalMessage, encode
 from spreadpilot.models import IntentState, Signal, make_intent_id
 
@@ -342,6 +344,9 @@ class DayRun:
                                                       if p.startswith("followers/")]
         ev.entry_refs = {make_intent_id(s, fid) for s in ev.signals for fid in follower_ids}
         ev.intents = rt.db.raw("orders")
+        ev.created = {doc_id: (at - START).total_seconds() for doc_id, at in rt.db.created("orders").items()}
+        ev.struck = [Strike(f.kind, f.t, f.paths) for f in rt.board.fired]
+        ev.entry_opens = (datetime.combine(DAY, settings().entry_start, NEW_YORK) - START).total_seconds()
         # keyed by the execution each document records (its id is the execution's key across corrections)
         ev.fills = {str(doc.get("exec_id", doc_id)): doc for doc_id, doc in rt.db.raw("fills").items()}
         for gid, gw in rt.gateways.items():

@@ -23,7 +23,7 @@ NOW = datetime(2026, 3, 17, 13, 30, tzinfo=UTC)
 
 
 def db_with(injection: Injection | None = None, on: str = "create") -> MemoryFirestore:
-    return MemoryFirestore(lambda: NOW, faults=lambda op, collection: injection if op == on else None)
+    return MemoryFirestore(lambda: NOW, faults=lambda op, collection, paths: injection if op == on else None)
 
 
 def follower(n: int, **changes: object) -> Follower:

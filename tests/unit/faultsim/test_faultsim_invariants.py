@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from faultsim.evidence import Evidence, ExecutionFacts, FollowerFacts, LinkFacts
+from faultsim.evidence import Evidence, ExecutionFacts, FollowerFacts, LinkFacts, Strike
 from faultsim.invariants import CHECKS, check_all
 from spreadpilot.models import IntentState, OrderIntent, Spread, StateChange, Strategy
 
@@ -50,7 +50,8 @@ def good_day() -> Evidence:
                "0000aaaa.00000001.02.01": fill_doc("0000aaaa.00000001.02.01", price="0.50")},
         journal=[order_line(), order_line(modify=True)],
         executions=[execution("0000aaaa.00000001.01.01", 1), execution("0000aaaa.00000001.02.01", 2, price="0.50")],
-        sent=[{"op": "place", "order_ref": REF}], books={"p1": {REF: i}},
+        sent=[{"op": "place", "order_ref": REF, "t": 12.5}], created={REF: 11.0}, entry_opens=10.0,
+        books={"p1": {REF: i}},
         links=[LinkFacts("p1", "gw-1", ready=True, connected=True, seconds_after_clear=30.0)],
     )
 
@@ -202,3 +203,49 @@ def test_foreign_executions_do_not_count_as_ours() -> None:
     ev = good_day()
     ev.executions.append(execution("0000bbbb.00000001.01.01", 1, ref="ops/hedge", foreign=True))
     assert check_all(ev)[1] == []
+
+
+def held(*struck: Strike) -> Evidence:
+    """f01's intent recorded at 11 s and its first order sent at 25 s."""
+    ev = good_day()
+    ev.sent = [{"op": "place", "order_ref": REF, "t": 25.0}]
+    ev.struck = list(struck)
+    return ev
+
+
+def test_an_entry_held_back_by_a_fault_on_another_followers_intent_breaks_i() -> None:
+    ev = held(Strike("firestore.fail_before", 11.0, (f"orders/{REF2}",)))
+    assert broken(ev, "i.entry_not_held") == [
+        f"intent {REF} (f01) recorded at 11.0 s sent its first order 14.0 s later, held by faults not its own: "
+        f"firestore.fail_before on orders/{REF2} at 11.0 s"]
+
+
+def test_an_entry_held_back_with_nothing_struck_breaks_i_too() -> None:
+    assert broken(held(), "i.entry_not_held") == [
+        f"intent {REF} (f01) recorded at 11.0 s sent its first order 14.0 s later, held by faults not its own: "
+        "none struck"]
+
+
+@pytest.mark.parametrize("strike", [
+    Strike("firestore.slow", 11.0, (f"orders/{REF}",)),  # its own intent
+    Strike("firestore.fail_before", 10.5, ("claims/entry-day-f01-2026-03-17",)),  # its own day claim
+    Strike("firestore.fail_before", 12.0, ()),  # a query: nobody's in particular
+    Strike("broker.drop", 3.0),  # a gateway down since before: its effect outlasts the strike
+    Strike("process.crash", 20.0),
+])
+def test_a_fault_on_the_entrys_own_path_excuses_the_wait(strike: Strike) -> None:
+    assert broken(held(strike), "i.entry_not_held") == []
+
+
+def test_the_wait_counts_from_the_window_opening_for_an_intent_recorded_before_it() -> None:
+    ev = held()
+    ev.created = {REF: 2.0}
+    ev.entry_opens = 20.0  # recorded early; the entry may go at 20 s and went at 25 s
+    assert broken(ev, "i.entry_not_held") == []
+
+
+def test_a_failed_write_of_the_entrys_own_intent_before_the_window_opens_still_excuses_it() -> None:
+    # seed 1986: its create failed after committing at 6 s; the redelivery that read it back came after 10 s
+    ev = held(Strike("firestore.fail_after_commit", 6.0, (f"orders/{REF}",)))
+    ev.created = {REF: 6.0}
+    assert broken(ev, "i.entry_not_held") == []
