@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from executor.intents import entry_day_key
 from faultsim.evidence import Evidence, ExecutionFacts, LinkFacts
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.models import IntentState, OrderIntent
@@ -325,7 +326,7 @@ def _excuses(ev: Evidence, intent: OrderIntent, since: float, until: float) -> l
     and Firestore faults on the intent's own documents (its order, its follower's day claim), at any time before
     (their effects outlast the strike: a failed write waits for a redelivery); and Firestore faults on no document
     in particular (a query) since ``since``."""
-    own = {intent.intent_id, f"entry-day-{intent.follower_id}-{intent.expiry.isoformat()}"}
+    own = {intent.intent_id, entry_day_key(intent)}
     out = []
     for s in ev.struck:
         if s.t > until:
