@@ -28,11 +28,13 @@ from stack.topology import TopicTap
 
 START = "2026-03-17T09:40:00-04:00"
 OTM = ("--underlying", "487")  # short 485 put $2 out of the money: no time-value exit, a credit of about $0.33
+SPEED = 20
+SLOW_PASS_S = 600 / SPEED  # real seconds between position passes with monitor_s="600"
 
 
 def _enter(clean_stack: LocalStack, db: firestore.Client, world: Callable[..., tuple[SimClock, SimulatorProcess]],
            executors: Callable[..., Executor], **settings: object) -> tuple[SimulatorProcess, Executor]:
-    clock, sim = world(START, 20, ["DU001"], *OTM)
+    clock, sim = world(START, SPEED, ["DU001"], *OTM)
     sim.set_price(487)
     seed(db, [follower(1)], sim)
     executor = executors(clock, min_credit="0.10", **settings)
@@ -58,8 +60,9 @@ def test_assigned_short_put_is_repaired_by_exercising_the_long_put_in_the_money_
     assert exercise[0]["legs"][0]["strike"] == 480  # the long put, whose shares offset the assigned ones
     assert exercise[0]["action"] == "exercise"  # carried out: it was in the money
     assert orders(sim, "flatten-") == []
+    # recorded by the first pass that sees the account flat: up to a whole pass period after it went flat
     wait_for(lambda: [p.assignment for p in Store(firestore_db).positions.all()] == [AssignmentState.COMPENSATED],
-             30, "the position to be recorded COMPENSATED")
+             2 * SLOW_PASS_S, "the position to be recorded COMPENSATED")
     assert {"position.assigned", "position.assignment_repair"} <= set(
         alert_types(alerts, {"position.assigned", "position.assignment_repair"}))
     assert executor.terminate() == 0
@@ -97,7 +100,8 @@ def test_an_assigned_short_put_whose_long_put_is_out_of_the_money_is_repaired_by
     # the demo day: short 485 put assigned with QQQ at 484.04, the long 480 put $4.04 out of the money
     sim.set_price(484.04)
     sim.inject("assignment", account="DU001")
-    wait_for(lambda: not held(sim, "DU001"), 90, "the stock sold, the long put closed, a flat account")
+    # two passes: the first sells the stock, the next closes the long put it leaves unpaired
+    wait_for(lambda: not held(sim, "DU001"), 3 * SLOW_PASS_S, "the stock sold, the long put closed, a flat account")
 
     assert events(sim, "exercise") == []  # IB would refuse it (override=0), and forcing it sells below the market
     [sale] = orders(sim, "flatten-")
