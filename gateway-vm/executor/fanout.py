@@ -123,8 +123,14 @@ class SignalHandler:
                 for intent_id in ready:
                     start(intent_id)
 
+        # a bounded number of intent writes in flight: the writes of entries already started (their first write
+        # comes before their order) never queue behind the whole fan-out's in the I/O pool
+        recording = asyncio.Semaphore(max(1, self.settings.io_threads // 4))
+
         async def record_and_run(intent: OrderIntent) -> None:
-            run([await self._record(intent)])
+            async with recording:
+                recorded = await self._record(intent)
+            run([recorded])
 
         run(earlier)
         results = await asyncio.gather(*(record_and_run(i) for i in planned), return_exceptions=True)

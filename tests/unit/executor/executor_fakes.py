@@ -279,13 +279,26 @@ class StoreDown(Exception):
     """A Firestore call failed (like ``google.api_core.exceptions.ServiceUnavailable``)."""
 
 
+class IoLane:
+    """A model of the executor's I/O thread pool: ``workers`` calls at a time, first come first served, each taking
+    ``call_s`` (a call queued behind a thousand others waits for all of them, as it does in the real pool)."""
+
+    def __init__(self, workers: int, call_s: float) -> None:
+        self.slots = asyncio.Semaphore(workers)
+        self.call_s = call_s
+
+    async def call(self) -> None:
+        async with self.slots:
+            await asyncio.sleep(self.call_s)
+
+
 class MemoryStore:
     """``ExecutorStore`` in memory; ``create_intent`` is atomic like Firestore's ``create()``.
 
     ``kill_at = n`` makes the n-th write and every later one die with ``Killed`` (as if the process were killed).
     ``fail[op] = n`` makes the next n calls of ``op`` fail before they take effect; ``fail_after[op] = n`` makes them
     take effect and then fail (the commit landed, its answer was lost). ``malformed_docs`` are reported once by
-    ``malformed()`` as documents a read skipped.
+    ``malformed()`` as documents a read skipped. With ``lane``, every read and write queues for an ``IoLane``.
     """
 
     def __init__(self, followers: Iterable[Follower], gateways: Iterable[Gateway]) -> None:
@@ -301,9 +314,16 @@ class MemoryStore:
         self.fail: dict[str, int] = {}
         self.fail_after: dict[str, int] = {}
         self.held: dict[str, asyncio.Event] = {}  # intent id → its create waits for the event (a slow write)
+        self.lane: IoLane | None = None
         self.writes = 0
         self.kill_at: int | None = None
         self.dead = False
+
+    async def _io(self) -> None:
+        if self.lane is None:
+            await asyncio.sleep(0)
+        else:
+            await self.lane.call()
 
     def _write(self) -> None:
         self.writes += 1
@@ -340,14 +360,14 @@ class MemoryStore:
                 {fid: Controls.from_doc(self.control_docs.get(fid)) for fid in follower_ids})
 
     async def get_intents(self, intent_ids: Iterable[str]) -> dict[str, OrderIntent]:
-        await asyncio.sleep(0)
+        await self._io()
         ids = list(intent_ids)
         if any("/" in i for i in ids):
             raise ValueError("A document must have an even number of path elements")  # what Firestore says
         return {i: self.intents[i] for i in ids if i in self.intents}
 
     async def create_intent(self, intent: OrderIntent, epoch: int | None = None) -> bool:
-        await asyncio.sleep(0)
+        await self._io()
         if intent.intent_id in self.held:
             await self.held[intent.intent_id].wait()
         self._write()
@@ -360,7 +380,7 @@ class MemoryStore:
         return True
 
     async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
-        await asyncio.sleep(0)
+        await self._io()
         self._write()
         self._before("save_intent")
         if epoch is not None:  # like FirestoreExecutorStore: None = no leases
@@ -376,12 +396,12 @@ class MemoryStore:
         return [i for i in self.intents.values() if not i.state.final]
 
     async def claim_entry_day(self, intent: OrderIntent) -> str:
-        await asyncio.sleep(0)
+        await self._io()
         self._before("claim_entry_day")
         return self.claims.setdefault(f"{intent.follower_id}:{intent.expiry}", intent.intent_id)
 
     async def put_fill(self, fill: Fill) -> None:
-        await asyncio.sleep(0)
+        await self._io()
         self._write()
         self._before("put_fill")
         key = execution_key(fill.exec_id)  # like fills/{execution_key}: a correction replaces
