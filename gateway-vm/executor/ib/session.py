@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from ib_async import IB, StartupFetch, Trade
+from ib_async import IB, AccountValue, StartupFetch, Trade
 from ib_async import Fill as IBFill
 
 from executor.broker import (
@@ -55,6 +55,9 @@ class IBSession:
         self._trades: dict[str, Trade] = {}
         self._waiters: dict[int, asyncio.Future[OrderAck]] = {}
         self._errors: dict[int, str] = {}
+        # account → tag → value, from the account-summary subscription (read per follower: a lookup, not a scan)
+        self._funds: dict[str, dict[str, str]] = {}
+        self.ib.accountSummaryEvent += self._on_summary
         self.ib.orderStatusEvent += self._on_status
         self.ib.openOrderEvent += self._on_open_order
         self.ib.execDetailsEvent += self._on_exec
@@ -72,6 +75,7 @@ class IBSession:
 
     async def connect(self) -> list[str]:
         """Connect (the truth fetch afterwards syncs orders and executions, so start-up fetches only positions)."""
+        self._funds.clear()  # the new session's subscription brings them again (ib_async resets its own copy too)
         try:
             await self.ib.connectAsync(self.host, self.port, clientId=self.client_id,
                                        timeout=self.connect_timeout_s, fetchFields=StartupFetch(0))
@@ -86,13 +90,16 @@ class IBSession:
 
     def account_state(self, account: str) -> AccountState | None:
         """Funds from the account-summary subscription and positions from the position stream (no request)."""
-        values = {v.tag: v.value for v in self.ib.wrapper.acctSummary.values() if v.account == account}
+        values = self._funds.get(account, {})
         available = decimal_or_none(values.get("AvailableFunds"))
         excess = decimal_or_none(values.get("ExcessLiquidity"))
         if available is None or excess is None:
             return None
-        held = any(p.account == account and p.position for p in self.ib.positions())
+        held = any(p.position for p in self.ib.positions(account))
         return AccountState(available_funds=available, excess_liquidity=excess, holds_positions=held)
+
+    def _on_summary(self, value: AccountValue) -> None:
+        self._funds.setdefault(value.account, {})[value.tag] = value.value
 
     async def disconnect(self) -> None:
         """Close the socket."""

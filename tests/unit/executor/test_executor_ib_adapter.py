@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from ib_async import Contract, LimitOrder, OrderStatus, Trade
 
-from executor.broker import NotModifiable, OutcomeUnknown
+from executor.broker import AccountState, NotModifiable, OutcomeUnknown
 from executor.ib import IBBroker
 
 
@@ -35,3 +35,19 @@ def test_an_order_ib_async_marked_cancelled_locally_is_left_to_reconciliation() 
     # ib_async asserts when a done trade is placed again; and the broker may well still be working it
     with pytest.raises(OutcomeUnknown):
         asyncio.run(broker_with(12, 7, "Cancelled").modify("entry-x-f01", Decimal("-0.79")))
+
+
+def test_each_accounts_funds_come_from_the_summary_subscription_whatever_its_base_currency() -> None:
+    broker = IBBroker("gw", "127.0.0.1", 4002, 7)
+    wrapper = broker.ib.wrapper
+    for account, currency, funds in (("DU001", "USD", "25000"), ("DU002", "EUR", "9000.50")):
+        wrapper.accountSummary(1, account, "AvailableFunds", funds, currency)
+        wrapper.accountSummary(1, account, "ExcessLiquidity", funds, currency)
+    wrapper.accountSummary(1, "DU001", "AvailableFunds", "24000", "USD")  # an update replaces the value
+    wrapper.accountSummary(1, "DU003", "AvailableFunds", "100", "USD")  # its excess liquidity is not in yet
+
+    assert broker.account_state("DU001") == AccountState(Decimal(24000), Decimal(25000), holds_positions=False)
+    assert broker.account_state("DU002") == AccountState(Decimal("9000.50"), Decimal("9000.50"),
+                                                         holds_positions=False)
+    assert broker.account_state("DU003") is None
+    assert broker.account_state("DU404") is None
