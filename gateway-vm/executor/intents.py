@@ -107,9 +107,12 @@ class ExecutorStore(Protocol):
 class FirestoreExecutorStore:
     """``ExecutorStore`` over the shared ``Store``, off the event loop."""
 
-    def __init__(self, store: Store, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, store: Store, pool: ThreadPoolExecutor, lane: ThreadPoolExecutor | None = None) -> None:
         self.store = store
         self.pool = pool
+        # the writes of orders on their way (an intent's next state) run on a lane of their own: a fan-out's or a
+        # flatten's bulk of first writes never queues ahead of an order that is about to go out
+        self.lane = lane or pool
         self._malformed: list[Malformed] = []
         self._malformed_lock = threading.Lock()
         # intent id → the update time of this process's last write of it: the next fenced write is then one RPC
@@ -127,8 +130,8 @@ class FirestoreExecutorStore:
             found, self._malformed = self._malformed, []
         return found
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+    async def _run(self, fn: Callable[[], T], pool: ThreadPoolExecutor | None = None) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool or self.pool, fn)
 
     async def enabled_followers(self) -> list[Follower]:
         """Followers with ``enabled`` true and state active."""
@@ -173,13 +176,13 @@ class FirestoreExecutorStore:
     async def save_intent(self, intent: OrderIntent, epoch: int | None = None) -> None:
         """Write the intent; with leases, refused (``LeaseLost``) once a newer lease epoch has written it."""
         if epoch is None:
-            await self._run(lambda: self.store.orders.put(intent))
+            await self._run(lambda: self.store.orders.put(intent), self.lane)
             return
         if epoch == 0:
             raise LeaseLost(f"gateway {intent.gateway_id} is not held by this process; orders/{intent.intent_id} "
                             f"is not written")
         held = epoch
-        await self._run(lambda: self._fenced_put(intent, held))
+        await self._run(lambda: self._fenced_put(intent, held), self.lane)
 
     def _fenced_put(self, intent: OrderIntent, epoch: int) -> None:
         ref = self.store.orders.ref(intent.intent_id)

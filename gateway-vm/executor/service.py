@@ -46,8 +46,9 @@ async def serve(settings: ExecutorSettings) -> int:
         loop.add_signal_handler(sig, stop.set)
     clock: Clock = settings.make_clock()
     pool = ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="io")
+    lane = ThreadPoolExecutor(max_workers=max(2, settings.io_threads // 4), thread_name_prefix="io-orders")
     db = firestore_client(settings.project)
-    store = FirestoreExecutorStore(Store(db), pool)
+    store = FirestoreExecutorStore(Store(db), pool, lane)
     gateways = await store.gateways()
     if not gateways:
         log.warning("no gateways configured in Firestore; signals will be recorded as skipped")
@@ -81,5 +82,6 @@ async def serve(settings: ExecutorSettings) -> int:
     await heartbeat
     await store.write_heartbeat(engine.heartbeat())
     pool.shutdown(wait=True)
+    lane.shutdown(wait=True)
     log.info("executor stopped", extra={"in_flight": engine.book.in_flight()})
     return 0

@@ -57,7 +57,8 @@ class ExecutorSettings(CommonSettings):
     reconnect_max_s: float = Field(default=15.0, gt=0, description="longest reconnect backoff, real seconds")
     down_alert_s: float = Field(default=30.0, gt=0, description="business seconds a gateway is down before an alert")
     heartbeat_s: float = Field(default=15.0, gt=0, description="business seconds between heartbeat writes")
-    io_threads: int = Field(default=64, ge=4, le=512, description="thread pool for Firestore/Pub/Sub calls")
+    io_threads: int = Field(default=64, ge=4, le=512, description="thread pool for Firestore/Pub/Sub calls (plus a "
+                            "quarter as many for the writes of orders on their way)")
     max_signal_messages: int = Field(default=4, ge=1, description="signal messages handled at once")
     version: str = Field(default="0.1.0", description="reported in the heartbeat")
     allowed_tickers: str = Field(
