@@ -70,6 +70,9 @@ class OperatorAction(Frozen):
     requested_by: str
     source: str
     command_id: str | None = None
+    # set on the part of an action handed to the executor that holds the part's gateway (``{parent}:{subject}``):
+    # that executor does it and records the end here; only the parent action answers the operator
+    parent: str | None = None
     parts: tuple[ActionPart, ...]
     state: ActionState = ActionState.IN_PROGRESS
     note: str = ""

@@ -15,9 +15,14 @@ The end is answered with ONE alert (and one ``command.outcome`` line in the even
 the requester hears back whatever happened
 (``command.finished`` WARNING when done, ``command.unfinished`` CRITICAL naming what is left; a breaker's answer is
 its ``risk.daily_loss_breaker`` CRITICAL), then written to the action, merged into the requesting command
-(``commands/{command_id}``: status, note, action_id, finished_at: what the web app shows) and audited. The alert goes
-first: a crash in between repeats an answer rather than losing one. An action still ``in_progress`` when a process
-starts (a restart, a SIGKILL, a stop mid-way) is resumed by it; a part that is done is not done again.
+(``commands/{command_id}``: status, note, action_id, finished_at: what the web app shows) and audited. The answer is
+claimed first (``claims/answer-{action_id}``), so an action driven twice (a redelivery to a second executor while the
+first one's writes hung, a resume) answers once. An action still ``in_progress`` when a process starts (a restart, a
+SIGKILL, a stop mid-way) is resumed by it; a part that is done is not done again.
+
+With several executors (each holding some gateways' leases), a part on a gateway another executor holds is handed
+to it as a sub-action (``parent`` set, one part): the holder adopts it on its next pass (``adopt``, every
+``action_retry_s``), does it and records its end; the parent's part waits for that end. A sub-action never answers.
 """
 
 from __future__ import annotations
@@ -70,15 +75,22 @@ class Impossible(RuntimeError):
 
 
 PartWork = Callable[[OperatorAction, ActionPart], Awaitable[str]]  # the part's note once done; raises to retry
+Here = Callable[[OperatorAction], Awaitable[bool]]  # this process may do every part of the action (its gateways)
+ANSWER_CLAIM_ATTEMPTS = 3  # a claim that cannot be written is tried this often, then the answer goes out anyway
+
+
+async def _everywhere(action: OperatorAction) -> bool:
+    return True
 
 
 class ActionDesk:
     """Begins, drives, resumes and answers operator actions; one task per action in this process."""
 
-    def __init__(self, ctx: Context, store: ActionStore, work: PartWork) -> None:
+    def __init__(self, ctx: Context, store: ActionStore, work: PartWork, here: Here = _everywhere) -> None:
         self.ctx = ctx
         self.store = store
         self.work = work
+        self.here = here
         self.running: dict[str, asyncio.Task[OperatorAction]] = {}
         self.current: dict[str, OperatorAction] = {}
         self._dirty: set[str] = set()
@@ -105,13 +117,25 @@ class ActionDesk:
         return task
 
     async def resume(self) -> int:
-        """Resume every action an earlier process left in progress; how many."""
-        unfinished = await self.store.unfinished_actions()
+        """Resume every action an earlier process left in progress (sub-actions are ``adopt``'s); how many."""
+        unfinished = [a for a in await self.store.unfinished_actions() if a.parent is None]
         for action in unfinished:
             log.warning("resuming an unfinished operator action", extra={"action_id": action.action_id,
                                                                           "kind": str(action.kind)})
             self.run(action)
         return len(unfinished)
+
+    async def adopt(self) -> int:
+        """Run the sub-actions handed to the holder of gateways this process holds; how many it took up."""
+        taken = 0
+        for action in await self.store.unfinished_actions():
+            if action.parent is None or action.action_id in self.running or not await self.here(action):
+                continue
+            log.info("taking up a part of an operator action", extra={"action_id": action.action_id,
+                                                                      "parent": action.parent})
+            self.run(action)
+            taken += 1
+        return taken
 
     def tasks(self) -> list[asyncio.Task[OperatorAction]]:
         """The actions running now."""
@@ -127,7 +151,8 @@ class ActionDesk:
                 return self.current[action_id]
         final = self.current[action_id].finished(self.ctx.clock.now())
         self.current[action_id] = final
-        await self._answer(final)
+        if final.parent is None:  # a sub-action's end is its parent's to tell
+            await self._answer(final)
         await self._write_final(final)
         log.info("operator action finished", extra={"action_id": action_id, "state": str(final.state),
                                                     "note": final.note[:500]})
@@ -188,6 +213,9 @@ class ActionDesk:
                 return
 
     async def _answer(self, action: OperatorAction) -> None:
+        if not await self._first_answer(action):
+            log.info("operator action answered already", extra={"action_id": action.action_id})
+            return
         type_, severity, message = answer(action)
         await self.ctx.alerts.send(type_, severity, message, follower_id=_follower_of(action),
                                    action_id=action.action_id, command_id=action.command_id or "",
@@ -196,6 +224,19 @@ class ActionDesk:
                          key=f"{action.action_id}|{action.state}", follower_id=_follower_of(action),
                          command_id=action.command_id,
                          context={"action_id": action.action_id, "kind": str(action.kind), "state": str(action.state)})
+
+    async def _first_answer(self, action: OperatorAction) -> bool:
+        """Claim the answer; False if another drive of the action answered it (a claim that cannot be written
+        lets the answer go out: better twice than never)."""
+        for attempt in range(1, ANSWER_CLAIM_ATTEMPTS + 1):
+            try:
+                return await self.ctx.store.claim(f"answer-{action.action_id}", state=str(action.state),
+                                                  at=self.ctx.clock.now().isoformat())
+            except Exception as exc:  # any store error: retried, then the answer goes out
+                log.warning("answer claim not written", exc_info=exc,
+                            extra={"action_id": action.action_id, "attempt": attempt})
+                await sleep_or_stop(self.ctx, self.ctx.settings.action_retry_s)
+        return True
 
     async def _write_final(self, action: OperatorAction) -> None:
         writer = self._writers.pop(action.action_id, None)

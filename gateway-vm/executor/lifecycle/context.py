@@ -45,6 +45,11 @@ class Context:
         # every broker the executor builds (IBBroker, the test fakes) implements the lifecycle operations too
         return cast("LifecycleBroker", link.broker)
 
+    def owns(self, gateway_id: str) -> bool:
+        """This process drives the gateway (holds its lease): what is sent on it is sent from here."""
+        link = self.links.get(gateway_id)
+        return link is not None and link.owned
+
     def entry_in_flight(self, follower_id: str) -> bool:
         """An entry order of the follower is not final yet (its legs may be filling right now)."""
         return any(t.intent.follower_id == follower_id and t.intent.kind is IntentKind.ENTRY

@@ -4,7 +4,8 @@ Done only when the account is flat at the broker and nothing of the follower is 
 1. every entry of the follower that has not ended is cancelled (SUBMITTED ones too, not only WORKING) and waited for
    until it ends, so a late fill is closed with the rest instead of staying open;
 2. the closes of the follower in flight (a time-value exit, a close resumed after a restart) are joined, not doubled;
-3. what the broker holds is closed (spreads as one combo each, orphan legs, the stock), each close keyed by
+3. what the broker holds of the day's options and the stock is closed (spreads as one combo each, orphan legs, the
+   stock; an option of another expiry is the follower's own and stays), each close keyed by
    (follower, position, this action), and the positions are read again until they are flat, twice
    ``flatten_settle_s`` apart when anything ended meanwhile (positions arrive apart from fills).
 Anything that goes wrong raises: the action retries the part (it finds its own closes again by their keys).
@@ -108,8 +109,9 @@ class Flattener:
 
     async def _holdings(self, broker: LifecycleBroker, follower: Follower) -> Holdings:
         records = await self._day_records()
+        day = new_york(self.ctx.clock.now()).date()  # the day's options only: nothing of the follower's own
         return classify(follower.ibkr_account, await broker.positions(follower.ibkr_account),
-                        [r.spread for r in [records.get(follower.id)] if r])
+                        [r.spread for r in [records.get(follower.id)] if r], day)
 
     async def _targets(self, follower: Follower, holdings: Holdings, reason: str, trigger: str) -> list[CloseTarget]:
         day = new_york(self.ctx.clock.now()).date()

@@ -1,6 +1,8 @@
 """Reading an account's broker positions: which legs form spreads, which are orphans, whether stock appeared.
 
 Pure functions of their inputs (no I/O, time is an argument), so the rules of the day read as tests:
+- only the day's options are SpreadPilot's (every entry is a 0-DTE spread): an option of any other expiry is the
+  follower's own and is left alone (``not_managed``);
 - a spread is a short option paired with a long option of the same right and expiry (the day's signal strikes
   first, then the nearest strike); unpaired quantity is an orphan leg;
 - the short leg's time value is its mid minus its intrinsic value; an exit is due once it is at most the setting
@@ -69,12 +71,19 @@ class Holdings:
         return not self.spreads and not self.orphans and self.stock is None
 
 
-def classify(account: str, positions: Iterable[HeldPosition], expected: Iterable[Spread] = ()) -> Holdings:
-    """Group ``account``'s positions into spreads, orphans and stock (``expected`` strikes are paired first)."""
+def not_managed(position: HeldPosition, day: date) -> bool:
+    """An option that does not expire on ``day``: not one of ours (the follower's own), never traded by us."""
+    return position.sec_type == "OPT" and position.expiry != day
+
+
+def classify(account: str, positions: Iterable[HeldPosition], expected: Iterable[Spread] = (),
+             day: date | None = None) -> Holdings:
+    """Group ``account``'s positions into spreads, orphans and stock (``expected`` strikes are paired first); with
+    ``day``, options of another expiry are left out (``not_managed``)."""
     options: dict[tuple[date | None, Right | None], list[HeldPosition]] = defaultdict(list)
     stock: HeldPosition | None = None
     for p in positions:
-        if p.account != account or p.qty == 0:
+        if p.account != account or p.qty == 0 or (day is not None and not_managed(p, day)):
             continue
         if p.sec_type == "STK":
             stock = p

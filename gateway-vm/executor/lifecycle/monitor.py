@@ -5,6 +5,7 @@ Order of the rules in one pass for one follower:
    underlying's price now, nothing else this pass;
 2. nothing while an entry, a close or a flatten of the follower is in flight (legs may be filling right now);
 3. an orphan leg → close it alone and alert CRITICAL (a naked short is bought back at market);
+   (only the day's options count: an option of another expiry is the follower's own, alerted once, left alone)
 4. a spread at pin risk (from ``pin_close_at``) or whose short leg has no time value left → close the WHOLE spread
    as one combo order.
 The follower's ``positions/{follower_id}:{signal_id}`` document is written when what it holds changed.
@@ -17,6 +18,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from executor.broker import HeldPosition
 from executor.lifecycle.assignment import AssignmentDesk, SpreadRecord, record_of
 from executor.lifecycle.closer import Closer, CloseTarget
 from executor.lifecycle.context import Context, sleep_or_stop
@@ -24,6 +26,7 @@ from executor.lifecycle.flatten import Flattener, records_by_follower
 from executor.lifecycle.holdings import (
     Holdings,
     classify,
+    not_managed,
     pin_risk_reason,
     session_open_for_exits,
     time_value_exit_reason,
@@ -44,6 +47,7 @@ class Monitor:
         self.assignments = assignments
         self.flattener = flattener
         self.written: dict[str, tuple[object, ...]] = {}
+        self.told: set[tuple[str, int]] = set()  # (account, conId) of options not ours, already alerted
         self.passes = 0
 
     async def run(self) -> None:
@@ -72,7 +76,8 @@ class Monitor:
     async def _gateway(self, broker: LifecycleBroker, followers: list[Follower],
                        records: dict[str, SpreadRecord], day: date, now: datetime) -> None:
         positions = await broker.positions()
-        holdings = {f.id: classify(f.ibkr_account, positions, [r.spread for r in [records.get(f.id)] if r])
+        await self._not_managed(positions, followers, day)
+        holdings = {f.id: classify(f.ibkr_account, positions, [r.spread for r in [records.get(f.id)] if r], day)
                     for f in followers}
         shorts = sorted({s.short.con_id for h in holdings.values() for s in h.spreads})
         needs_market = any(h.spreads or h.stock for h in holdings.values())
@@ -86,6 +91,20 @@ class Monitor:
                 log.exception("position check failed", extra={"follower_id": f.id})
                 await self.ctx.alerts.send("position.check_failed", Severity.WARNING,
                                            f"position check failed: {exc!r}", follower_id=f.id)
+
+    async def _not_managed(self, positions: list[HeldPosition], followers: list[Follower], day: date) -> None:
+        """Say once per contract that a follower holds an option that is not ours (it is never traded by us)."""
+        by_account = {f.ibkr_account: f for f in followers}
+        for p in positions:
+            f = by_account.get(p.account)
+            key = (p.account, p.con_id)
+            if f is None or not p.qty or not not_managed(p, day) or key in self.told:
+                continue
+            self.told.add(key)
+            await self.ctx.alerts.send("position.not_managed", Severity.WARNING,
+                                       f"{p.account} holds {p.qty} {p.right} {p.strike} expiring {p.expiry}: not "
+                                       "SpreadPilot's (only the day's options are), left alone; it counts in the "
+                                       "account's margin", follower_id=f.id)
 
     async def _follower(self, follower: Follower, holdings: Holdings, record: SpreadRecord | None,
                         quotes: dict[int, LegQuote], underlying: Decimal | None, now: datetime) -> None:

@@ -19,7 +19,7 @@ from executor.lifecycle.assignment import AssignmentDesk
 from executor.lifecycle.breaker import Breaker
 from executor.lifecycle.closer import Closer
 from executor.lifecycle.commands import CommandDesk
-from executor.lifecycle.context import Context
+from executor.lifecycle.context import Context, sleep_or_stop
 from executor.lifecycle.flatten import Flattener
 from executor.lifecycle.monitor import Monitor
 from executor.lifecycle.mtm import MarkToMarket
@@ -44,7 +44,7 @@ class LifecycleParts:
         self.assignments = AssignmentDesk(ctx, self.closer)
         self.monitor = Monitor(ctx, self.closer, self.assignments, self.flattener)
         self.operations = Operations(ctx, self.flattener)
-        self.actions = ActionDesk(ctx, ctx.store, self.operations.perform)
+        self.actions = ActionDesk(ctx, ctx.store, self.operations.perform, self.operations.here)
         self.breaker = Breaker(ctx, self.actions)
         self.mtm = MarkToMarket(ctx, self.breaker)
         self.commands = CommandDesk(ctx, self.actions)
@@ -104,13 +104,24 @@ class Lifecycle:
         await self.parts.resume()
         loop = asyncio.get_running_loop()
         self._tasks += [loop.create_task(self.monitor.run(), name="lifecycle:monitor"),
-                        loop.create_task(self.mtm.run(), name="lifecycle:mtm")]
+                        loop.create_task(self.mtm.run(), name="lifecycle:mtm"),
+                        loop.create_task(self._adopt_actions(), name="lifecycle:actions")]
         if subscribe:
             self.subscriber = CommandSubscriber(self.settings.project, self.settings.commands_subscription,
                                                 self.commands.handle, loop, self.ctx.alerts,
                                                 self.settings.max_command_messages)
             self.subscriber.start()
         log.info("lifecycle running")
+
+    async def _adopt_actions(self) -> None:
+        """Take up parts of operator actions handed to this process (it holds their gateway), every
+        ``action_retry_s``."""
+        while not self.ctx.stop.is_set():
+            try:
+                await self.parts.actions.adopt()
+            except Exception:  # one failed look (Firestore hiccup) must not end the loop
+                log.exception("looking for handed operator action parts failed")
+            await sleep_or_stop(self.ctx, self.settings.action_retry_s)
 
     async def stop(self) -> None:
         """Stop taking commands and end the loops (working closes rest at the broker; a restart follows them)."""

@@ -18,7 +18,7 @@ from executor.lifecycle.settings import LifecycleSettings
 from spreadpilot.actions import OperatorAction
 from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.envelopes import AlertMessage, Message
-from spreadpilot.models import Command, Fill, Follower, OrderIntent, PnLSnapshot, Position, Right
+from spreadpilot.models import Alert, Command, Fill, Follower, OrderIntent, PnLSnapshot, Position, Right
 
 DAY = date(2026, 3, 17)
 STOCK_CON_ID = 320227571
@@ -182,6 +182,9 @@ class RecordingPublisher:
 
     def alert_types(self) -> list[str]:
         return [m.alert.type for m in self.messages if isinstance(m, AlertMessage)]
+
+    def alerts(self) -> list[Alert]:
+        return [m.alert for m in self.messages if isinstance(m, AlertMessage)]
 
 
 def settings(**overrides: object) -> LifecycleSettings:

@@ -12,6 +12,7 @@ from lifecycle_fakes import FixedClock, MemoryLifecycleStore, RecordingPublisher
 
 from executor.events import ExecutorEvents
 from executor.gateways import GatewayLink
+from executor.lease import GatewayLease
 from executor.lifecycle.context import Context
 from executor.lifecycle.service import LifecycleParts
 from spreadpilot.events import MemoryEvents
@@ -71,6 +72,16 @@ def rig(broker: MemoryBroker, followers: list[Follower], clock: FixedClock | Non
     ctx.links = {"gw-advisor": link_for(ctx, broker)}
     ctx.events = ExecutorEvents(MemoryEvents(), ThreadPoolExecutor(max_workers=1))
     return Rig(ctx, broker, store, LifecycleParts(ctx))
+
+
+def standby(owner: Rig) -> Rig:
+    """A second executor over the same Firestore and broker that does not hold the gateway (another process has its
+    lease): it takes commands from the same subscription, but sends nothing on the gateway."""
+    ctx = context(owner.store, FixedClock(owner.ctx.clock.now()), **{"action_retry_s": 1.0})
+    link = link_for(ctx, MemoryBroker([]))  # not connected to the gateway: the owner's connection gets its events
+    link.lease = GatewayLease(None, "gw-advisor", "standby", ctx.clock)  # type: ignore[arg-type]  # never taken
+    ctx.links = {"gw-advisor": link}
+    return Rig(ctx, owner.broker, owner.store, LifecycleParts(ctx))
 
 
 def restart(old: Rig) -> Rig:

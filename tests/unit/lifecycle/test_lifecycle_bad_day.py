@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 from lifecycle_broker import MemoryBroker
 from lifecycle_fakes import STOCK_CON_ID, FixedClock, follower, option, stock
-from lifecycle_rig import Rig, cmd, deliver, held, restart, rig, spin, spreads
+from lifecycle_rig import Rig, cmd, deliver, held, restart, rig, spin, spreads, standby
 
 from executor.broker import OrderUpdate
 from executor.lifecycle.ports import AccountPnL, LegQuote
+from spreadpilot.actions import ActionState
 from spreadpilot.models import CommandKind, IntentKind, IntentState, OrderIntent, Spread, Strategy
 
 A = "DU001"
@@ -46,6 +48,67 @@ def test_a_confirmed_flatten_whose_kill_switch_write_fails_still_closes_everythi
     assert held(r.broker, "DU002") == {}
     assert r.store.controls["global"]["entries_paused"] is True
     assert r.store.commands["k1"]["status"] == "done"
+
+
+def test_a_flatten_closes_the_days_options_and_leaves_a_followers_own_position_of_another_expiry() -> None:
+    # found by the fault simulator (k.others_positions_kept): "flatten all" sold a follower's own June hedge
+    hedge = replace(option("DU001", 400, 1), con_id=600_000_400, expiry=date(2026, 6, 19))
+    r = rig(spreads(1, 2), [follower(1), follower(2)])
+    r.broker.positions_.append(hedge)
+    asyncio.run(flatten_all(r))
+    assert held(r.broker, "DU001") == {hedge.con_id: 1}
+    assert held(r.broker, "DU002") == {}
+    assert r.store.commands["k1"]["status"] == "done"
+
+
+def test_a_flatten_pulled_by_the_executor_without_the_gateway_is_done_by_the_one_holding_it_with_one_answer() -> None:
+    # found by the fault simulator (l.closed_when_asked, seeds 164, 233, 255): with a second executor, the one that
+    # pulled the confirm held no gateway; it ended "partly done: gateway not ready" and closed nothing
+    owner = rig(spreads(1, 2), [follower(1), follower(2)])
+    other = standby(owner)
+
+    async def scenario() -> str | None:
+        await deliver(other, cmd("r1", CommandKind.FLATTEN_REQUEST, code=CODE))
+        confirm = asyncio.create_task(deliver(other, cmd("k1", CommandKind.FLATTEN_CONFIRM, code=CODE)))
+        for _ in range(500):  # the owner's adoption pass runs every few seconds
+            await owner.parts.actions.adopt()
+            await spin(20)
+            if confirm.done():
+                break
+        await owner.settle()
+        return await confirm
+
+    assert asyncio.run(scenario()) == "done"
+    assert held(owner.broker, "DU001") == {}
+    assert held(owner.broker, "DU002") == {}
+    answers = [m for r in (owner, other) for m in r.alerts.alerts() if m.type.startswith("command.")]
+    assert [(m.type, m.context.get("command_id")) for m in answers] == [("command.finished", "k1")]
+    assert owner.store.commands["k1"]["status"] == "done"
+
+
+def test_a_flatten_driven_again_by_a_second_executor_answers_the_operator_once() -> None:
+    # found by the fault simulator (l.closed_when_asked, seed 146): the first executor flattened and answered, but
+    # its write of the end hung; a second executor found the action still in progress, drove it again and answered
+    # again
+    first = rig(spreads(1), [follower(1)])
+
+    async def scenario() -> None:
+        await deliver(first, cmd("r1", CommandKind.FLATTEN_REQUEST, code=CODE))
+        await deliver(first, cmd("k1", CommandKind.FLATTEN_CONFIRM, code=CODE))
+        await first.settle()
+        [action_id] = first.store.actions
+        ended = first.store.actions[action_id]
+        first.store.actions[action_id] = ended.model_copy(update={"state": ActionState.IN_PROGRESS,
+                                                                  "finished_at": None})  # its end never stored
+        second.append(restart(first))  # the broker's events go to its connection from now on
+        await second[0].start()
+        await second[0].settle()
+
+    second: list[Rig] = []
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert held(first.broker, "DU001") == {}
+    answers = [m for r in (first, *second) for m in r.alerts.alerts() if m.type.startswith("command.")]
+    assert [m.type for m in answers] == ["command.finished"]
 
 
 def test_a_socket_drop_at_the_first_follower_does_not_end_the_flatten_of_the_others() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from lifecycle_broker import MemoryBroker
@@ -80,6 +81,20 @@ def test_a_spread_with_time_value_left_is_not_touched() -> None:
     monitor, _, _ = setup(broker)
     asyncio.run(two_passes(monitor))
     assert broker.journal == []
+
+
+def test_an_option_of_another_expiry_the_follower_holds_is_never_closed_and_an_operator_is_told_once() -> None:
+    # found by the fault simulator (k.others_positions_kept): a follower's own June hedge was sold as an "orphan leg"
+    hedge = replace(option(A, 400, 1), con_id=600_000_400, expiry=date(2026, 6, 19))
+    short, long_ = option(A, 485, -1), option(A, 480, 1)
+    broker = MemoryBroker([hedge, short, long_], {short.con_id: LegQuote(short.con_id, Decimal("5.30"),
+                                                                          Decimal("5.50"))})
+    monitor, _, alerts = setup(broker)
+    asyncio.run(two_passes(monitor))
+    assert broker.journal == []
+    assert hedge in broker.positions_
+    assert alerts.alert_types().count("position.not_managed") == 1
+    assert "position.orphan_leg" not in alerts.alert_types()
 
 
 def test_a_naked_short_orphan_is_bought_back_alone_with_a_critical_alert() -> None:
