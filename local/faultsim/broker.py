@@ -15,11 +15,17 @@ Modelled on ``executor/ib/session.py`` and ``orders.py``:
   ``NotModifiable`` its adapter refuses instead, and so does this one;
 - ``BrokerListener.may_send`` (when the executor has it) is asked right before an order message goes out.
 Events reach the listener on the loop (``call_later``), in the order the gateway sent them.
+
+The lifecycle's operations (``executor.lifecycle.ports.LifecycleBroker``) as ``executor.ib.lifecycle`` does them:
+positions from the live stream (no request), leg and underlying quotes as paced requests (struck by the quote
+faults), closes as paced orders through the same order path as entries (so every order fault strikes them too), a
+working close turned to market as a modify, an exercise as one paced message; no P&L subscription.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,11 +37,22 @@ from executor.broker import (
     Combo,
     ComboLegSpec,
     ComboQuote,
+    HeldPosition,
     Margin,
     OrderAck,
     OrderRequest,
 )
-from faultsim.session import HANG, BrokerFaults, BrokerInjection, SimSession, Trade, con_id_of, request_of
+from executor.lifecycle.ports import AccountPnL, ComboOrder, LegQuote, SingleOrder
+from faultsim.session import (
+    HANG,
+    BrokerFaults,
+    BrokerInjection,
+    SimSession,
+    Trade,
+    con_id_of,
+    option_of,
+    request_of,
+)
 from spreadpilot.errors import Rejected
 from spreadpilot.models import Right
 
@@ -204,3 +221,73 @@ class SimBroker(SimSession):
             raise self._outcome_unknown(f"{order_ref} is done in the local view")
         return trade
 
+
+    # ── the lifecycle's operations ────────────────────────────────────────────────────────────────────────────
+    async def positions(self, account: str | None = None) -> list[HeldPosition]:
+        """What the position stream last said (ib_async keeps it live; no request)."""
+        self._require()
+        return [p for p in self.gateway.positions() if account is None or p.account == account]
+
+    async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:
+        """Snapshot quotes of options by conId (one request each)."""
+        if not con_ids:
+            return {}
+        market = self.gateway.market
+
+        def answer() -> dict[int, LegQuote]:
+            quotes = {}
+            for con_id in con_ids:
+                right, strike = option_of(con_id)
+                mid = market.leg_mid(right, strike)
+                quotes[con_id] = LegQuote(con_id, max(Decimal("0.01"), mid - market.width / 2), mid + market.width / 2)
+            return quotes
+
+        injection = self._injection("quote")
+        if injection is not None and injection.missing:
+            return {}
+        result: dict[int, LegQuote] = await self._call("leg quotes", len(con_ids), answer,
+                                                       timeout_error=self._market_timeout,
+                                                       hang=bool(injection and injection.hang))
+        return result
+
+    async def underlying_price(self, symbol: str) -> Decimal | None:
+        """The underlying's mid."""
+        injection = self._injection("quote")
+        if injection is not None and injection.missing:
+            return None
+        price: Decimal = await self._call("underlying quote", 1, lambda: self.gateway.market.underlying,
+                                          timeout_error=self._market_timeout, hang=bool(injection and injection.hang))
+        return price
+
+    async def place_combo(self, order: ComboOrder) -> OrderAck:
+        """A closing combo (marketable: it fills at once unless the link is lost)."""
+        return await self.place(OrderRequest(order.order_ref, order.account, order.combo, order.action, order.qty,
+                                             order.limit if order.limit is not None else Decimal(0)))
+
+    async def place_single(self, order: SingleOrder) -> OrderAck:
+        """One contract (an orphan leg): a one-leg order whose side is the order's."""
+        if order.sec_type != "OPT":
+            raise NotImplementedError("the simulator's accounts hold no stock")
+        right, strike = option_of(order.con_id)
+        expiry = next((p.expiry for p in self.gateway.positions()
+                       if p.con_id == order.con_id and p.expiry is not None), None)
+        if expiry is None:
+            raise BrokerDisconnected(f"{self.gateway.gateway_id}: no position in {order.con_id} to take its expiry")
+        leg = ComboLegSpec(order.con_id, "BUY", right, strike, expiry)
+        return await self.place(OrderRequest(order.order_ref, order.account, Combo("QQQ", (leg,)), order.action,
+                                             order.qty, order.limit if order.limit is not None else Decimal(0)))
+
+    async def to_market(self, order_ref: str) -> OrderAck:
+        """The working order again as a market order (same order id): a modify."""
+        trade = self._known(order_ref)
+        return await self.modify(order_ref, trade.request.limit)
+
+    async def exercise(self, account: str, con_id: int, qty: int, exchange: str) -> None:
+        """One paced message; IB settles it after the close (nothing changes in the account today)."""
+        await self._slot()
+        self._require()
+        self._to_gateway(lambda: self.gateway.write("exercise", account, con_id=con_id, qty=qty, exchange=exchange))
+
+    async def account_pnl(self, account: str) -> AccountPnL | None:
+        """No P&L subscription in the simulator: MTM has nothing to write."""
+        return None

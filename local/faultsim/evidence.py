@@ -9,6 +9,7 @@ on a bad outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +98,9 @@ class Evidence:
     books: dict[str, dict[str, OrderIntent]] = field(default_factory=dict)  # pid → intent id → intent
     links: list[LinkFacts] = field(default_factory=list)
     dead_lettered: list[str] = field(default_factory=list)
+    held_before: dict[str, dict[int, int]] = field(default_factory=dict)  # account → conId → qty held before today
+    events: list[dict[str, Any]] = field(default_factory=list)  # the day's lifecycle events: {kind, t, command_id}
+    start: datetime | None = None  # virtual t = 0
     notes: list[str] = field(default_factory=list)
 
     def ours(self) -> set[str]:

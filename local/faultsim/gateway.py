@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from executor.broker import ComboLegSpec, ComboQuote, Execution, HeldPosition, Margin, OrderRequest, OrderUpdate
+from spreadpilot.models import Right
 
 if TYPE_CHECKING:
     from faultsim.session import SimSession
@@ -59,6 +60,11 @@ class BookOrder:
         """Still working at the broker."""
         return self.status in LIVE
 
+    @property
+    def closing(self) -> bool:
+        """A close of the lifecycle (a SELL of the day's combo, or one contract): marketable, it fills at once."""
+        return self.action == "SELL" or len(self.legs) == 1
+
 
 @dataclass
 class Market:
@@ -69,6 +75,13 @@ class Market:
     partial: set[str] = field(default_factory=set)  # accounts that fill one spread per marketable order message
     funds: dict[str, Decimal] = field(default_factory=dict)
     width: Decimal = Decimal("0.10")  # quote bid/ask width of the combo
+    underlying: Decimal = Decimal(490)  # QQQ: every signal's short strike is at least $2 out of the money
+    time_value: Decimal = Decimal("0.60")  # per share, of every option (an exit is due once the short's is ≤ 0.10)
+
+    def leg_mid(self, right: Right, strike: Decimal) -> Decimal:
+        """One option's mid: its intrinsic value at ``underlying`` plus ``time_value``."""
+        inner = strike - self.underlying if right is Right.PUT else self.underlying - strike
+        return max(Decimal(0), inner) + self.time_value
 
 
 @dataclass
@@ -156,7 +169,8 @@ class SimGateway:
                           request.qty, request.limit, request.combo.legs, held=self.link_lost)
         self.orders[order.perm_id] = order
         self._record(order)
-        if self._margin(request).init_margin_after > self.market.funds.get(request.account, Decimal(10**7)):
+        if not order.closing and \
+                self._margin(request).init_margin_after > self.market.funds.get(request.account, Decimal(10**7)):
             order.status = "Inactive"
             self.write("reject", order.account, perm_id=order.perm_id, order_ref=order.order_ref, code=201)
             session.push_status(self.update(order, session), code=201,
@@ -275,6 +289,11 @@ class SimGateway:
         """Fill ``order`` if its credit is within what the market gives (all of it, or one spread if partial)."""
         if not order.live or order.held or self.link_lost:
             return
+        if order.closing:  # the combo's price: what its legs are worth (negative when it pays out)
+            price = sum((self.market.leg_mid(leg.right, leg.strike) * (1 if leg.action == "BUY" else -1)
+                         for leg in order.legs), Decimal(0))
+            self.execute(order, order.qty - order.filled, price)
+            return
         credit = -order.limit if order.action == "BUY" else order.limit
         if not force and credit > self.market.fill_credit.get(order.account, Decimal(0)):
             return
@@ -288,18 +307,19 @@ class SimGateway:
         made = []
         long_price = Decimal("0.40") + Decimal(self.ev.rng.randint(0, 40)) / 100
         for i, leg in enumerate(order.legs, start=1):
-            price = long_price + credit if leg.action == "SELL" else long_price
+            sells = (leg.action == "SELL") == (order.action == "BUY")  # a combo SELL trades each leg the other way
+            if order.closing:
+                price = self.market.leg_mid(leg.right, leg.strike)
+            else:
+                price = long_price + credit if leg.action == "SELL" else long_price
             made.append(Execution(
                 exec_id=f"{order.perm_id:08x}.{seq:08x}.{i:02d}.01", order_ref=order.order_ref,
                 account=order.account, order_id=order.order_id, perm_id=order.perm_id, con_id=leg.con_id,
                 sec_type="OPT", right=leg.right, strike=leg.strike, expiry=leg.expiry,
-                side="SLD" if leg.action == "SELL" else "BOT", qty=qty, price=price, at=at,
+                side="SLD" if sells else "BOT", qty=qty, price=price, at=at,
                 commission=COMMISSION_PER_CONTRACT * qty))
-        made.append(Execution(
-            exec_id=f"{order.perm_id:08x}.{seq:08x}.00.01", order_ref=order.order_ref, account=order.account,
-            order_id=order.order_id, perm_id=order.perm_id, con_id=BAG_CON_ID, sec_type="BAG", right=None,
-            strike=None, expiry=None, side="BOT" if order.action == "BUY" else "SLD", qty=qty,
-            price=-credit if order.action == "BUY" else credit, at=at))
+        if len(order.legs) > 1:
+            made.append(self._bag_report(order, seq, qty, credit, at))
         order.filled += qty
         if order.filled >= order.qty:
             order.status = "Filled"
@@ -312,6 +332,14 @@ class SimGateway:
         if order.live and order.account in self.market.partial:
             pass  # the next marketable message (a ladder step) fills the next spread
         return made
+
+    @staticmethod
+    def _bag_report(order: BookOrder, seq: int, qty: int, credit: Decimal, at: datetime) -> Execution:
+        return Execution(
+            exec_id=f"{order.perm_id:08x}.{seq:08x}.00.01", order_ref=order.order_ref, account=order.account,
+            order_id=order.order_id, perm_id=order.perm_id, con_id=BAG_CON_ID, sec_type="BAG", right=None,
+            strike=None, expiry=None, side="BOT" if order.action == "BUY" else "SLD", qty=qty,
+            price=-credit if order.action == "BUY" else credit, at=at)
 
     def _report(self, order: BookOrder, made: list[Execution]) -> None:
         session = self.owner(order)

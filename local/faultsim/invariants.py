@@ -44,6 +44,10 @@ INVARIANTS: dict[str, str] = {
     "g.malformed_isolated": "a malformed document stops nobody else and raises an alert naming it",
     "h.outcome_matches_broker": "a final intent agrees with the broker: filled quantity, no order still working",
     "i.entry_not_held": "a recorded entry goes to the broker at once, whatever struck other followers' documents",
+    "j.close_within_position": "no close order larger than what the account holds, less what is being closed",
+    "k.others_positions_kept": "positions an account held before the day (not SpreadPilot's) are never traded",
+    "l.closed_when_asked": "after an exit comes due or a flatten is confirmed, the accounts end flat, with one "
+                           "answer to the operator",
 }
 # Seconds from an entry's record (or the window's opening) to its first order that need no excuse: a quote, a
 # what-if and the pacing of a busy gateway take well under this; a redelivery (10 s or more after a nack) or an
@@ -310,7 +314,7 @@ def outcome_matches_broker(ev: Evidence) -> tuple[bool, list[Violation]]:
             continue
         checked = True
         legs = per_ref.get(ref, {})
-        filled = min(legs.values()) if len(legs) >= 2 else 0
+        filled = min(legs.values()) if legs else 0  # a combo's legs fill together; a close of one leg alone
         if filled != intent.filled_qty:
             out.append(Violation("h.outcome_matches_broker", f"intent {ref} is {intent.state} with {intent.filled_qty} "
                                                              f"filled; the broker filled {filled}"))
@@ -363,6 +367,126 @@ def entry_not_held(ev: Evidence) -> tuple[bool, list[Violation]]:
     return checked, out
 
 
+def _sign(leg: dict[str, Any], action: str) -> int:
+    """+1 if an order of ``action`` buys ``leg`` (a combo SELL trades each leg the other way), else −1."""
+    return 1 if (leg["action"] == "BUY") == (action == "BUY") else -1
+
+
+def _opening(line: dict[str, Any]) -> bool:
+    return str(line.get("order_ref", "")).startswith("entry-")
+
+
+def close_within_position(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(j) Each close of ours, when it reaches the broker, closes no more than the account holds of each leg, less
+    what closes already working there will take (a second close of the same position would invert it)."""
+    held: dict[tuple[str, int], int] = defaultdict(int)
+    for account, before in ev.held_before.items():
+        for con_id, qty in before.items():
+            held[(account, con_id)] += qty
+    working: dict[int, tuple[str, list[tuple[int, int]], int]] = {}  # perm → (account, [(conId, sign)], remaining)
+    out: list[Violation] = []
+    checked = False
+    for line in ev.journal:
+        event, account = line["event"], line["account"]
+        if event == "order" and not line.get("what_if") and not line.get("modify") and not line.get("foreign") \
+                and not _opening(line):
+            checked = True
+            sides = [(int(leg["con_id"]), _sign(leg, line["action"])) for leg in line.get("legs", [])]
+            for con_id, side in sides:
+                have = held[(account, con_id)]
+                closing = sum(left for acct, others, left in working.values() if acct == account
+                              for c, other_side in others if c == con_id and other_side == side)
+                if have * side >= 0 or int(line["qty"]) + closing > abs(have):
+                    out.append(Violation("j.close_within_position",
+                                         f"{line['order_ref']} ({line['action']} {line['qty']}) reached the broker at "
+                                         f"{_et(line['ts'])}: {account} holds {have} of {con_id}, {closing} of it "
+                                         "already being closed"))
+            working[int(line["perm_id"])] = (account, sides, int(line["qty"]))
+        elif event == "fill" and str(line["exec_id"]).endswith(".01"):
+            perm = int(line["perm_id"])
+            if line["sec_type"] == "OPT":
+                held[(account, int(line["con_id"]))] += int(line["qty"]) * (1 if line["side"] == "BOT" else -1)
+            known = working.get(perm)
+            if known is not None and (line["sec_type"] == "BAG" or len(known[1]) == 1):
+                left = known[2] - int(line["qty"])
+                working[perm] = (known[0], known[1], left)
+                if left <= 0:
+                    del working[perm]
+        elif event in ("cancel", "reject") and "perm_id" in line:
+            working.pop(int(line["perm_id"]), None)
+    return checked, out
+
+
+def others_positions_kept(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(k) No order of ours trades a contract the account held before the day (a follower's own hedge)."""
+    out = []
+    for line in ev.journal:
+        if line["event"] != "order" or line.get("foreign") or line.get("what_if"):
+            continue
+        theirs = ev.held_before.get(line["account"], {})
+        for leg in line.get("legs", []):
+            if int(leg["con_id"]) in theirs:
+                out.append(Violation("k.others_positions_kept",
+                                     f"{line['order_ref']} ({line['action']} {line['qty']}) trades {leg['con_id']}, "
+                                     f"which {line['account']} held before the day (not ours)"))
+    return bool(ev.held_before), out
+
+
+def _vt(ev: Evidence, ts: str) -> float:
+    assert ev.start is not None
+    return (datetime.fromisoformat(ts) - ev.start).total_seconds()
+
+
+def closed_when_asked(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(l) After an exit comes due, no account ends the day holding a spread of ours it made due (short leg in or near
+    the money, no time value left); after a confirmed flatten,
+    no account holds any of today's options, and the operator got one answer. An account where a foreign order
+    filled after the event is left out (nobody asked to close that)."""
+    exit_event = next((e for e in ev.events if e["kind"] == "exit"), None)
+    exit_at = float(exit_event["t"]) if exit_event is not None else None
+    flatten_at = next((float(e["t"]) for e in ev.events if e["kind"] == "flatten_confirm"), None)
+    if exit_at is None and flatten_at is None:
+        return False, []
+    asked_at = min(t for t in (exit_at, flatten_at) if t is not None)
+    day = f"{ev.day[:4]}-{ev.day[4:6]}-{ev.day[6:]}"
+    net: dict[tuple[str, int], int] = defaultdict(int)
+    today: set[int] = set()
+    late_foreign: set[str] = set()
+    for line in ev.journal:
+        if line["event"] == "order":
+            today |= {int(leg["con_id"]) for leg in line.get("legs", []) if leg.get("expiry") == day}
+        if line["event"] == "fill" and line["sec_type"] == "OPT" and str(line["exec_id"]).endswith(".01"):
+            net[(line["account"], int(line["con_id"]))] += int(line["qty"]) * (1 if line["side"] == "BOT" else -1)
+            if line.get("foreign") and _vt(ev, line["ts"]) >= asked_at:
+                late_foreign.add(line["account"])
+    due: set[int] = set()  # the legs of our entries whose short leg the exit made due (in or near the money)
+    if exit_event is not None:
+        underlying, near = Decimal(str(exit_event["underlying"])), Decimal(str(exit_event["near"]))
+        for line in ev.journal:
+            if line["event"] != "order" or not _opening(line) or line.get("foreign"):
+                continue
+            for leg in line.get("legs", []):
+                strike = Decimal(str(leg["strike"]))
+                if leg["action"] == "SELL" and (underlying <= strike + near if leg["right"] == "P"
+                                                else underlying >= strike - near):
+                    due |= {int(other["con_id"]) for other in line.get("legs", [])}
+    accounts = {f.account for f in ev.followers.values() if f.trades} - late_foreign
+    out = []
+    for (account, con_id), qty in sorted(net.items()):
+        if account not in accounts or not qty or con_id not in today:
+            continue
+        if flatten_at is not None or con_id in due:
+            why = "a confirmed flatten" if flatten_at is not None else "the exit that came due"
+            out.append(Violation("l.closed_when_asked", f"{account} still holds {qty} of {con_id} after {why}"))
+    if flatten_at is not None:
+        answers = [a for a in ev.alerts if a["context"].get("command_id") == "flatten-confirm"
+                   and a["type"] in ("command.finished", "command.unfinished")]
+        if len(answers) != 1:
+            out.append(Violation("l.closed_when_asked", f"the confirmed flatten got {len(answers)} answers "
+                                                        f"({[a['type'] for a in answers]}), not one"))
+    return True, out
+
+
 CHECKS: dict[str, Check] = {
     "a.one_order_per_intent": one_order_per_intent,
     "b.intent_settles": intent_settles,
@@ -375,6 +499,9 @@ CHECKS: dict[str, Check] = {
     "g.malformed_isolated": malformed_isolated,
     "h.outcome_matches_broker": outcome_matches_broker,
     "i.entry_not_held": entry_not_held,
+    "j.close_within_position": close_within_position,
+    "k.others_positions_kept": others_positions_kept,
+    "l.closed_when_asked": closed_when_asked,
 }
 
 

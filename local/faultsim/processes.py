@@ -1,7 +1,8 @@
 """Executor processes of one run: boot like ``executor.service`` does, die at any await, restart, run twice.
 
-A process boots as the service does (read ``gateways/*``, one broker per gateway, ``Engine.start``, then subscribe)
-over the run's one Firestore and the run's gateways, each with a connection of its own. ``crash`` is SIGKILL:
+A process boots as the service does (read ``gateways/*``, one broker per gateway, ``Engine.start``, the lifecycle
+(position monitor, closes, operator commands) over the same Firestore, then subscribe to signals and commands) over
+the run's one Firestore and the run's gateways, each with a connection of its own. ``crash`` is SIGKILL:
 every task of the process is cancelled at once, its sockets close, its unacked messages come back after their ack
 deadline, and nothing it held in memory survives; a fresh process boots ``restart_after`` seconds later (a failed
 boot is retried like systemd would, a bounded number of times).
@@ -18,6 +19,9 @@ from typing import Any
 from executor import intents
 from executor.engine import Engine
 from executor.intents import FirestoreExecutorStore
+from executor.lifecycle.service import Lifecycle
+from executor.lifecycle.settings import LifecycleSettings
+from executor.lifecycle.store import FirestoreLifecycleStore
 from executor.settings import ExecutorSettings
 from faultsim.broker import SimBroker
 from faultsim.pubsub import Subscriber
@@ -40,6 +44,7 @@ class Process:
     client_offset: int
     brokers: dict[str, SimBroker] = field(default_factory=dict)
     engine: Engine | None = None
+    lifecycle: Lifecycle | None = None
     alive: bool = True
     ready: bool = False  # booted and subscribed
     boot_error: str = ""
@@ -64,6 +69,14 @@ class RecordingPublisher:
 
 class _NoPool:
     """Stands where the executor's thread pool goes: the virtual loop runs "threads" itself."""
+
+
+@functools.cache
+def lifecycle_settings() -> LifecycleSettings:
+    """The lifecycle's settings in the simulator (a pass every few virtual seconds; no MTM: no P&L feed)."""
+    return LifecycleSettings(GOOGLE_CLOUD_PROJECT="sim", monitor_s=5.0, mtm_s=3600.0, exit_market_after_s=10.0,
+                             exit_done_timeout_s=30.0, action_retry_s=2.0, flatten_entry_wait_s=20.0,
+                             flatten_settle_s=1.0)
 
 
 @functools.cache
@@ -115,7 +128,12 @@ class Executors:
                             **self._engine_extras(store, proc))
             proc.engine = engine
             await engine.start()
+            lifecycle = Lifecycle(engine, FirestoreLifecycleStore(Store(rt.db), _NoPool()),  # type: ignore[arg-type]
+                                  lifecycle_settings())
+            await lifecycle.start(subscribe=False)
+            proc.lifecycle = lifecycle
             rt.bus.subscribe(Subscriber(proc.pid, engine.handle_signal, engine.alerts))
+            rt.commands.subscribe(Subscriber(proc.pid, lifecycle.commands.handle, engine.alerts))
             proc.ready = True
             rt.trace.add("process", f"{proc.pid} started")
         except Exception as exc:  # the process exits; systemd starts it again
@@ -149,6 +167,7 @@ class Executors:
         for broker in proc.brokers.values():
             broker.abandon()
         self.rt.bus.process_died(pid)
+        self.rt.commands.process_died(pid)
         self.rt.trace.add("process", f"{pid} {why} ({cancelled} tasks cancelled)")
         if restart_after is not None:
             self.pending_restarts += 1

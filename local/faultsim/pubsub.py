@@ -1,5 +1,5 @@
-"""At-least-once delivery of the ``signals`` subscription to the executor processes, as ``executor.subscriber``
-and Pub/Sub behave together.
+"""At-least-once delivery of the executor's pull subscriptions (``signals``, and ``commands`` with
+``command_bus``) to the executor processes, as ``executor.subscriber`` and Pub/Sub behave together.
 
 Each delivery goes to one live subscriber (seeded choice). The subscriber decodes the envelope at the edge
 (``Rejected`` → alert ``signal.rejected`` and ack), runs ``engine.handle_signal`` and waits for it up to
@@ -19,12 +19,12 @@ from typing import Any
 
 from executor.alerts import Alerts
 from faultsim.vloop import Trace, VirtualLoop
-from spreadpilot.envelopes import SignalMessage, decode
+from spreadpilot.envelopes import CommandMessage, SignalMessage, decode
 from spreadpilot.errors import Rejected
-from spreadpilot.models import Severity, Signal
+from spreadpilot.models import Command, Severity, Signal
 from spreadpilot.resources import Subscription, resources
 
-Handler = Callable[[Signal], Coroutine[Any, Any, object]]
+Handler = Callable[[Any], Coroutine[Any, Any, object]]
 
 
 @dataclass
@@ -47,8 +47,16 @@ class Message:
     dead: bool = False
 
 
-def _deployed() -> Subscription:
-    return resources().subscriptions["executor-signals"]
+def _deployed(name: str = "executor-signals") -> Subscription:
+    return resources().subscriptions[name]
+
+
+def _signal_of(data: bytes, where: str) -> Signal:
+    return decode(data, SignalMessage, where=where).signal
+
+
+def _command_of(data: bytes, where: str) -> Command:
+    return decode(data, CommandMessage, where=where).command
 
 
 @dataclass
@@ -63,6 +71,8 @@ class SignalBus:
     min_backoff_s: float = field(default_factory=lambda: float(_deployed().min_backoff_s))
     max_backoff_s: float = field(default_factory=lambda: float(_deployed().max_backoff_s))
     handle_timeout_s: float = 120.0
+    kind: str = "signal"  # what the messages carry: the rejected alert is "{kind}.rejected"
+    decode_body: Callable[[bytes, str], Any] = _signal_of
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
     scheduled: int = 0  # deliveries waiting for their time
@@ -143,11 +153,11 @@ class SignalBus:
 
     async def _outcome(self, subscriber: Subscriber, message: Message) -> str:
         try:
-            signal = decode(message.data, SignalMessage, where=f"message {message.message_id}").signal
+            item = self.decode_body(message.data, f"message {message.message_id}")
         except Rejected as exc:
-            await subscriber.alerts.send("signal.rejected", Severity.WARNING, f"signal message rejected: {exc}")
+            await self._rejected(subscriber, exc)
             return "ack"
-        task = asyncio.ensure_future(subscriber.handle(signal))
+        task = asyncio.ensure_future(subscriber.handle(item))
         done, _ = await asyncio.wait({task}, timeout=self.handle_timeout_s)
         if not done:
             return "nack"  # the handler keeps running; Pub/Sub redelivers meanwhile
@@ -157,7 +167,18 @@ class SignalBus:
         if error is None:
             return "ack"
         if isinstance(error, Rejected):
-            await subscriber.alerts.send("signal.rejected", Severity.WARNING, f"signal message rejected: {error}")
+            await self._rejected(subscriber, error)
             return "ack"
         self.trace.add("pubsub", f"handler error {type(error).__name__}: {str(error)[:120]}")
         return "nack"
+
+    async def _rejected(self, subscriber: Subscriber, exc: Rejected) -> None:
+        await subscriber.alerts.send(f"{self.kind}.rejected", Severity.WARNING, f"{self.kind} message rejected: {exc}")
+
+
+def command_bus(loop: VirtualLoop, trace: Trace) -> SignalBus:
+    """The ``executor-commands`` subscription, with the retry policy the deployment declares for it."""
+    deployed = _deployed("executor-commands")
+    return SignalBus(loop, trace, max_attempts=deployed.max_delivery_attempts or 5,
+                     ack_deadline_s=float(deployed.ack_deadline_s), min_backoff_s=float(deployed.min_backoff_s),
+                     max_backoff_s=float(deployed.max_backoff_s), kind="command", decode_body=_command_of)

@@ -30,14 +30,14 @@ from faultsim.faults import Fault, Plan, plan_faults
 from faultsim.firestore import MemoryFirestore
 from faultsim.gateway import GatewayEvents, SimGateway
 from faultsim.invariants import Violation, check_all, foreign_recorded
-from faultsim.processes import Executors, RecordingPublisher, settings
-from faultsim.pubsub import SignalBus
+from faultsim.processes import Executors, RecordingPublisher, lifecycle_settings, settings
+from faultsim.pubsub import SignalBus, command_bus
 from faultsim.runtime import Runtime
 from faultsim.vloop import Trace, VirtualClock, VirtualLoop
 from faultsim.world import DAY, START, World, build_world, plant_malformed, seed_store
 from spreadpilot.clock import NEW_YORK
-from spreadpilot.envelopes import SignalMessage, encode
-from spreadpilot.models import IntentState, Signal, make_intent_id
+from spreadpilot.envelopes import CommandMessage, SignalMessage, encode
+from spreadpilot.models import Command, CommandKind, IntentState, Signal, make_intent_id
 
 WINDOW_MAX_S = 240.0
 READY_WITHIN_S = 30.0
@@ -125,11 +125,12 @@ class DayRun:
                 for held in self.world.holdings.get(account, []):
                     gw.extra_positions[(held.account, held.con_id)] = held
         self.rt = Runtime(loop, clock, trace, db, gateways, SignalBus(loop, trace), board,
-                          RecordingPublisher(loop.time))
+                          RecordingPublisher(loop.time), command_bus(loop, trace))
         self.executors = Executors(self.rt)
         board.kill = lambda pid: self.executors.crash(pid, self._restart_after(pid))
         loop.hold = board.held_for
         self.published: list[Signal] = []
+        self.events: list[dict[str, object]] = []  # the day's lifecycle events (an exit due, an operator's commands)
         self.cleared_at: float | None = None
         self.links: list[LinkFacts] | None = None
 
@@ -176,6 +177,7 @@ class DayRun:
             if second_at is not None:
                 second_at = max(0.1, w.signal_at - 0.5)  # the day's second signal overtakes the first
         self.loop.call_at(first_at, self._publish, w.signal, "sig-1")
+        ends += self._lifecycle_events(first_at)
         if second_at is not None:
             self.loop.call_at(second_at, self._publish, w.second_signal, "sig-2")
             ends.append(second_at)
@@ -193,6 +195,46 @@ class DayRun:
                 self.loop.call_at(fault.at, self._strike, fault)
                 ends.append(fault.at + float(fault.param("down_s", fault.param("lost_s", fault.param("seconds", 0.0)))))
         return max(ends) + 1.0
+
+    def _lifecycle_events(self, signal_at: float) -> list[float]:
+        """The day after the entry, seeded apart from the faults: the short legs lose their time value (every
+        spread is due an exit), and an operator's two-step flatten of all (its confirm sometimes delivered twice).
+        The times they happen at."""
+        rng = random.Random(f"{self.seed}:lifecycle")
+        at: list[float] = []
+        if rng.random() < 0.3:
+            at.append(signal_at + rng.uniform(20.0, 120.0))
+            self.loop.call_at(at[-1], self._exit_due)
+        if rng.random() < 0.3:
+            request_at = signal_at + rng.uniform(15.0, 150.0)
+            confirm_at = request_at + rng.uniform(1.0, 8.0)
+            self.loop.call_at(request_at, self._command, "flatten-request", CommandKind.FLATTEN_REQUEST)
+            self.loop.call_at(confirm_at, self._command, "flatten-confirm", CommandKind.FLATTEN_CONFIRM)
+            at += [request_at, confirm_at]
+            if rng.random() < 0.3:
+                at.append(confirm_at + rng.uniform(0.0, 5.0))
+                self.loop.call_at(at[-1], self._command_again, "flatten-confirm")
+        return at
+
+    def _exit_due(self) -> None:
+        spread = self.world.signal.spread
+        into = Decimal("0.50") if spread.right.value == "P" else Decimal("-0.50")
+        for gw in self.rt.gateways.values():
+            gw.market.underlying = spread.short_strike - into  # the short leg 50 cents in the money
+            gw.market.time_value = Decimal("0.04")
+        self.events.append({"kind": "exit", "t": self.loop.time(), "underlying": str(spread.short_strike - into),
+                            "near": str(lifecycle_settings().near_money)})
+        self.rt.trace.add("run", f"the short legs lose their time value (QQQ at {spread.short_strike - into})")
+
+    def _command(self, command_id: str, kind: CommandKind) -> None:
+        command = Command(command_id=command_id, kind=kind, scope="all", issued_by="operator@sim", source="test",
+                          issued_at=self.rt.clock.now(), confirm_code="FLAT01", reason="the simulated operator")
+        self.events.append({"kind": str(kind), "t": self.loop.time(), "command_id": command_id})
+        self.rt.commands.publish(command_id, encode(CommandMessage(command=command))[0], 0.0)
+
+    def _command_again(self, command_id: str) -> None:
+        self.rt.trace.add("run", f"{command_id} delivered again")
+        self.rt.commands.redeliver(command_id, 0.0, "duplicate")
 
     def _publish(self, signal: Signal, message_id: str) -> None:
         if message_id == "sig-2":
@@ -268,7 +310,7 @@ class DayRun:
 
     def _busy(self) -> bool:
         """Something is still to happen: a message, a restart, an entry, or a gateway ready in no process."""
-        if not self.rt.bus.idle() or self.executors.pending_restarts:
+        if not self.rt.bus.idle() or not self.rt.commands.idle() or self.executors.pending_restarts:
             return True
         ready: set[str] = set()
         for proc in self.executors.alive():
@@ -277,6 +319,8 @@ class DayRun:
                 return True
             if engine.handler.tasks or getattr(engine, "_fill_tasks", None):
                 return True
+            if proc.lifecycle is not None and proc.lifecycle.parts.tasks():
+                return True  # a close, a close followed up, an operator action
             ready |= {gid for gid, link in engine.links.items()
                       if link.ready.is_set() and getattr(link, "owned", True)}
         if self.executors.alive() and ready != set(self.rt.gateways):
@@ -288,7 +332,7 @@ class DayRun:
         """Progress: intent and fill writes, order events at the brokers, message deliveries (not lease renewals,
         not reconnect attempts)."""
         return self.rt.db.progress + sum(len(gw.journal) for gw in self.rt.gateways.values()) + \
-            sum(m.attempts for m in self.rt.bus.messages.values())
+            sum(m.attempts for bus in (self.rt.bus, self.rt.commands) for m in bus.messages.values())
 
     async def _until_settled(self, timed_end: float) -> None:
         last_activity, quiet_since = -1, 0.0
@@ -363,5 +407,9 @@ class DayRun:
                 ev.books[proc.pid] = {ref: t.intent for ref, t in proc.engine.book.tracked.items()}
         ev.links = list(self.links or [])
         ev.dead_lettered = [m for m in rt.bus.dead_lettered() if m.startswith("sig")]
+        for account, held in w.holdings.items():
+            ev.held_before[account] = {p.con_id: p.qty for p in held}
+        ev.events = list(self.events)
+        ev.start = START
         ev.notes = list(rt.notes) + sorted(set(self.loop.errors))[:5]
         return ev

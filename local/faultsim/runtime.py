@@ -1,4 +1,5 @@
-"""The shared objects of one run: the loop and clock, Firestore, the gateways, Pub/Sub, the fault board."""
+"""The shared objects of one run: the loop and clock, Firestore, the gateways, Pub/Sub (signals and commands), the
+fault board."""
 
 from __future__ import annotations
 
@@ -27,5 +28,6 @@ class Runtime:
     bus: SignalBus
     board: FaultBoard
     publisher: RecordingPublisher
+    commands: SignalBus
     sent: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -71,6 +71,12 @@ def con_id_of(strike: Decimal, right: Right) -> int:
     return 700_000_000 + int(strike * 10) * 10 + (1 if right is Right.PUT else 2)
 
 
+def option_of(con_id: int) -> tuple[Right, Decimal]:
+    """The right and strike of a conId ``con_id_of`` made."""
+    n = con_id - 700_000_000
+    return (Right.PUT if n % 10 == 1 else Right.CALL), Decimal(n // 10) / 10
+
+
 class SimSession:
     """One process's connection to one ``SimGateway``: the shared session machinery."""
 

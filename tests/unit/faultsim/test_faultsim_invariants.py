@@ -249,3 +249,105 @@ def test_a_failed_write_of_the_entrys_own_intent_before_the_window_opens_still_e
     ev = held(Strike("firestore.fail_after_commit", 6.0, (f"orders/{REF}",)))
     ev.created = {REF: 6.0}
     assert broken(ev, "i.entry_not_held") == []
+
+
+# ── the day after the entry: closes, the follower's own positions, exits and flattens ────────────────────────────
+SHORT, LONG = 700048501, 700048001  # the 485 and 480 puts
+CLOSE = "exit-20260317-QQQ-bull_put-0000abcd-f01-700048501-time_value-1"
+
+
+def legs_of(*legs: tuple[int, str, int]) -> list[dict[str, Any]]:
+    return [{"con_id": con_id, "strike": str(strike), "right": "P", "expiry": "2026-03-17", "action": action,
+             "ratio": 1} for con_id, action, strike in legs]
+
+
+def combo(ref: str, perm: int, action: str, qty: int, ts: datetime = AT, foreign: bool = False) -> dict[str, Any]:
+    return {**order_line(ref, perm), "ts": ts.isoformat(), "action": action, "qty": qty, "foreign": foreign,
+            "legs": legs_of((SHORT, "SELL", 485), (LONG, "BUY", 480))}
+
+
+def fills(perm: int, action: str, qty: int, ts: datetime = AT, foreign: bool = False) -> list[dict[str, Any]]:
+    short_side, long_side = ("SLD", "BOT") if action == "BUY" else ("BOT", "SLD")
+    base = {"event": "fill", "ts": ts.isoformat(), "account": "DU1", "perm_id": perm, "qty": qty, "foreign": foreign}
+    return [{**base, "exec_id": f"{perm:08x}.00000001.01.01", "sec_type": "OPT", "con_id": SHORT, "side": short_side},
+            {**base, "exec_id": f"{perm:08x}.00000001.02.01", "sec_type": "OPT", "con_id": LONG, "side": long_side},
+            {**base, "exec_id": f"{perm:08x}.00000001.00.01", "sec_type": "BAG", "con_id": 28812380,
+             "side": "BOT" if action == "BUY" else "SLD"}]
+
+
+def day_after(*lines: dict[str, Any]) -> Evidence:
+    """One follower who entered 2 spreads, then ``lines``."""
+    ev = good_day()
+    ev.start = AT
+    ev.journal = [combo(REF, 100, "BUY", 2), *fills(100, "BUY", 2), *lines]
+    return ev
+
+
+def test_a_close_that_fits_what_is_held_keeps_j() -> None:
+    assert broken(day_after(combo(CLOSE, 200, "SELL", 2), *fills(200, "SELL", 2)), "j.close_within_position") == []
+
+
+def test_a_close_larger_than_the_position_breaks_j() -> None:
+    assert broken(day_after(combo(CLOSE, 200, "SELL", 3)), "j.close_within_position") == [
+        f"{CLOSE} (SELL 3) reached the broker at 09:31:00.000 ET: DU1 holds -2 of {SHORT}, 0 of it already being "
+        "closed",
+        f"{CLOSE} (SELL 3) reached the broker at 09:31:00.000 ET: DU1 holds 2 of {LONG}, 0 of it already being closed"]
+
+
+def test_a_second_close_while_the_first_is_working_breaks_j() -> None:
+    # a flatten during a time-value exit: the two SELLs together would turn the short leg long
+    second = CLOSE.replace("exit-", "flatten-").replace("time_value", "flatten-FLAT01")
+    found = broken(day_after(combo(CLOSE, 200, "SELL", 2), combo(second, 201, "SELL", 2)), "j.close_within_position")
+    assert len(found) == 2
+    assert all(f"{second} (SELL 2)" in m and "2 of it already being closed" in m for m in found)
+
+
+def test_a_close_after_the_first_was_cancelled_keeps_j() -> None:
+    cancel = {"event": "cancel", "ts": AT.isoformat(), "account": "DU1", "perm_id": 200, "order_ref": CLOSE}
+    assert broken(day_after(combo(CLOSE, 200, "SELL", 2), cancel, combo(CLOSE[:-1] + "2", 201, "SELL", 2)),
+                  "j.close_within_position") == []
+
+
+def test_trading_a_contract_the_account_held_before_the_day_breaks_k() -> None:
+    ev = day_after()
+    ev.held_before = {"DU1": {LONG: 1}}  # the follower's own 480 put, bought by hand
+    assert broken(ev, "k.others_positions_kept") == [
+        f"{REF} (BUY 2) trades {LONG}, which DU1 held before the day (not ours)"]
+
+
+def test_an_exit_that_came_due_and_left_the_spread_open_breaks_l() -> None:
+    ev = day_after()
+    ev.events = [{"kind": "exit", "t": 30.0, "underlying": "484.50", "near": "1.00"}]
+    assert broken(ev, "l.closed_when_asked") == [
+        f"DU1 still holds 2 of {LONG} after the exit that came due",
+        f"DU1 still holds -2 of {SHORT} after the exit that came due"]
+    ev.journal += [combo(CLOSE, 200, "SELL", 2), *fills(200, "SELL", 2)]
+    assert broken(ev, "l.closed_when_asked") == []
+
+
+def test_an_exit_that_leaves_a_spread_it_did_not_make_due_alone_keeps_l() -> None:
+    ev = day_after()
+    ev.events = [{"kind": "exit", "t": 30.0, "underlying": "490.00", "near": "1.00"}]  # 485 is $5 out of the money
+    assert broken(ev, "l.closed_when_asked") == []
+
+
+def test_a_confirmed_flatten_must_end_flat_with_one_answer_or_it_breaks_l() -> None:
+    later = datetime(2026, 3, 17, 13, 32, tzinfo=UTC)
+    ev = day_after(combo(CLOSE.replace("exit-", "flatten-"), 200, "SELL", 2, later), *fills(200, "SELL", 2, later))
+    ev.events = [{"kind": "flatten_confirm", "t": 45.0, "command_id": "flatten-confirm"}]
+    answer = {"type": "command.finished", "severity": "WARNING", "context": {"command_id": "flatten-confirm"}}
+    ev.alerts = [answer]
+    assert broken(ev, "l.closed_when_asked") == []
+    ev.alerts = [answer, {**answer, "type": "command.unfinished"}]
+    assert broken(ev, "l.closed_when_asked") == [
+        "the confirmed flatten got 2 answers (['command.finished', 'command.unfinished']), not one"]
+
+
+def test_a_foreign_fill_after_the_flatten_is_not_the_flattens_to_close() -> None:
+    later = datetime(2026, 3, 17, 13, 33, tzinfo=UTC)
+    ev = day_after(combo("manual-hedge-1", 300, "BUY", 1, later, foreign=True),
+                   *fills(300, "BUY", 1, later, foreign=True))
+    ev.journal = [line for line in ev.journal if line.get("perm_id") != 100]  # only the hand trade is held
+    ev.events = [{"kind": "flatten_confirm", "t": 45.0, "command_id": "flatten-confirm"}]
+    ev.alerts = [{"type": "command.finished", "severity": "WARNING", "context": {"command_id": "flatten-confirm"}}]
+    assert broken(ev, "l.closed_when_asked") == []
