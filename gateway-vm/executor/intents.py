@@ -110,8 +110,8 @@ class FirestoreExecutorStore:
     def __init__(self, store: Store, pool: ThreadPoolExecutor, lane: ThreadPoolExecutor | None = None) -> None:
         self.store = store
         self.pool = pool
-        # the writes of orders on their way (an intent's next state) run on a lane of their own: a fan-out's or a
-        # flatten's bulk of first writes never queues ahead of an order that is about to go out
+        # the writes of orders on their way (an intent's next state, its executions) run on a lane of their own: a
+        # fan-out's or a flatten's bulk of first writes never queues ahead of an order that is about to go out
         self.lane = lane or pool
         self._malformed: list[Malformed] = []
         self._malformed_lock = threading.Lock()
@@ -232,7 +232,7 @@ class FirestoreExecutorStore:
         doc = fill.to_doc()
         if not fill.commission:
             doc.pop("commission")
-        await self._run(lambda: self.store.fills.ref(execution_key(fill.exec_id)).set(doc, merge=True))
+        await self._run(lambda: self.store.fills.ref(execution_key(fill.exec_id)).set(doc, merge=True), self.lane)
 
     async def write_heartbeat(self, doc: dict[str, object]) -> None:
         """Replace ``heartbeats/executor``."""

@@ -119,6 +119,15 @@ def recorded_fills(db: firestore.Client) -> set[str]:
     return {f.exec_id for f in Store(db).fills.all()}
 
 
+def every_fill_recorded(sim: SimulatorProcess, db: firestore.Client, timeout_s: float = 10.0) -> None:
+    """Wait until every execution in the journal is in ``fills``: an execution is written beside its intent's
+    state, not before it, so the intent can be final a moment before its last fill is stored."""
+    deadline = time.monotonic() + timeout_s
+    while journal_fills(sim) != recorded_fills(db) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert journal_fills(sim) == recorded_fills(db)
+
+
 def alert_types(alerts: TopicTap, wanted: set[str], timeout_s: float = 20.0) -> list[str]:
     """Alert types published so far, pulling until every ``wanted`` type showed up (or the time is up)."""
     seen: list[str] = []

@@ -11,13 +11,12 @@ from executor_harness import (
     advisor,
     alert_types,
     broker_orders,
+    every_fill_recorded,
     first_orders,
     follower,
     intents,
-    journal_fills,
     make_signal,
     publish,
-    recorded_fills,
     ref,
     seed,
     settled,
@@ -69,7 +68,7 @@ def test_25_followers_each_get_exactly_one_filled_combo_and_the_one_short_of_mar
             assert [(leg["action"], leg["strike"], leg["right"]) for leg in first["legs"]] == [
                 ("SELL", 485.0, "P"), ("BUY", 480.0, "P")]
             assert found[f.id].filled_qty == expected
-    assert journal_fills(sim) == recorded_fills(firestore_db)
+    every_fill_recorded(sim, firestore_db)
     wait_for(lambda: all(f.commission > 0 for f in Store(firestore_db).fills.all()), 10, "commission reports")
     assert "order.margin_skip" in alert_types(alerts, {"order.margin_skip"})
     assert executor.terminate() == 0

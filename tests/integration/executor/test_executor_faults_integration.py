@@ -9,13 +9,12 @@ from executor_harness import (
     advisor,
     alert_types,
     broker_orders,
+    every_fill_recorded,
     follower,
     intents,
-    journal_fills,
     make_signal,
     order_messages,
     publish,
-    recorded_fills,
     ref,
     seed,
     settled,
@@ -63,7 +62,7 @@ def test_socket_closed_mid_ladder_and_order_ids_rolled_back_resume_without_dupli
     assert all(len(orders[ref(first, f.id)]) == 1 for f in followers)
     assert all(len(orders[ref(second, f.id)]) == 1 for f in late)
     assert not any(ref(second, f.id) in orders for f in followers)
-    assert journal_fills(sim) == recorded_fills(firestore_db)
+    every_fill_recorded(sim, firestore_db)
     assert "gateway.disconnected" in alert_types(alerts, {"gateway.disconnected"})
     assert executor.terminate() == 0
 
@@ -91,7 +90,7 @@ def test_exec_before_open_partial_fill_and_a_dropped_order_each_end_in_the_right
     assert found["f03"].state is IntentState.FILLED  # dropped silently, proven absent, sent once more
     orders = broker_orders(sim)
     assert all(len(orders[ref(sig, f.id)]) == 1 for f in followers)
-    assert journal_fills(sim) == recorded_fills(firestore_db)
+    every_fill_recorded(sim, firestore_db)
     assert {"order.partial_fill", "order.ladder_exhausted"} <= set(
         alert_types(alerts, {"order.partial_fill", "order.ladder_exhausted"}))
     assert executor.terminate() == 0
