@@ -100,6 +100,7 @@ class Evidence:
     dead_lettered: list[str] = field(default_factory=list)
     held_before: dict[str, dict[int, int]] = field(default_factory=dict)  # account → conId → qty held before today
     events: list[dict[str, Any]] = field(default_factory=list)  # the day's lifecycle events: {kind, t, command_id}
+    actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # operator_actions/* as stored
     start: datetime | None = None  # virtual t = 0
     notes: list[str] = field(default_factory=list)
 

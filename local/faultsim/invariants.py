@@ -48,6 +48,7 @@ INVARIANTS: dict[str, str] = {
     "k.others_positions_kept": "positions an account held before the day (not SpreadPilot's) are never traded",
     "l.closed_when_asked": "after an exit comes due or a flatten is confirmed, the accounts end flat, with one "
                            "answer to the operator",
+    "m.action_ends": "every operator action (and every part handed to another executor) ends in a final state",
 }
 # Seconds from an entry's record (or the window's opening) to its first order that need no excuse: a quote, a
 # what-if and the pacing of a busy gateway take well under this; a redelivery (10 s or more after a nack) or an
@@ -487,6 +488,17 @@ def closed_when_asked(ev: Evidence) -> tuple[bool, list[Violation]]:
     return True, out
 
 
+def action_ends(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(m) No operator action is left ``in_progress`` once the faults are over and the day has settled."""
+    out = [Violation("m.action_ends", f"operator action {action_id} ({doc.get('kind')} {doc.get('scope')}) is still "
+                                      f"{doc.get('state')}: " + "; ".join(
+                                          f"{p.get('key')} {p.get('state')} after {p.get('attempts')} attempt(s)"
+                                          f"{': ' + str(p.get('note')) if p.get('note') else ''}"
+                                          for p in doc.get("parts") or []))
+           for action_id, doc in sorted(ev.actions.items()) if doc.get("state") == "in_progress"]
+    return bool(ev.actions), out
+
+
 CHECKS: dict[str, Check] = {
     "a.one_order_per_intent": one_order_per_intent,
     "b.intent_settles": intent_settles,
@@ -502,6 +514,7 @@ CHECKS: dict[str, Check] = {
     "j.close_within_position": close_within_position,
     "k.others_positions_kept": others_positions_kept,
     "l.closed_when_asked": closed_when_asked,
+    "m.action_ends": action_ends,
 }
 
 

@@ -410,6 +410,7 @@ class DayRun:
         for account, held in w.holdings.items():
             ev.held_before[account] = {p.con_id: p.qty for p in held}
         ev.events = list(self.events)
+        ev.actions = rt.db.raw("operator_actions")
         ev.start = START
         ev.notes = list(rt.notes) + sorted(set(self.loop.errors))[:5]
         return ev

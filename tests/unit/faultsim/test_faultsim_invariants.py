@@ -351,3 +351,15 @@ def test_a_foreign_fill_after_the_flatten_is_not_the_flattens_to_close() -> None
     ev.events = [{"kind": "flatten_confirm", "t": 45.0, "command_id": "flatten-confirm"}]
     ev.alerts = [{"type": "command.finished", "severity": "WARNING", "context": {"command_id": "flatten-confirm"}}]
     assert broken(ev, "l.closed_when_asked") == []
+
+
+def test_an_operator_action_left_in_progress_breaks_m() -> None:
+    ev = good_day()
+    ev.actions = {"flatten-FLAT01": {"kind": "flatten", "scope": "all", "state": "done", "parts": []},
+                  "flatten-FLAT01:f02": {"kind": "flatten", "scope": "f02", "state": "in_progress", "parts": [
+                      {"key": "flatten:f02", "state": "pending", "attempts": 2, "note": "gateway gw-2 not ready"}]}}
+    assert broken(ev, "m.action_ends") == [
+        "operator action flatten-FLAT01:f02 (flatten f02) is still in_progress: flatten:f02 pending after 2 "
+        "attempt(s): gateway gw-2 not ready"]
+    ev.actions["flatten-FLAT01:f02"]["state"] = "done"
+    assert broken(ev, "m.action_ends") == []
