@@ -22,7 +22,7 @@ SIGKILL, a stop mid-way) is resumed by it; a part that is done is not done again
 
 With several executors (each holding some gateways' leases), a part on a gateway another executor holds is handed
 to it as a sub-action (``parent`` set, one part): the holder adopts it on its next pass (``adopt``, every
-``action_retry_s``), does it and records its end; the parent's part waits for that end. A sub-action never answers.
+``monitor_s``), does it and records its end; the parent's part waits for that end. A sub-action never answers.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from spreadpilot.models import Follower
 
 log = logging.getLogger(__name__)
 RECONCILE_WAIT_S = 30.0  # real seconds a reconciliation may take before the part is tried again
-HANDED_WAIT_S = 120.0  # business seconds a part handed to another executor is waited for before an attempt counts
+HANDED_WAIT_S = 150.0  # business seconds a part handed to another executor is waited for before an attempt counts
+#                        (the holder looks for handed parts every monitor_s, 60 s by default)
 HANDED_POLL_S = 1.0  # business seconds between two looks at a handed part
 FOLLOWERS_TTL_S = 30.0  # business seconds the follower list is reused by the parts of the actions running
 

@@ -114,14 +114,14 @@ class Lifecycle:
         log.info("lifecycle running")
 
     async def _adopt_actions(self) -> None:
-        """Take up parts of operator actions handed to this process (it holds their gateway), every
-        ``action_retry_s``."""
+        """Take up parts of operator actions handed to this process (it holds their gateway), every ``monitor_s``
+        (one query a pass; the executor that handed a part waits ``HANDED_WAIT_S``, longer than a pass)."""
         while not self.ctx.stop.is_set():
             try:
                 await self.parts.actions.adopt()
             except Exception:  # one failed look (Firestore hiccup) must not end the loop
                 log.exception("looking for handed operator action parts failed")
-            await sleep_or_stop(self.ctx, self.settings.action_retry_s)
+            await sleep_or_stop(self.ctx, self.settings.monitor_s)
 
     async def stop(self) -> None:
         """Stop taking commands and end the loops (working closes rest at the broker; a restart follows them)."""
