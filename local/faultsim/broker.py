@@ -266,8 +266,9 @@ class SimBroker(SimSession):
 
     async def place_single(self, order: SingleOrder) -> OrderAck:
         """One contract (an orphan leg): a one-leg order whose side is the order's."""
-        if order.sec_type != "OPT":
-            raise NotImplementedError("the simulator's accounts hold no stock")
+        if order.sec_type != "OPT":  # refused as IB refuses a contract it has no definition of (error 200)
+            raise Rejected(f"{order.sec_type} {order.con_id}: no security definition on the simulated gateway "
+                           "(its accounts trade the day's options only)")
         right, strike = option_of(order.con_id)
         expiry = next((p.expiry for p in self.gateway.positions()
                        if p.con_id == order.con_id and p.expiry is not None), None)

@@ -24,10 +24,12 @@ from executor.broker import (
     OrderRequest,
     OrderUpdate,
 )
+from executor.lifecycle.ports import ComboOrder, SingleOrder
 from faultsim.broker import BrokerInjection, SimBroker, con_id_of
 from faultsim.gateway import GatewayEvents, Market, SimGateway
 from faultsim.vloop import VirtualClock, VirtualLoop
 from faultsim.world import START
+from spreadpilot.errors import Rejected
 from spreadpilot.models import Right
 
 T = TypeVar("T")
@@ -287,3 +289,21 @@ def test_a_hanging_truth_request_times_out() -> None:
 
     with pytest.raises(AckTimeout):
         b.run(look)
+
+
+def test_a_combo_sell_closes_each_leg_the_other_way_and_a_stock_order_is_refused_with_a_reason() -> None:
+    b = bench(fill_credit="1.00")
+    broker, _ = b.connection()
+    entry = request(qty=2)
+
+    async def close() -> list[object]:
+        await broker.connect()
+        await broker.place(entry)
+        await asyncio.sleep(2)
+        await broker.place_combo(ComboOrder("exit-x-f01", "DU1", entry.combo, "SELL", 2, None))
+        await asyncio.sleep(2)
+        return list(await broker.positions("DU1"))
+
+    assert b.run(close) == []  # flat: the SELL bought the short back and sold the long
+    with pytest.raises(Rejected, match="no security definition"):
+        b.run(lambda: broker.place_single(SingleOrder("flatten-x-f01", "DU1", 320227571, "STK", "SELL", 100)))
