@@ -32,10 +32,14 @@ class Tracked:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     last_update: OrderUpdate | None = None
     executions: dict[str, Execution] = field(default_factory=dict)
-    task_running: bool = False
+    runner: asyncio.Task[None] | None = None  # the one task driving this intent (entry.EntryRunner.run)
     sending: bool = False  # a message for this intent is on its way; only its own answer may resolve it
     resends: int = 0  # sends after reconciliation proved the broker never got the order (this process only)
     held: bool = False  # the order cannot be changed from this client: no more ladder steps, its outcome ends it
+
+    def running(self) -> bool:
+        """A runner is driving the intent now."""
+        return self.runner is not None and not self.runner.done()
 
 
 def filled_spreads(executions: list[Execution]) -> tuple[int, Decimal | None]:
@@ -96,7 +100,11 @@ class IntentBook:
         dropped = [i for i, t in self.tracked.items() if t.intent.gateway_id == gateway_id]
         for intent_id in dropped:
             t = self.tracked.pop(intent_id)
-            t.changed.set()  # wakes its runner, which sees it is no longer tracked and ends
+            # its runner ends now, wherever it waits: if the gateway comes back to this process, the adoption
+            # starts a runner for a fresh record, and a runner of the old one must not wake beside it and send
+            if t.runner is not None and t.runner is not asyncio.current_task():
+                t.runner.cancel()
+            t.changed.set()
         return dropped
 
     def get(self, intent_id: str) -> OrderIntent:

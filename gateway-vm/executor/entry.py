@@ -81,13 +81,13 @@ class EntryRunner:
     async def run(self, intent_id: str) -> None:
         """Drive one intent until it is final, unknown, or the service stops (its order then rests at the broker)."""
         tracked = self.book.tracked[intent_id]
-        if tracked.task_running:
+        if tracked.running():
             return
-        tracked.task_running = True
+        tracked.runner = asyncio.current_task()
         try:
             await self._drive(intent_id, tracked)
         finally:
-            tracked.task_running = False
+            tracked.runner = None
 
     async def _drive(self, intent_id: str, tracked: Tracked) -> None:
         market_attempts = store_failures = 0

@@ -161,7 +161,7 @@ class SignalHandler:
             if tracked is not None:
                 # tracked here already: its runner must be alive (one that ended on a doubt is started again)
                 live = tracked.intent
-                if live.kind is IntentKind.ENTRY and not live.state.final and not tracked.task_running \
+                if live.kind is IntentKind.ENTRY and not live.state.final and not tracked.running() \
                         and live.state is not IntentState.UNKNOWN:
                     to_run.append(live.intent_id)
                 continue

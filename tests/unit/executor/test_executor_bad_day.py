@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from executor_world import World, follower, run, signal, started, until, world
+from executor_world import World, follower, run, signal, sim_clock, started, until, world
 
 from executor.broker import Execution
 from executor.engine import Engine
@@ -330,6 +330,31 @@ def test_two_executors_split_three_gateways_and_a_dead_ones_gateways_are_taken_o
     refs = [o["order_ref"] for o in w.orders()]
     assert len(refs) == 3
     assert len(set(refs)) == 3
+
+
+def test_a_runner_waiting_for_its_gateway_when_the_lease_lapsed_and_came_back_does_not_send_a_second_order() -> None:
+    # fault simulator seed 7675: 1100 on the gateway, then the store hung past the lease; the entry that had been
+    # waiting for the gateway woke beside the runner the re-adoption started, and both sent
+    w = world([follower(1)], clock=sim_clock(speed=10), lease_ttl_s=2.0)
+
+    async def scenario() -> None:
+        engine = await started(w)
+        link = engine.links["gw-advisor"]
+        w.broker.connect_failures = 10**6
+        w.broker.drop_connection()
+        await until(lambda: not link.ready.is_set())
+        await engine.handle_signal(signal())
+        await until(lambda: w.store.states() == {"f01": IntentState.PLANNED})
+        w.leases.down = True  # the lease cannot be renewed: the gateway is given up, its intents dropped
+        await until(lambda: not engine.book.tracked, 5)
+        w.leases.down = False  # and taken again: its open intents are adopted, a runner starts for each
+        await until(lambda: link.owned, 5)
+        w.broker.connect_failures = 0
+        await until(lambda: link.ready.is_set(), 5)
+        await engine.idle()
+
+    run(scenario)
+    one_order_each(w, ["DU001"])
 
 
 async def kill(engine: Engine) -> None:
