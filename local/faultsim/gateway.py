@@ -215,6 +215,7 @@ class SimGateway:
                        message="cancel attempted on an order that is not working")
             return
         order.status = "Cancelled"
+        order.held = False  # a held order cancelled is done: nothing is resubmitted when the link returns
         self.write("cancel", order.account, perm_id=order.perm_id, order_ref=order.order_ref, filled=order.filled)
         session.push_status(self.update(order, session))
 
@@ -251,12 +252,12 @@ class SimGateway:
     # ── truth (each part answered when its request arrives) ─────────────────────────────────────────────────────
     def open_orders(self, session: SimSession) -> list[OrderUpdate]:
         """Every live order with its orderRef, all clients (another client's or a manual one: order id 0)."""
-        return [self.update(o, session) for o in self.orders.values() if o.live or o.held]
+        return [self.update(o, session) for o in self.orders.values() if o.live]
 
     def completed_orders(self, session: SimSession) -> list[OrderUpdate]:
         """API orders that are done (they carry no order id)."""
         return [replace(self.update(o, session), order_id=0, remaining=0)
-                for o in self.orders.values() if not o.live and not o.held and o.client_id != 0]
+                for o in self.orders.values() if not o.live and o.client_id != 0]
 
     def execution_list(self, session: SimSession) -> list[Execution]:
         """Executions since midnight, every client's (another client's carry order id 0)."""
@@ -281,7 +282,7 @@ class SimGateway:
         """``order`` as ``session`` sees it (another client's order id shows as 0)."""
         own = session is not None and session.client_id == order.client_id
         return OrderUpdate(order.order_ref, order.account, order.order_id if own else 0, order.perm_id,
-                           status or ("PreSubmitted" if order.held else order.status), order.filled,
+                           status or ("PreSubmitted" if order.held and order.live else order.status), order.filled,
                            order.qty - order.filled, order.limit)
 
     # ── the market ──────────────────────────────────────────────────────────────────────────────────────────────

@@ -307,3 +307,25 @@ def test_a_combo_sell_closes_each_leg_the_other_way_and_a_stock_order_is_refused
     assert b.run(close) == []  # flat: the SELL bought the short back and sold the long
     with pytest.raises(Rejected, match="no security definition"):
         b.run(lambda: broker.place_single(SingleOrder("flatten-x-f01", "DU1", 320227571, "STK", "SELL", 100)))
+
+
+def test_an_order_held_during_1100_and_cancelled_is_done_at_the_broker_not_open() -> None:
+    # seed 6256: the cancelled held order stayed in the open orders as PreSubmitted, so every reconciliation found it
+    # working and every further cancel got error 161, for the rest of the day
+    b = bench()
+    broker, _ = b.connection()
+
+    async def held_then_cancelled() -> object:
+        await broker.connect()
+        b.gateway.lose_link(60.0, 1101)
+        with pytest.raises(AckTimeout):
+            await broker.place(request())
+        await broker.cancel("entry-x-f01")
+        return await broker.truth()
+
+    truth = b.run(held_then_cancelled)
+    assert [o.order_ref for o in truth.open_orders] == []  # type: ignore[attr-defined]
+    assert [(o.order_ref, o.status) for o in truth.completed_orders] == [  # type: ignore[attr-defined]
+        ("entry-x-f01", "Cancelled")]
+    b.run(lambda: asyncio.sleep(61))
+    assert [e["event"] for e in b.gateway.journal if e["event"] in {"order", "cancel", "fill"}] == ["order", "cancel"]
