@@ -116,8 +116,7 @@ class SignalHandler:
             planned.append(intent)
         to_run: list[str] = []
 
-        def run(intents: list[OrderIntent]) -> None:
-            ready = self.adopt(intents, prechecked=True)
+        def run(ready: list[str]) -> None:
             to_run.extend(ready)
             if start is not None:
                 for intent_id in ready:
@@ -130,9 +129,9 @@ class SignalHandler:
         async def record_and_run(intent: OrderIntent) -> None:
             async with recording:
                 recorded = await self._record(intent)
-            run([recorded])
+            run(self.adopt([recorded], prechecked=True))  # recorded under this process's epoch: fenced already
 
-        run(earlier)
+        run(await self.adopt_fenced(earlier, prechecked=True))  # recorded by another delivery, maybe another owner
         results = await asyncio.gather(*(record_and_run(i) for i in planned), return_exceptions=True)
         failed: list[str] = []
         for intent, result in zip(planned, results, strict=True):
@@ -214,16 +213,23 @@ class SignalHandler:
         fan-out whose delivery failed part-way); the entries to run."""
         open_intents = await self.store.open_intents()
         await self.alert_malformed()
+        return await self.adopt_fenced(open_intents)
+
+    async def adopt_fenced(self, intents: list[OrderIntent], *, prechecked: bool = False) -> list[str]:
+        """``adopt``, then stamp this process's lease epoch on each intent it did not track before, final ones
+        included, so a late write of the previous owner is refused from now on (reconciliation then brings each
+        open one in line with the broker). One that cannot be stamped is not tracked: the adoption loop, or the
+        signal's redelivery, finds it again."""
         known = set(self.book.tracked)
-        to_run = self.adopt(open_intents)
-        # stamp this process's lease epoch on what it adopted, so a late write of the previous owner is refused
-        # from now on (reconciliation then brings each one in line with the broker)
+        to_run = self.adopt(intents, prechecked=prechecked)
         for intent_id in [i for i in self.book.tracked if i not in known]:
             try:
                 await self.book.stamp(intent_id)
-            except LeaseLost:
+            except Exception as exc:
                 self.book.tracked.pop(intent_id, None)
                 to_run = [i for i in to_run if i != intent_id]
+                if not isinstance(exc, LeaseLost):
+                    log.warning("adopting an intent failed", extra={"order_ref": intent_id, "error": repr(exc)})
         return to_run
 
     async def _isolated(self, intent_id: str) -> None:

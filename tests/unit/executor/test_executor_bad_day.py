@@ -16,6 +16,7 @@ from executor_world import World, follower, run, signal, sim_clock, started, unt
 
 from executor.broker import Execution
 from executor.engine import Engine
+from executor.lease import LeaseLost
 from spreadpilot.errors import Retryable
 from spreadpilot.models import IntentState, Spread, Strategy, execution_key, make_intent_id, make_signal_id
 from spreadpilot.store import Malformed
@@ -355,6 +356,39 @@ def test_a_runner_waiting_for_its_gateway_when_the_lease_lapsed_and_came_back_do
 
     run(scenario)
     one_order_each(w, ["DU001"])
+
+
+def test_an_intent_a_takeover_first_meets_in_a_redelivered_signal_is_fenced_against_its_old_owner() -> None:
+    # fault simulator seed 3328: the old owner's write, hung in a partition, landed after the new owner had read the
+    # intent from a redelivered signal, which tracked it without stamping its own epoch on it
+    w = world([follower(1)], lease_ttl_s=2.0)
+    other = World(w.store, {g: replace(b, connected=False) for g, b in w.brokers.items()}, w.publisher, w.clock,
+                  w.settings, w.leases, holder="executor-b")
+    for g, b in other.brokers.items():
+        b.orders, b.executions, b.journal = w.brokers[g].orders, w.brokers[g].executions, w.brokers[g].journal
+    ref = make_intent_id(signal().signal_id, "f01")
+
+    async def scenario() -> None:
+        first = await started(w)
+        await first.handle_signal(signal())
+        await first.idle()
+        old_epoch = w.store.epochs[ref]
+        late = w.store.intents[ref]  # what the old owner still means to write
+        await kill(first)
+        second = await started(other, owns=False)
+        await until(lambda: second.links["gw-advisor"].ready.is_set(), 10)
+        await second.handle_signal(signal())  # the signal's redelivery reaches the new owner
+        await until(lambda: ref in second.book.tracked)
+        await asyncio.sleep(0.05)
+        try:
+            await w.store.save_intent(late, epoch=old_epoch)
+        except LeaseLost:
+            pass
+        else:
+            raise AssertionError("the old owner's late write landed on an intent the new owner tracks")
+        await second.shutdown(grace_s=0.1)
+
+    run(scenario)
 
 
 async def kill(engine: Engine) -> None:
