@@ -2,7 +2,8 @@
 
 Done only when the account is flat at the broker and nothing of the follower is still on its way:
 1. every entry of the follower that has not ended is cancelled (SUBMITTED ones too, not only WORKING) and waited for
-   until it ends, so a late fill is closed with the rest instead of staying open;
+   until it ends, so a late fill is closed with the rest instead of staying open (an entry left ``unknown`` with no
+   order at the broker after its gateway reconciled never ends: what it left in the account is closed as it is);
 2. the closes of the follower in flight (a time-value exit, a close resumed after a restart) are joined, not doubled;
 3. what the broker holds of the day's options and the stock is closed (spreads as one combo each, orphan legs, the
    stock; an option of another expiry is the follower's own and stays), each close keyed by
@@ -84,7 +85,7 @@ class Flattener:
         asked: set[str] = set()
         seen: set[str] = set()
         while True:
-            entries = _open_entries(book, follower.id)
+            entries = [i for i in _open_entries(book, follower.id) if not self._left_unknown(i)]
             seen |= {i.intent_id for i in entries}
             if not entries:
                 return len(seen)
@@ -100,12 +101,25 @@ class Flattener:
                         log.info("flatten cancelled an entry", extra={"order_ref": ref, "follower_id": follower.id})
                     except (NotModifiable, OutcomeUnknown) as exc:  # its own outcome ends it; we wait for that
                         log.warning("entry not cancellable from here", extra={"order_ref": ref, "error": str(exc)})
-            if not _open_entries(book, follower.id):
+            left = [i for i in _open_entries(book, follower.id) if not self._left_unknown(i)]
+            if not left:
                 continue
             if self.ctx.clock.now().timestamp() >= deadline or self.ctx.stop.is_set():
-                refs = ", ".join(sorted(i.intent_id for i in _open_entries(book, follower.id)))
+                refs = ", ".join(sorted(i.intent_id for i in left))
                 raise NotFlat(f"entry {refs} still on its way")
             await sleep_or_stop(self.ctx, ENTRY_POLL_S)
+
+    def _left_unknown(self, intent: OrderIntent) -> bool:
+        """An entry reconciliation left ``unknown`` (alerted) with no order of it at the broker: it never ends by
+        itself, and nothing of it can fill any more, so the flatten closes what the account holds without it.
+        Only once its gateway reconciled after it went unknown: until then its order may still be on its way."""
+        if intent.state is not IntentState.UNKNOWN:
+            return False
+        t = self.ctx.book.tracked.get(intent.intent_id)
+        link = self.ctx.links.get(intent.gateway_id)
+        if t is None or link is None or t.sending or not link.ready.is_set() or link.since is None:
+            return False
+        return link.since >= intent.updated_at and (t.last_update is None or t.last_update.done)
 
     async def _holdings(self, broker: LifecycleBroker, follower: Follower) -> Holdings:
         records = await self._day_records()

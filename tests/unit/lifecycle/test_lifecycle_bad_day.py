@@ -276,6 +276,48 @@ def test_a_flatten_cancels_a_submitted_entry_and_closes_what_it_filled_late() ->
     assert held(r.broker, A) == {}
 
 
+class Ticking(FixedClock):
+    """A clock whose sleeps pass (a wait with a deadline ends)."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+
+def test_a_flatten_closes_what_an_unknown_entry_left_in_the_account_instead_of_waiting_for_it_forever() -> None:
+    # fault simulator seed 2409: the entry's order vanished, reconciliation found the spread's legs held and no order
+    # (unknown, alerted); the flatten waited for that entry to end, which it never does, and left the account open
+    r = rig(MemoryBroker([option(A, 485, -1), option(A, 480, 1)]), [follower(1)], clock=Ticking())
+    now = r.ctx.clock.now()
+    entry = OrderIntent(intent_id="entry-20260317-QQQ-bull_put-x-f01", signal_id="20260317-QQQ-bull_put-x",
+                        follower_id="f01", gateway_id="gw-advisor", account=A,
+                        spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
+                                      long_strike=Decimal(480)),
+                        expiry=now.date(), contracts=1, state=IntentState.UNKNOWN, created_at=now, updated_at=now)
+    r.ctx.book.track(entry)
+    r.ctx.links["gw-advisor"].since = now  # reconciled after it went unknown: no order of it is at the broker
+
+    assert asyncio.run(asyncio.wait_for(flatten_all(r), 10)) == "done"
+    assert [(e["action"], e["qty"]) for e in r.broker.sent("combo")] == [("SELL", 1)]
+    assert held(r.broker, A) == {}
+
+
+def test_a_flatten_waits_for_an_unknown_entry_while_its_gateway_has_not_reconciled_since() -> None:
+    r = rig(MemoryBroker([option(A, 485, -1), option(A, 480, 1)]), [follower(1)], clock=Ticking(),
+            flatten_entry_wait_s=1.0)
+    now = r.ctx.clock.now()
+    entry = OrderIntent(intent_id="entry-20260317-QQQ-bull_put-x-f01", signal_id="20260317-QQQ-bull_put-x",
+                        follower_id="f01", gateway_id="gw-advisor", account=A,
+                        spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
+                                      long_strike=Decimal(480)),
+                        expiry=now.date(), contracts=1, state=IntentState.UNKNOWN, created_at=now, updated_at=now)
+    r.ctx.book.track(entry)
+    r.ctx.links["gw-advisor"].since = now - timedelta(seconds=5)  # its order may still be on its way
+
+    assert asyncio.run(asyncio.wait_for(flatten_all(r), 10)) != "done"
+    assert r.broker.sent("combo") == []
+
+
 # ── compensation by moneyness, an exercise sent once ────────────────────────────────────────────────────────────
 
 
