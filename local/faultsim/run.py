@@ -19,7 +19,7 @@ import random
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from executor.broker import ComboLegSpec
@@ -36,6 +36,7 @@ from faultsim.runtime import Runtime
 from faultsim.vloop import Trace, VirtualClock, VirtualLoop
 from faultsim.world import DAY, START, World, build_world, plant_malformed, seed_store
 from spreadpilot.clock import NEW_YORK
+from spreadpilot.confirmations import PENDING_CONFIRMATIONS, PendingConfirmation
 from spreadpilot.envelopes import CommandMessage, SignalMessage, encode
 from spreadpilot.models import Command, CommandKind, IntentState, Signal, make_intent_id
 
@@ -227,8 +228,15 @@ class DayRun:
         self.rt.trace.add("run", f"the short legs lose their time value (QQQ at {spread.short_strike - into})")
 
     def _command(self, command_id: str, kind: CommandKind) -> None:
+        now = self.rt.clock.now()
         command = Command(command_id=command_id, kind=kind, scope="all", issued_by="operator@sim", source="test",
-                          issued_at=self.rt.clock.now(), confirm_code="FLAT01", reason="the simulated operator")
+                          issued_at=now, confirm_code="FLAT01", reason="the simulated operator")
+        if kind is CommandKind.FLATTEN_REQUEST:  # the web app and the bot issue the code before they publish
+            valid_s = lifecycle_settings().flatten_confirm_ttl_s
+            pending = PendingConfirmation(code="FLAT01", scope="all", requested_by="operator@sim", source="test",
+                                          requested_at=now, command_id=command_id,
+                                          expires_at=now + timedelta(seconds=valid_s))
+            self.rt.db.plant(PENDING_CONFIRMATIONS, "FLAT01", pending.to_doc())
         self.events.append({"kind": str(kind), "t": self.loop.time(), "command_id": command_id})
         self.rt.commands.publish(command_id, encode(CommandMessage(command=command))[0], 0.0)
 

@@ -9,7 +9,8 @@
                         issued it, the scope of ``pending_confirmations/{code}``): pauses entries for the scope,
                         then makes every follower in it flat; a code flattens once (action ``flatten-{code}``),
                         whatever is redelivered or confirmed again. A confirm that overtook its request is nacked
-                        (``Retryable``) and looked at again on redelivery, for up to ``CONFIRM_WAIT_S``
+                        (``Retryable``) and looked at again on redelivery, for up to ``CONFIRM_WAIT_S``, or
+                        while the code a front end issued is valid (a request held up by a failing executor)
     close_follower      makes one follower flat (action ``cmd-{command_id}``)
     reconcile           reconciles the gateways (of one follower, or all) with the broker now
 
@@ -150,9 +151,12 @@ class CommandDesk:
                        followers: list[Follower]) -> tuple[str, str, OperatorAction | None]:
         code = command.confirm_code
         pending = await self.ctx.store.claim_data(f"flatten-code-{code}") if code else None
-        if code is not None and pending is None \
-                and (now - first_seen).total_seconds() < CONFIRM_WAIT_S:
-            # Pub/Sub does not keep order: the request may still be on its way; a redelivery looks again
+        issued = await self.ctx.store.confirmation(code) if code else None
+        if code is not None and pending is None and (
+                (now - first_seen).total_seconds() < CONFIRM_WAIT_S
+                or (issued is not None and issued.scope == command.scope and now < issued.expires_at)):
+            # Pub/Sub does not keep order, and a request can be held up (redelivered after an executor failed it):
+            # it may still be on its way, for as long as the code the app issued is valid; a redelivery looks again
             raise Retryable(f"no flatten_request with code {code} yet")
         if code is None or pending is None:
             return REJECTED, "no pending flatten_request carries this confirm code", None
@@ -160,7 +164,6 @@ class CommandDesk:
             return REJECTED, f"the code was issued for scope {pending.get('scope')!r}, not {command.scope!r}", None
         if now >= datetime.fromisoformat(str(pending["expires_at"])):
             return REJECTED, "the confirm code expired; request the flatten again", None
-        issued = await self.ctx.store.confirmation(code)
         if issued is not None and issued.scope != command.scope:
             return REJECTED, f"the code was issued for scope {issued.scope!r}, not {command.scope!r}", None
         reason = f"flatten by {command.issued_by}: {command.reason}".rstrip(": ")

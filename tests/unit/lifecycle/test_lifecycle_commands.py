@@ -10,6 +10,7 @@ from lifecycle_fakes import FixedClock, MemoryLifecycleStore, follower
 from lifecycle_rig import cmd, rig, spreads
 
 from executor.lifecycle.commands import CommandDesk
+from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.errors import Retryable
 from spreadpilot.models import CommandKind
 
@@ -111,6 +112,28 @@ def test_a_confirm_whose_code_never_shows_up_is_rejected_after_the_wait() -> Non
 
     assert asyncio.run(scenario()) == "rejected"
     assert flattens.calls == []
+
+
+def test_a_confirm_whose_issued_code_is_still_valid_waits_for_a_request_held_up_longer_than_the_wait() -> None:
+    # fault simulator seed 6175: the request sat with an executor whose Firestore was down for 69 s; the confirm,
+    # handled by the other executor, was rejected after 60 s, and the flatten the operator confirmed never ran
+    clock = FixedClock()
+    d, store, flattens = desk(clock)
+    store.confirmations["ABCD12"] = PendingConfirmation(
+        code="ABCD12", scope="all", requested_by="ops@example.com", source="web", requested_at=clock.now(),
+        expires_at=clock.now() + timedelta(seconds=300))
+
+    async def scenario() -> str:
+        with pytest.raises(Retryable):
+            await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))
+        clock.at += timedelta(seconds=90)
+        with pytest.raises(Retryable):
+            await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))
+        await d.handle(cmd("r1", CommandKind.FLATTEN_REQUEST, code="ABCD12"))
+        return await d.handle(cmd("k1", CommandKind.FLATTEN_CONFIRM, code="ABCD12"))
+
+    assert asyncio.run(scenario()) == "done"
+    assert len(flattens.calls) == 1
 
 
 def test_close_follower_closes_that_follower_only_and_needs_a_follower() -> None:
