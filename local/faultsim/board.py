@@ -31,6 +31,7 @@ class Fired:
     t: float
     detail: str
     paths: tuple[str, ...] = ()  # the documents a Firestore fault struck (none for a query or a broker fault)
+    until: float | None = None  # when its effect ended (a slow call: ``seconds`` later); None: when it struck
 
 
 @dataclass
@@ -59,7 +60,9 @@ class FaultBoard:
 
     def strike(self, fault: Fault, detail: str = "", paths: tuple[str, ...] = ()) -> None:
         """Record that ``fault`` struck now (on ``paths``, for a Firestore RPC)."""
-        self.fired.append(Fired(fault.kind, self.loop.time(), detail, paths))
+        now = self.loop.time()
+        slow_s = fault.param("seconds") if fault.kind == "firestore.slow" else None
+        self.fired.append(Fired(fault.kind, now, detail, paths, None if slow_s is None else now + float(slow_s)))
         self.trace.add("fault", f"{fault.describe()} {detail}".rstrip())
 
     def _hits(self, key: str) -> list[Fault]:

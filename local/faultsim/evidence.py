@@ -74,6 +74,12 @@ class Strike:
     kind: str
     t: float
     paths: tuple[str, ...] = ()
+    until: float | None = None  # when its effect ended (a slow call answers ``seconds`` later); None: at ``t``
+
+    @property
+    def ends(self) -> float:
+        """When the fault's effect ended."""
+        return self.t if self.until is None else self.until
 
 
 @dataclass

@@ -328,16 +328,16 @@ def outcome_matches_broker(ev: Evidence) -> tuple[bool, list[Violation]]:
 
 def _excuses(ev: Evidence, intent: OrderIntent, since: float, until: float) -> list[str]:
     """The faults that may rightly hold ``intent`` back until ``until``: anything on a gateway, a process or the bus,
-    and Firestore faults on the intent's own documents (its order, its follower's day claim), at any time before
-    (their effects outlast the strike: a failed write waits for a redelivery); and Firestore faults on no document
-    in particular (a query) since ``since``."""
-    own = {intent.intent_id, entry_day_key(intent)}
+    and Firestore faults on the intent's own documents (its order, its follower's day claim and kill switch), at any
+    time before (their effects outlast the strike: a failed write waits for a redelivery); and Firestore faults on
+    no document in particular (a query, e.g. of the gateway's first reconciliation) still in effect at ``since``."""
+    own = {intent.intent_id, entry_day_key(intent), intent.follower_id}  # its order, day claim, kill switch
     out = []
     for s in ev.struck:
         if s.t > until:
             continue
         if not s.kind.startswith("firestore.") or any(p.rsplit("/", 1)[-1] in own for p in s.paths) or (
-                not s.paths and s.t >= since - 1.0):
+                not s.paths and s.ends >= since - 1.0):
             out.append(s.kind)
     return out
 

@@ -397,7 +397,7 @@ class DayRun:
         ev.entry_refs = {make_intent_id(s, fid) for s in ev.signals for fid in follower_ids}
         ev.intents = rt.db.raw("orders")
         ev.created = {doc_id: (at - START).total_seconds() for doc_id, at in rt.db.created("orders").items()}
-        ev.struck = [Strike(f.kind, f.t, f.paths) for f in rt.board.fired]
+        ev.struck = [Strike(f.kind, f.t, f.paths, f.until) for f in rt.board.fired]
         ev.entry_opens = (datetime.combine(DAY, settings().entry_start, NEW_YORK) - START).total_seconds()
         # keyed by the execution each document records (its id is the execution's key across corrections)
         ev.fills = {str(doc.get("exec_id", doc_id)): doc for doc_id, doc in rt.db.raw("fills").items()}

@@ -232,9 +232,22 @@ def test_an_entry_held_back_with_nothing_struck_breaks_i_too() -> None:
     Strike("firestore.fail_before", 12.0, ()),  # a query: nobody's in particular
     Strike("broker.drop", 3.0),  # a gateway down since before: its effect outlasts the strike
     Strike("process.crash", 20.0),
+    # seed 4526: the entry's own read of its kill switches at the opening was slow
+    Strike("firestore.slow", 11.0, ("controls/global", "controls/f01")),
+    # seed 7610: a query of the gateway's first reconciliation, struck before the intent was recorded, still slow
+    # after it (the gateway is not ready until that reconciliation ends)
+    Strike("firestore.slow", 8.8, (), until=16.8),
 ])
 def test_a_fault_on_the_entrys_own_path_excuses_the_wait(strike: Strike) -> None:
     assert broken(held(strike), "i.entry_not_held") == []
+
+
+@pytest.mark.parametrize("strike", [
+    Strike("firestore.slow", 11.0, ("controls/global", "controls/f02")),  # another follower's kill-switch read
+    Strike("firestore.slow", 8.8, (), until=9.5),  # a slow query that was over before the intent was recorded
+])
+def test_a_fault_on_another_path_or_over_before_the_intent_does_not_excuse_the_wait(strike: Strike) -> None:
+    assert len(broken(held(strike), "i.entry_not_held")) == 1
 
 
 def test_the_wait_counts_from_the_window_opening_for_an_intent_recorded_before_it() -> None:
