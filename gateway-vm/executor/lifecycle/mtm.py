@@ -52,7 +52,11 @@ class MarkToMarket:
             broker = self.ctx.broker(f.gateway_id)
             if broker is None:
                 continue
-            pnl = await broker.account_pnl(f.ibkr_account)
+            try:
+                pnl = await broker.account_pnl(f.ibkr_account)
+            except Exception as exc:  # one account's read (its gateway dropped) must not cost the others theirs
+                log.warning("P&L not read", extra={"follower_id": f.id, "error": repr(exc)})
+                continue
             if pnl is not None:
                 readings.append((f, pnl))
         snapshots = [PnLSnapshot(follower_id=f.id, account=f.ibkr_account, at=now, daily_pnl=p.daily,

@@ -46,6 +46,7 @@ class MemoryBroker:
     overnight_exercise: bool = False  # an exercise is only noted; IB settles it after the close
     resting: dict[str, Resting] = field(default_factory=dict)
     on_cancel: dict[str, Callable[[], None]] = field(default_factory=dict)  # what a cancel of that ref finds
+    pnl: dict[str, AccountPnL | Exception] = field(default_factory=dict)  # reqPnL per account (or what it raises)
     on_quote: Callable[[], None] | None = None  # what happens in the account while a close asks for its quote
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -112,7 +113,10 @@ class MemoryBroker:
         self._trade(account, STOCK_CON_ID, shares, sec_type="STK")
 
     async def account_pnl(self, account: str) -> AccountPnL | None:
-        return None
+        reading = self.pnl.get(account)
+        if isinstance(reading, Exception):
+            raise reading
+        return reading
 
     def _trade(self, account: str, con_id: int, qty: int, sec_type: str = "OPT") -> None:
         old = next((p for p in self.positions_ if p.account == account and p.con_id == con_id), None)

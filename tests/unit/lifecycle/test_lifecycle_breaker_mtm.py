@@ -9,6 +9,7 @@ from decimal import Decimal
 from lifecycle_fakes import MemoryLifecycleStore, follower
 from lifecycle_rig import rig, spreads
 
+from executor.broker import BrokerDisconnected
 from executor.lifecycle.breaker import breaker_tripped
 from executor.lifecycle.mtm import due
 from executor.lifecycle.ports import AccountPnL
@@ -62,3 +63,19 @@ def test_an_unchanged_pnl_is_written_again_only_after_the_silence_limit() -> Non
     assert not due((reading, NOW), reading, NOW + timedelta(seconds=299), 300)
     assert due((reading, NOW), reading, NOW + timedelta(seconds=300), 300)
     assert due((reading, NOW), loss("-11"), NOW + timedelta(seconds=30), 300)
+
+
+def test_one_accounts_failed_pnl_read_does_not_keep_the_others_from_their_breaker() -> None:
+    # found wiring the fault simulator's P&L feed: a socket drop on one follower's read ended the whole MTM pass
+    first, second = follower(1, loss_limit="500"), follower(2, loss_limit="500")
+    r = rig(spreads(1, 2), [first, second])
+    r.broker.pnl = {"DU001": BrokerDisconnected("gw-advisor: not connected"), "DU002": loss("-650")}
+
+    async def scenario() -> int:
+        written = await r.parts.mtm.pass_once(NOW)
+        await r.settle()
+        return written
+
+    assert asyncio.run(scenario()) == 1
+    assert r.store.controls["f02"]["entries_paused"] is True
+    assert r.alerts.alert_types() == ["risk.daily_loss_breaker"]
