@@ -290,5 +290,10 @@ class SimBroker(SimSession):
         self._to_gateway(lambda: self.gateway.write("exercise", account, con_id=con_id, qty=qty, exchange=exchange))
 
     async def account_pnl(self, account: str) -> AccountPnL | None:
-        """No P&L subscription in the simulator: MTM has nothing to write."""
-        return None
+        """The account's P&L today from the gateway's marks (``reqPnL`` is a subscription: no request per read);
+        None while the link to IB is lost (no updates come) or before the first update."""
+        self._require()
+        if self.gateway.link_lost:
+            return None
+        realized, unrealized = self.gateway.daily_pnl(account)
+        return AccountPnL(realized + unrealized, unrealized, realized)

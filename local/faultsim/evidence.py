@@ -107,6 +107,9 @@ class Evidence:
     held_before: dict[str, dict[int, int]] = field(default_factory=dict)  # account → conId → qty held before today
     events: list[dict[str, Any]] = field(default_factory=list)  # the day's lifecycle events: {kind, t, command_id}
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # operator_actions/* as stored
+    controls: dict[str, dict[str, Any]] = field(default_factory=dict)  # controls/* as stored
+    limits: dict[str, Decimal] = field(default_factory=dict)  # follower id → daily-loss limit (0: breaker off)
+    daily_pnl: dict[str, Decimal] = field(default_factory=dict)  # follower id → the broker's P&L today at the end
     start: datetime | None = None  # virtual t = 0
     notes: list[str] = field(default_factory=list)
 

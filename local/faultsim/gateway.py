@@ -275,6 +275,35 @@ class SimGateway:
             held[key] = replace(base, qty=base.qty + (e.qty if e.side == "BOT" else -e.qty))
         return [p for _, p in sorted(held.items()) if p.qty]
 
+    def daily_pnl(self, account: str) -> tuple[Decimal, Decimal]:
+        """The account's P&L today as IB's ``reqPnL`` gives it: (realized, unrealized), in dollars.
+
+        Cash of the day's option executions (each at its latest correction), less commissions, plus what the
+        positions they leave are worth at the market's marks now. Positions held before the day are left out (the
+        simulator does not move their prices)."""
+        latest: dict[str, Execution] = {}
+        for e in self.executions:
+            if e.account == account and e.sec_type == "OPT":
+                latest[e.exec_id.rsplit(".", 1)[0]] = e  # a correction replaces what it corrects
+        cash: dict[int, Decimal] = {}
+        qty: dict[int, int] = {}
+        legs: dict[int, Execution] = {}
+        commissions = Decimal(0)
+        for e in latest.values():
+            sign = 1 if e.side == "BOT" else -1
+            cash[e.con_id] = cash.get(e.con_id, Decimal(0)) - sign * e.price * e.qty * 100
+            qty[e.con_id] = qty.get(e.con_id, 0) + sign * e.qty
+            legs[e.con_id] = e
+            commissions += e.commission
+        realized = sum((cash[c] for c in cash if qty[c] == 0), Decimal(0)) - commissions
+        unrealized = Decimal(0)
+        for c, held in qty.items():
+            if held:
+                leg = legs[c]
+                assert leg.right is not None and leg.strike is not None
+                unrealized += cash[c] + held * self.market.leg_mid(leg.right, leg.strike) * 100
+        return realized, unrealized
+
     def _order_of(self, execution: Execution) -> BookOrder:
         return self.orders[execution.perm_id]
 

@@ -49,6 +49,8 @@ INVARIANTS: dict[str, str] = {
     "l.closed_when_asked": "after an exit comes due or a flatten is confirmed, the accounts end flat, with one "
                            "answer to the operator",
     "m.action_ends": "every operator action (and every part handed to another executor) ends in a final state",
+    "n.breaker_trips": "a follower whose broker P&L today reached minus its daily-loss limit ends with its entries "
+                       "paused and one CRITICAL breaker alert",
 }
 # Seconds from an entry's record (or the window's opening) to its first order that need no excuse: a quote, a
 # what-if and the pacing of a busy gateway take well under this; a redelivery (10 s or more after a nack) or an
@@ -499,6 +501,24 @@ def action_ends(ev: Evidence) -> tuple[bool, list[Violation]]:
     return bool(ev.actions), out
 
 
+def breaker_trips(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(n) The daily-loss breaker held: every trading follower whose P&L at the broker (its marks at the end) is at
+    or below minus its limit (0: off) has ``controls/{id}.entries_paused`` and exactly one CRITICAL
+    ``risk.daily_loss_breaker`` alert."""
+    out = []
+    due = sorted(fid for fid, facts in ev.followers.items() if facts.trades and ev.limits.get(fid, Decimal(0)) > 0
+                 and ev.daily_pnl.get(fid, Decimal(0)) <= -ev.limits[fid])
+    for fid in due:
+        alerts = [a for a in ev.alerts if a["type"] == "risk.daily_loss_breaker" and a.get("follower_id") == fid
+                  and a["severity"] == "CRITICAL"]
+        paused = (ev.controls.get(fid) or {}).get("entries_paused") is True
+        if len(alerts) != 1 or not paused:
+            out.append(Violation("n.breaker_trips", f"{fid} lost {ev.daily_pnl[fid]} today (limit {ev.limits[fid]}): "
+                                                    f"entries {'paused' if paused else 'NOT paused'}, "
+                                                    f"{len(alerts)} breaker alert(s), not one"))
+    return bool(due), out
+
+
 CHECKS: dict[str, Check] = {
     "a.one_order_per_intent": one_order_per_intent,
     "b.intent_settles": intent_settles,
@@ -515,6 +535,7 @@ CHECKS: dict[str, Check] = {
     "k.others_positions_kept": others_positions_kept,
     "l.closed_when_asked": closed_when_asked,
     "m.action_ends": action_ends,
+    "n.breaker_trips": breaker_trips,
 }
 
 

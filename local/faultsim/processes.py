@@ -73,8 +73,8 @@ class _NoPool:
 
 @functools.cache
 def lifecycle_settings() -> LifecycleSettings:
-    """The lifecycle's settings in the simulator (a pass every few virtual seconds; no MTM: no P&L feed)."""
-    return LifecycleSettings(GOOGLE_CLOUD_PROJECT="sim", monitor_s=5.0, mtm_s=3600.0, exit_market_after_s=10.0,
+    """The lifecycle's settings in the simulator (a position pass and an MTM pass every few virtual seconds)."""
+    return LifecycleSettings(GOOGLE_CLOUD_PROJECT="sim", monitor_s=5.0, mtm_s=5.0, exit_market_after_s=10.0,
                              exit_done_timeout_s=30.0, action_retry_s=2.0, flatten_entry_wait_s=20.0,
                              flatten_settle_s=1.0)
 

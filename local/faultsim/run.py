@@ -205,7 +205,9 @@ class DayRun:
         at: list[float] = []
         if rng.random() < 0.3:
             at.append(signal_at + rng.uniform(20.0, 120.0))
-            self.loop.call_at(at[-1], self._exit_due)
+            # half the exits come with the short leg deep in the money: a loss that trips low daily-loss limits
+            into = Decimal("3.00") if random.Random(f"{self.seed}:loss").random() < 0.5 else Decimal("0.50")
+            self.loop.call_at(at[-1], self._exit_due, into)
         if rng.random() < 0.3:
             request_at = signal_at + rng.uniform(15.0, 150.0)
             confirm_at = request_at + rng.uniform(1.0, 8.0)
@@ -217,15 +219,16 @@ class DayRun:
                 self.loop.call_at(at[-1], self._command_again, "flatten-confirm")
         return at
 
-    def _exit_due(self) -> None:
+    def _exit_due(self, depth: Decimal) -> None:
         spread = self.world.signal.spread
-        into = Decimal("0.50") if spread.right.value == "P" else Decimal("-0.50")
+        into = depth if spread.right.value == "P" else -depth
         for gw in self.rt.gateways.values():
             gw.market.underlying = spread.short_strike - into  # the short leg 50 cents in the money
             gw.market.time_value = Decimal("0.04")
         self.events.append({"kind": "exit", "t": self.loop.time(), "underlying": str(spread.short_strike - into),
                             "near": str(lifecycle_settings().near_money)})
-        self.rt.trace.add("run", f"the short legs lose their time value (QQQ at {spread.short_strike - into})")
+        self.rt.trace.add("run", f"the short legs lose their time value (QQQ at {spread.short_strike - into}, "
+                                 f"{depth} in the money)")
 
     def _command(self, command_id: str, kind: CommandKind) -> None:
         now = self.rt.clock.now()
@@ -419,6 +422,11 @@ class DayRun:
             ev.held_before[account] = {p.con_id: p.qty for p in held}
         ev.events = list(self.events)
         ev.actions = rt.db.raw("operator_actions")
+        ev.controls = rt.db.raw("controls")
+        for f in w.followers:
+            ev.limits[f.id] = f.daily_loss_limit
+            realized, unrealized = rt.gateways[f.gateway_id].daily_pnl(f.ibkr_account)
+            ev.daily_pnl[f.id] = realized + unrealized
         ev.start = START
         ev.notes = list(rt.notes) + sorted(set(self.loop.errors))[:5]
         return ev

@@ -126,6 +126,11 @@ def build_world(seed: int) -> World:
         if rng.random() < 0.15:  # other positions in the account (an old hedge): the local margin rule is not enough
             holdings[f.ibkr_account] = [HeldPosition(f.ibkr_account, 600_000_000 + rng.randint(1, 999), 1, "OPT",
                                                      Right.PUT, Decimal(400), date(2026, 6, 19))]
+    # daily-loss limits from their own stream (every other draw of the world stays as it was): most followers keep
+    # the default, some have one a bad exit reaches, a few have the breaker off (0)
+    limits = random.Random(f"{seed}:limits")
+    followers = [f.model_copy(update={"daily_loss_limit": Decimal(limits.choice([2000, 2000, 0, 150, 300, 600]))})
+                 for f in followers]
     return World(seed, followers, gateways, accounts_on, markets, signal, signal_at, second, paused, holdings=holdings)
 
 

@@ -376,3 +376,36 @@ def test_an_operator_action_left_in_progress_breaks_m() -> None:
         "attempt(s): gateway gw-2 not ready"]
     ev.actions["flatten-FLAT01:f02"]["state"] = "done"
     assert broken(ev, "m.action_ends") == []
+
+
+# ── the daily-loss breaker ───────────────────────────────────────────────────────────────────────────────────────
+def lost(amount: str, limit: str = "300") -> Evidence:
+    ev = good_day()
+    ev.limits = {"f01": Decimal(limit)}
+    ev.daily_pnl = {"f01": Decimal(amount)}
+    return ev
+
+
+def breaker_alert() -> dict[str, object]:
+    return {"type": "risk.daily_loss_breaker", "severity": "CRITICAL", "follower_id": "f01", "context": {}}
+
+
+def test_a_loss_beyond_the_limit_without_a_trip_breaks_n() -> None:
+    assert broken(lost("-450"), "n.breaker_trips") == [
+        "f01 lost -450 today (limit 300): entries NOT paused, 0 breaker alert(s), not one"]
+
+
+def test_a_trip_that_paused_entries_but_never_answered_breaks_n_too() -> None:
+    ev = lost("-450")
+    ev.controls = {"f01": {"entries_paused": True}}
+    assert broken(ev, "n.breaker_trips") == [
+        "f01 lost -450 today (limit 300): entries paused, 0 breaker alert(s), not one"]
+
+
+def test_a_trip_with_entries_paused_and_one_alert_keeps_n_and_a_loss_within_the_limit_or_no_limit_needs_none() -> None:
+    ev = lost("-450")
+    ev.controls = {"f01": {"entries_paused": True}}
+    ev.alerts = [breaker_alert()]
+    assert CHECKS["n.breaker_trips"](ev) == (True, [])
+    assert CHECKS["n.breaker_trips"](lost("-299.99")) == (False, [])
+    assert CHECKS["n.breaker_trips"](lost("-5000", limit="0")) == (False, [])
