@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -227,11 +228,15 @@ class ActionDesk:
 
     async def _first_answer(self, action: OperatorAction) -> bool:
         """Claim the answer; False if another drive of the action answered it (a claim that cannot be written
-        lets the answer go out: better twice than never)."""
+        lets the answer go out: better twice than never). The claim carries this drive's token, so a claim that
+        landed while this drive saw an error is recognised as its own on the retry, not taken for another's."""
+        key, token = f"answer-{action.action_id}", uuid.uuid4().hex
         for attempt in range(1, ANSWER_CLAIM_ATTEMPTS + 1):
             try:
-                return await self.ctx.store.claim(f"answer-{action.action_id}", state=str(action.state),
-                                                  at=self.ctx.clock.now().isoformat())
+                if await self.ctx.store.claim(key, state=str(action.state), at=self.ctx.clock.now().isoformat(),
+                                              token=token):
+                    return True
+                return attempt > 1 and (await self.ctx.store.claim_data(key) or {}).get("token") == token
             except Exception as exc:  # any store error: retried, then the answer goes out
                 log.warning("answer claim not written", exc_info=exc,
                             extra={"action_id": action.action_id, "attempt": attempt})

@@ -61,6 +61,27 @@ def test_a_flatten_closes_the_days_options_and_leaves_a_followers_own_position_o
     assert r.store.commands["k1"]["status"] == "done"
 
 
+def test_an_answer_claim_that_landed_while_its_client_saw_an_error_still_answers_the_operator_once() -> None:
+    # the claim of the answer committed on the server, the response was lost: the retry found the claim taken and
+    # took it for another drive's, so nobody answered
+    r = rig(spreads(1), [follower(1)])
+    claim = r.store.claim
+    lost: list[str] = []
+
+    async def committed_then_lost(key: str, **data: object) -> bool:
+        taken = await claim(key, **data)
+        if key.startswith("answer-") and not lost:
+            lost.append(key)
+            raise ConnectionError("the response of the commit was lost")
+        return taken
+
+    r.store.claim = committed_then_lost  # type: ignore[method-assign]
+    asyncio.run(flatten_all(r))
+    assert lost == [f"answer-flatten-{CODE}"]
+    answers = [m for m in r.alerts.alerts() if m.type.startswith("command.")]
+    assert [(m.type, m.context.get("command_id")) for m in answers] == [("command.finished", "k1")]
+
+
 def test_a_flatten_pulled_by_the_executor_without_the_gateway_is_done_by_the_one_holding_it_with_one_answer() -> None:
     # found by the fault simulator (l.closed_when_asked, seeds 164, 233, 255): with a second executor, the one that
     # pulled the confirm held no gateway; it ended "partly done: gateway not ready" and closed nothing
