@@ -16,6 +16,7 @@ from google.cloud import firestore
 from playwright.sync_api import Browser, expect
 
 from identity.testing import SessionServers
+from spreadpilot.actions import ActionKind, ActionPart, ActionState, OperatorAction, PartState
 from spreadpilot.clock import new_york
 from spreadpilot.envelopes import CommandMessage, decode
 from spreadpilot.events import FirestoreEvents, make_event
@@ -199,3 +200,35 @@ def test_pausing_everyone_needs_the_code_the_server_issued_to_this_admin(
     [pulled] = commands.pull(1, timeout_s=10)
     command = decode(pulled.data, CommandMessage).command
     assert (command.kind, command.scope, command.issued_by) == ("pause", "all", "admin@spreadpilot.local")
+
+
+def test_an_operator_action_shows_on_the_controls_page_until_it_ends_with_what_is_left_undone(
+    day: tuple[Store, Signal, datetime], web_app: str, browser: Browser,
+) -> None:
+    store, _, now = day
+    action = OperatorAction(
+        action_id="flatten-ABC123", kind=ActionKind.FLATTEN, scope="all", reason="flatten by admin",
+        requested_by="admin@spreadpilot.local", source="web", command_id="c1",
+        parts=(ActionPart(key="controls:global", state=PartState.DONE), ActionPart(key="flatten:f01", phase=1),
+               ActionPart(key="flatten:f02", phase=1)), created_at=now, updated_at=now)
+    actions = store.db.collection("operator_actions")
+    actions.document(action.action_id).set(action.to_doc())
+    page = signed_in(browser, web_app)
+    page.click("a[href='/controls']")
+    shown = page.locator("[data-action-id='flatten-ABC123']")
+    expect(shown).to_contain_text("1 of 3 part(s) done", timeout=LIVE_WITHIN_MS * 3)
+    page.evaluate("window.__notReloaded = true")
+
+    later = datetime.now(UTC)
+    parts = (action.parts[0], action.parts[1].model_copy(update={"state": PartState.DONE}),
+             action.parts[2].model_copy(update={"state": PartState.FAILED, "attempts": 6,
+                                                "note": "DU002 still holds 1 spread"}))
+    ended = action.model_copy(update={"parts": parts, "updated_at": later}).finished(later)
+    assert ended.state is ActionState.PARTLY_DONE
+    written = time.monotonic()
+    actions.document(action.action_id).set(ended.to_doc())
+    expect(shown).to_contain_text("f02", timeout=LIVE_WITHIN_MS)
+    expect(page.locator("#operator-actions")).to_contain_text("partly done")
+    assert time.monotonic() - written < LIVE_WITHIN_MS / 1000 + 0.5
+    assert page.evaluate("window.__notReloaded") is True
+    shot(page, "17-controls-operator-action-ended")

@@ -1,4 +1,4 @@
-// Alerts, controls (with confirmation), statements, and the audit log.
+// Alerts, controls (with confirmation and the live outcome of every operator action), statements, the audit log.
 
 import { fileUrl, get, post } from '../api.js';
 import { badge, el, money, section, table, when } from '../dom.js';
@@ -18,6 +18,31 @@ function switches(view) {
   return [el('p', { id: 'global-switch' }, 'Global entries: ',
     view.global.entries_paused ? badge('paused', 'warn') : badge('running', 'good')),
   table(['Follower', 'Entries', 'Flatten', 'Changed'], rows, 'No per-follower switch set.')];
+}
+
+const ACTION_STATE = { in_progress: 'warn', done: 'good', partly_done: 'bad', failed: 'bad' };
+
+// What each operator action (and the breaker) came to: live, newest first; the parts handed to another executor
+// are shown inside their action, not as actions of their own.
+export function actionRows(rows) {
+  const progress = (a) => {
+    const parts = a.parts || [];
+    const left = parts.filter((p) => p.state !== 'done').map((p) => `${p.key}${p.note ? `: ${p.note}` : ''}`);
+    return `${parts.length - left.length} of ${parts.length} part(s) done${left.length ? `; ${left.join('; ')}` : ''}`;
+  };
+  return table(['Started', 'Action', 'Scope', 'By', 'State', 'What happened'], rows.filter((a) => !a.parent).map((a) => [
+    when(a.created_at), a.kind, a.scope, a.requested_by,
+    badge(String(a.state || '').replace('_', ' '), ACTION_STATE[a.state] || ''),
+    el('span', { 'data-action-id': a.action_id || a.id }, a.state === 'in_progress' ? progress(a) : (a.note || progress(a)))]),
+  'No operator action yet.');
+}
+
+function watchActions() {
+  const root = el('div', { id: 'operator-actions' }, el('p', { class: 'muted' }, 'Loading…'));
+  watchQuery((db) => query(collection(db, 'operator_actions'), orderBy('created_at', 'desc'), limit(30)),
+    (rows) => root.replaceChildren(actionRows(rows)),
+    (error) => root.replaceChildren(el('p', { class: 'bad' }, `Operator actions cannot be shown: ${error.message}`)));
+  return root;
 }
 
 export async function controls(ctx) {
@@ -51,6 +76,9 @@ export async function controls(ctx) {
     } catch (e) { ctx.flash(e.message, 'bad'); }
   };
   return el('div', {}, el('h1', {}, 'Controls'),
+    section('Operator actions', el('p', { class: 'muted' },
+      'Every pause, resume, reconcile, close and flatten, and every breaker trip, until it ends: done, partly done '
+      + '(what is left is named and alerted) or failed.'), watchActions()),
     section('Kill switches', ...switches(view)),
     section('Entries', el('div', { class: 'actions' },
       el('button', { disabled: readOnly, id: 'pause-all', onclick: async () => {

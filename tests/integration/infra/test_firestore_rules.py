@@ -21,7 +21,7 @@ KEY = SigningKey.generate(datetime.now(UTC))
 IBAN = "DE89370400440532013000"
 READABLE = ["follower_cards/f01", "orders/entry-s1-f01", "signals/s1", "fills/e1", "positions/f01:s1",
             "pnl_snapshots/f01:1", "daily_pnl/f01:2026-03-17", "alerts/a1", "events/ev1", "controls/global",
-            "heartbeats/executor"]
+            "operator_actions/flatten-ABC123", "heartbeats/executor"]
 PRIVATE = ["followers/f01", "gateways/gw1", "invoices/f01:2026-02", "statements/f01:2026-02", "commands/c1",
            "pending_confirmations/ABC123", "claims/k1", "audit/x1", "monthly_pnl/f01:2026-02", "leases/gw1",
            "followers/f01/private/x"]
