@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from executor.alerts import Alerts
@@ -29,7 +29,7 @@ from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
 from spreadpilot.clock import Clock
-from spreadpilot.models import IntentState, OrderIntent, Signal
+from spreadpilot.models import Gateway, IntentState, OrderIntent, Signal
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Engine:
     def __init__(self, store: ExecutorStore, brokers: Mapping[str, Broker], publisher: Publisher,
                  settings: ExecutorSettings, clock: Clock, pool: ThreadPoolExecutor | None = None,
                  leases: LeaseStore | None = None, holder: str = "executor",
-                 events: ExecutorEvents | None = None) -> None:
+                 events: ExecutorEvents | None = None, connect: Callable[[Gateway], Broker] | None = None) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -50,17 +50,11 @@ class Engine:
         self.book = IntentBook(store, clock, self._epoch_of if leases else None)
         self.ledger = ExecutionLedger(store, clock)
         self.alerts = Alerts(publisher, settings.alerts_topic, clock, pool)
-        self.links = {
-            gateway_id: GatewayLink(
-                gateway_id, broker, clock=clock, alerts=self.alerts, reconciler=self._reconcile,
-                on_order=self.book.on_order, on_execution=self._on_execution,
-                backoff=(settings.reconnect_min_s, settings.reconnect_max_s), down_alert_s=settings.down_alert_s,
-                lease=GatewayLease(leases, gateway_id, holder, clock, ttl_s=settings.lease_ttl_s) if leases else None,
-                on_owned=self._adopt_gateway, on_lost=self._drop_gateway,
-                windows=RestartWindows.standard(settings.ibc_restart, settings.ibc_restart_minutes),
-            )
-            for gateway_id, broker in brokers.items()
-        }
+        self._leases, self._holder, self._connect = leases, holder, connect
+        # one dict for the whole process: the entry runner and the lifecycle see a gateway added or removed at once
+        self.links = {gateway_id: self._link(gateway_id, broker) for gateway_id, broker in brokers.items()}
+        self._link_tasks: dict[str, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+        self._addresses: dict[str, tuple[str, int, int]] = {}  # gateway id → (host, port, client id) connected to
         self.runner = EntryRunner(self.book, store, self.links, self.alerts, settings, clock, self.stop)
         self.handler = SignalHandler(store, self.book, self.runner, self.alerts, settings, clock)
         self.accounts = self.handler.accounts  # account → follower id, for executions no intent explains
@@ -78,11 +72,18 @@ class Engine:
             await self._refresh_accounts()
         except Exception:  # the next fan-out or adoption pass reads them again
             log.exception("followers not read at start-up")
-        self._tasks = [loop.create_task(link.run(self.stop), name=f"gateway:{gid}")
-                       for gid, link in self.links.items()]
+        for gid in list(self.links):
+            self._run_link(gid)
         self._tasks += [loop.create_task(self.ledger.run(self.stop, self.settings.ledger_retry_s), name="ledger"),
                         loop.create_task(self._adopt_loop(), name="adopt"),
                         loop.create_task(self._sweep_loop(), name="sweep")]
+        if self._connect is not None:
+            try:
+                self._addresses = {g.id: _address(g) for g in (await self.store.gateways()).values()
+                                   if g.id in self.links}
+            except Exception:  # the watcher reads them again
+                log.exception("gateways not read at start-up")
+            self._tasks.append(loop.create_task(self._watch_gateways(), name="gateways"))
         if self.events is not None:
             self._tasks.append(loop.create_task(self.events.run(self.stop), name="events"))
         log.info("engine started", extra={"gateways": list(self.links)})
@@ -108,8 +109,10 @@ class Engine:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        for link_stop, _ in self._link_tasks.values():
+            link_stop.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)  # each ends on stop (the ledger flushes)
-        for link in self.links.values():
+        for link in list(self.links.values()):
             await link.close()
         log.info("engine stopped",
                  extra={"in_flight": self.book.in_flight(), "fills_pending": len(self.ledger.pending)})
@@ -122,6 +125,77 @@ class Engine:
             "in_flight": self.book.in_flight(), "version": self.settings.version,
             "stopping": self.stop.is_set(), "fills_pending": len(self.ledger.pending),
         }
+
+    def _link(self, gateway_id: str, broker: Broker) -> GatewayLink:
+        settings, leases = self.settings, self._leases
+        return GatewayLink(
+            gateway_id, broker, clock=self.clock, alerts=self.alerts, reconciler=self._reconcile,
+            on_order=self.book.on_order, on_execution=self._on_execution,
+            backoff=(settings.reconnect_min_s, settings.reconnect_max_s), down_alert_s=settings.down_alert_s,
+            lease=GatewayLease(leases, gateway_id, self._holder, self.clock, ttl_s=settings.lease_ttl_s)
+            if leases else None,
+            on_owned=self._adopt_gateway, on_lost=self._drop_gateway,
+            windows=RestartWindows.standard(settings.ibc_restart, settings.ibc_restart_minutes),
+        )
+
+    def _run_link(self, gateway_id: str) -> None:
+        """Start the gateway's session (lease, connection, reconciliation) with a stop of its own."""
+        link_stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self._session(gateway_id, link_stop),
+                                                      name=f"gateway:{gateway_id}")
+        self._link_tasks[gateway_id] = (link_stop, task)
+        self._tasks.append(task)  # a process that dies takes it down with the rest
+
+    async def _session(self, gateway_id: str, link_stop: asyncio.Event) -> None:
+        stopper = asyncio.ensure_future(self.stop.wait())
+        stopper.add_done_callback(lambda _: link_stop.set())
+        try:
+            await self.links[gateway_id].run(link_stop)
+        finally:
+            stopper.cancel()
+
+    async def _watch_gateways(self) -> None:
+        """Every ``gateways_poll_s``: connect a gateway added to ``gateways/*``, let go of one removed, connect anew
+        one whose host, port or client id changed. A failed read changes nothing."""
+        while not self.stop.is_set():
+            await wait_any(self.stop, asyncio.sleep(self.settings.gateways_poll_s))
+            if self.stop.is_set():
+                return
+            try:
+                docs = await self.store.gateways()
+            except Exception as exc:
+                log.warning("gateways not read; keeping the ones connected", extra={"error": repr(exc)})
+                continue
+            for gateway_id in sorted(set(self.links) - set(docs)):
+                await self._remove_gateway(gateway_id, "its gateways/ document is gone")
+            for gateway_id, gateway in sorted(docs.items()):
+                known = self._addresses.get(gateway_id)
+                if gateway_id in self.links and known is not None and known != _address(gateway):
+                    await self._remove_gateway(gateway_id, "its connection changed")
+                if gateway_id not in self.links:
+                    self._add_gateway(gateway)
+
+    def _add_gateway(self, gateway: Gateway) -> None:
+        assert self._connect is not None
+        try:
+            broker = self._connect(gateway)
+        except Exception as exc:  # a document the broker cannot be built from: the next poll tries again
+            log.warning("gateway not added", extra={"gateway_id": gateway.id, "error": repr(exc)})
+            return
+        self.links[gateway.id] = self._link(gateway.id, broker)
+        self._addresses[gateway.id] = _address(gateway)
+        self._run_link(gateway.id)
+        log.info("gateway added", extra={"gateway_id": gateway.id, "host": gateway.host, "port": gateway.port})
+
+    async def _remove_gateway(self, gateway_id: str, why: str) -> None:
+        link_stop, task = self._link_tasks.pop(gateway_id)
+        link_stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        link = self.links.pop(gateway_id)
+        self._addresses.pop(gateway_id, None)
+        self._drop_gateway(gateway_id)  # its runners end; its intents stay in the store for whoever drives it
+        await link.close()  # the session ends (orders rest at the broker) and the lease is given up
+        log.warning("gateway removed", extra={"gateway_id": gateway_id, "why": why})
 
     def _epoch_of(self, gateway_id: str) -> int:
         """The lease epoch this process writes the gateway's intents with (0: not held, it may only create)."""
@@ -183,7 +257,7 @@ class Engine:
                 continue
             self.ledger.sweep_wanted, since_full = False, 0.0
             log.info("execution sweep", extra={"lacking_commission": self.ledger.lacking_commission()})
-            for link in self.links.values():
+            for link in list(self.links.values()):  # a gateway may be added or removed meanwhile
                 if not link.may_send():
                     continue  # reconciliation sweeps when it comes back
                 try:
@@ -223,3 +297,7 @@ class Engine:
     async def _reconcile(self, gateway_id: str, truth: BrokerTruth) -> None:
         await asyncio.gather(*self._fill_tasks, return_exceptions=True)
         await reconcile(self.book, self.alerts, gateway_id, truth, self.ledger, self.accounts)
+
+
+def _address(gateway: Gateway) -> tuple[str, int, int]:
+    return gateway.host, gateway.port, gateway.client_id

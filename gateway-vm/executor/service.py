@@ -2,7 +2,8 @@
 
 Start-up: settings → Firestore gateways → one ``IBBroker`` per gateway → ``Engine.start`` (per gateway: take its
 lease, adopt its unfinished intents, connect, reconcile before any order) → heartbeat → the signals subscription.
-Several executor processes may run over one Firestore: each drives the gateways whose leases it holds.
+Several executor processes may run over one Firestore: each drives the gateways whose leases it holds. A gateway
+added to, removed from or re-pointed in ``gateways/*`` later is connected or let go without a restart.
 SIGTERM/SIGINT: stop the subscription (no new work), let entries reach a safe point (a working order rests at the
 broker at its last limit and its intent stays ``working``; a restart reconciles and resumes it), write the last
 heartbeat, disconnect, exit 0.
@@ -30,6 +31,7 @@ from executor.settings import ExecutorSettings
 from executor.subscriber import SignalSubscriber
 from spreadpilot.clock import Clock
 from spreadpilot.events import FirestoreEvents
+from spreadpilot.models import Gateway
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.settings import load_settings
 from spreadpilot.store import Store, firestore_client
@@ -52,14 +54,19 @@ async def serve(settings: ExecutorSettings) -> int:
     gateways = await store.gateways()
     if not gateways:
         log.warning("no gateways configured in Firestore; signals will be recorded as skipped")
-    brokers = {g.id: IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
-                              ack_timeout_s=settings.ack_timeout_s) for g in gateways.values()}
+    def connect(g: Gateway) -> IBBroker:
+        return IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
+                        ack_timeout_s=settings.ack_timeout_s)
+
+    brokers = {g.id: connect(g) for g in gateways.values()}
     leases = FirestoreLeaseStore(db, pool) if settings.leases else None
     # unique per process: two processes never share a lease (a crashed one's leases expire; a stopped one's are
     # given up on the way out, so a restart takes them at once)
     holder = f"{settings.executor_id or socket.gethostname()}:{os.getpid()}"
     events = ExecutorEvents(FirestoreEvents(db), pool)
-    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder, events)
+    # gateways added, removed or re-pointed in gateways/* later are followed without a restart (every gateways_poll_s)
+    engine = Engine(store, brokers, PubSubPublisher(settings.project), settings, clock, pool, leases, holder, events,
+                    connect=connect)
     await engine.start()
     lifecycle = Lifecycle.for_service(engine, store.store, pool, load_settings(LifecycleSettings))
     await lifecycle.start()

@@ -79,6 +79,11 @@ class ExecutorSettings(CommonSettings):
     adopt_s: float = Field(
         default=30.0, gt=0, description="business seconds between passes that adopt open intents nobody runs"
     )
+    gateways_poll_s: float = Field(
+        default=30.0, gt=0,
+        description="real seconds between reads of gateways/* (a gateway added, removed or re-pointed in the web app "
+                    "is connected or let go without a restart)",
+    )
     ledger_sweep_s: float = Field(
         default=30.0, gt=0,
         description="business seconds between execution sweeps when an execution or commission may be missing",

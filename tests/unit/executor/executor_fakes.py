@@ -352,6 +352,8 @@ class MemoryStore:
         return [f for f in self.followers.values() if f.enabled and f.state is FollowerState.ACTIVE]
 
     async def gateways(self) -> dict[str, Gateway]:
+        await asyncio.sleep(0)
+        self._before("gateways")
         return dict(self.gateway_docs)
 
     async def controls(self, follower_ids: Iterable[str]) -> tuple[Controls, dict[str, Controls]]:
