@@ -276,15 +276,21 @@ def test_a_breaker_trip_cut_short_by_a_restart_is_finished_by_the_next_process()
 # ── a flatten stops the entries that are still on their way ──────────────────────────────────────────────────────
 
 
-def test_a_flatten_cancels_a_submitted_entry_and_closes_what_it_filled_late() -> None:
-    r = rig(MemoryBroker(), [follower(1)])
+def tracked_entry(r: Rig, state: IntentState, contracts: int) -> OrderIntent:
+    """f01's entry of the day (bull put 485/480) in ``state``, tracked by the rig's executor."""
     now = r.ctx.clock.now()
     entry = OrderIntent(intent_id="entry-20260317-QQQ-bull_put-x-f01", signal_id="20260317-QQQ-bull_put-x",
                         follower_id="f01", gateway_id="gw-advisor", account=A,
                         spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
                                       long_strike=Decimal(480)),
-                        expiry=now.date(), contracts=2, state=IntentState.SUBMITTED, created_at=now, updated_at=now)
+                        expiry=now.date(), contracts=contracts, state=state, created_at=now, updated_at=now)
     r.ctx.book.track(entry)
+    return entry
+
+
+def test_a_flatten_cancels_a_submitted_entry_and_closes_what_it_filled_late() -> None:
+    r = rig(MemoryBroker(), [follower(1)])
+    entry = tracked_entry(r, IntentState.SUBMITTED, 2)
 
     def late_fill() -> None:  # the cancel meets an order that filled one spread meanwhile
         r.broker.positions_ += [option(A, 485, -1), option(A, 480, 1)]
@@ -310,12 +316,7 @@ def test_a_flatten_closes_what_an_unknown_entry_left_in_the_account_instead_of_w
     # (unknown, alerted); the flatten waited for that entry to end, which it never does, and left the account open
     r = rig(MemoryBroker([option(A, 485, -1), option(A, 480, 1)]), [follower(1)], clock=Ticking())
     now = r.ctx.clock.now()
-    entry = OrderIntent(intent_id="entry-20260317-QQQ-bull_put-x-f01", signal_id="20260317-QQQ-bull_put-x",
-                        follower_id="f01", gateway_id="gw-advisor", account=A,
-                        spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
-                                      long_strike=Decimal(480)),
-                        expiry=now.date(), contracts=1, state=IntentState.UNKNOWN, created_at=now, updated_at=now)
-    r.ctx.book.track(entry)
+    tracked_entry(r, IntentState.UNKNOWN, 1)
     r.ctx.links["gw-advisor"].since = now  # reconciled after it went unknown: no order of it is at the broker
 
     assert asyncio.run(asyncio.wait_for(flatten_all(r), 10)) == "done"
@@ -327,12 +328,7 @@ def test_a_flatten_waits_for_an_unknown_entry_while_its_gateway_has_not_reconcil
     r = rig(MemoryBroker([option(A, 485, -1), option(A, 480, 1)]), [follower(1)], clock=Ticking(),
             flatten_entry_wait_s=1.0)
     now = r.ctx.clock.now()
-    entry = OrderIntent(intent_id="entry-20260317-QQQ-bull_put-x-f01", signal_id="20260317-QQQ-bull_put-x",
-                        follower_id="f01", gateway_id="gw-advisor", account=A,
-                        spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
-                                      long_strike=Decimal(480)),
-                        expiry=now.date(), contracts=1, state=IntentState.UNKNOWN, created_at=now, updated_at=now)
-    r.ctx.book.track(entry)
+    tracked_entry(r, IntentState.UNKNOWN, 1)
     r.ctx.links["gw-advisor"].since = now - timedelta(seconds=5)  # its order may still be on its way
 
     assert asyncio.run(asyncio.wait_for(flatten_all(r), 10)) != "done"
