@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -38,3 +38,17 @@ def session_close(day: date) -> datetime:
         raise ValueError(f"{day} is not an NYSE trading day")
     close = _xnys().session_close(day.isoformat()).tz_convert(str(NEW_YORK)).to_pydatetime()
     return datetime.combine(day, close.time(), NEW_YORK)
+
+
+@cache
+def early_by(day: date) -> timedelta:
+    """How much earlier than 16:00 ``day`` closes: 3 hours on a half day, nothing on a regular day or a day without
+    a session (a rule at a regular-day time moves by this on a half day: 15:55 becomes 12:55)."""
+    if not is_trading_day(day):
+        return timedelta(0)
+    return datetime.combine(day, REGULAR_CLOSE, NEW_YORK) - session_close(day)
+
+
+def on_the_day(day: date, regular: time) -> time:
+    """``regular`` (a New York time of a regular day) moved to ``day``'s close: earlier by ``early_by(day)``."""
+    return (datetime.combine(day, regular) - early_by(day)).time()

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from executor.broker import HeldPosition
 from spreadpilot.clock import new_york
+from spreadpilot.market_calendar import on_the_day
 from spreadpilot.models import Right, Spread
 
 
@@ -150,9 +151,11 @@ def time_value_exit_reason(spread: HeldSpread, short_mid: Decimal | None, underl
 
 def pin_risk_reason(spread: HeldSpread, underlying: Decimal | None, at: datetime, pin_at: time, close_at: time,
                     distance: Decimal) -> str | None:
-    """Why the spread must be closed for pin risk at ``at``, or None."""
-    local = new_york(at).time()
-    if underlying is None or not pin_at <= local < close_at:
+    """Why the spread must be closed for pin risk at ``at``, or None (``pin_at`` and ``close_at`` are regular-day
+    times: on a half day both come as much earlier as the close does)."""
+    local_at = new_york(at)
+    local = local_at.time()
+    if underlying is None or not on_the_day(local_at.date(), pin_at) <= local < on_the_day(local_at.date(), close_at):
         return None
     gap = abs(underlying - spread.short_strike)
     if gap > distance:
@@ -161,5 +164,11 @@ def pin_risk_reason(spread: HeldSpread, underlying: Decimal | None, at: datetime
 
 
 def session_open_for_exits(at: datetime, close_at: time) -> bool:
-    """Exits may be sent until the session closes."""
-    return new_york(at).time() < close_at
+    """Exits may be sent until the session closes (``close_at`` on a regular day; as much earlier on a half day)."""
+    return not after_the_close(at, close_at)
+
+
+def after_the_close(at: datetime, close_at: time) -> bool:
+    """``at`` is at or after the day's close (``close_at`` on a regular day, 13:00 on a half day)."""
+    local = new_york(at)
+    return local.time() >= on_the_day(local.date(), close_at)

@@ -35,11 +35,15 @@ class LifecycleSettings(CommonSettings):
     near_money: Decimal = Field(
         default=Decimal("1.00"), ge=0,
         description="the short leg counts as 'near the money' within this distance of the underlying, in $")
-    pin_close_at: time = Field(default=time(15, 55), description="New York time of the pin-risk close")
+    pin_close_at: time = Field(
+        default=time(15, 55),
+        description="New York time of the pin-risk close on a regular day (on a half day as much earlier as the close)")
     pin_distance: Decimal = Field(
         default=Decimal("1.00"), ge=0,
         description="at pin_close_at, close spreads whose short strike is within this of the underlying, in $")
-    session_close_at: time = Field(default=time(16, 0), description="no exit is sent at or after this NY time")
+    session_close_at: time = Field(
+        default=time(16, 0),
+        description="no exit is sent at or after this NY time on a regular day (13:00 on a half day)")
     exit_limit_slack: Decimal = Field(
         default=Decimal("0.02"), ge=0, description="$ beyond the far side of the quote for a marketable exit limit")
     exit_market_after_s: float = Field(

@@ -156,3 +156,24 @@ def test_a_short_option_vanishing_during_the_session_is_treated_as_assignment() 
         datetime(2026, 3, 17, 17, 0, tzinfo=UTC), datetime(2026, 3, 17, 17, 1, tzinfo=UTC)
     )
     assert "position.assigned" in alerts.alert_types()
+
+
+HALF_DAY = date(2026, 11, 27)  # the day after Thanksgiving: the session (and the 0-DTE options) end at 13:00
+
+
+def pinned_on_the_half_day(et_hour: int, et_minute: int) -> list[dict[str, object]]:
+    short = replace(option(A, 485, -1), expiry=HALF_DAY)
+    long_ = replace(option(A, 480, 1), expiry=HALF_DAY)
+    quotes = {short.con_id: LegQuote(short.con_id, Decimal("0.90"), Decimal("1.00"))}  # time value left: no exit
+    broker = MemoryBroker([short, long_], quotes, underlying=Decimal("485.20"))  # 20 cents from the short strike
+    clock = FixedClock(datetime(2026, 11, 27, et_hour + 5, et_minute, tzinfo=UTC))  # EST
+    monitor, _, _ = setup(broker, clock)
+    asyncio.run(two_passes(monitor))
+    return broker.journal
+
+
+def test_on_a_half_day_the_pin_risk_close_comes_five_minutes_before_the_1300_close_and_nothing_after_it() -> None:
+    # the pin close was fixed at 15:55: on a 13:00 close it would be sent after the options had expired
+    assert [(e["event"], e["action"]) for e in pinned_on_the_half_day(12, 56)] == [("combo", "SELL")]
+    assert pinned_on_the_half_day(12, 50) == []  # before the pin window
+    assert pinned_on_the_half_day(13, 1) == []  # the session is over

@@ -1,13 +1,14 @@
 import asyncio
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 
 import pytest
 from pydantic import Field
 
 from spreadpilot.clock import NEW_YORK, SimClock, parse_clock
 from spreadpilot.errors import ConfigError
-from spreadpilot.market_calendar import is_trading_day, session_close
+from spreadpilot.market_calendar import early_by, is_trading_day, on_the_day, session_close
 from spreadpilot.settings import CommonSettings, load_settings
 
 
@@ -78,3 +79,11 @@ def test_malformed_clock_in_settings_fails_at_start_up(monkeypatch: pytest.Monke
     monkeypatch.setenv("SPREADPILOT_CLOCK", "warp")
     with pytest.raises(ConfigError, match="SPREADPILOT_CLOCK"):
         load_settings(CommonSettings)
+
+
+def test_a_regular_day_time_moves_as_much_earlier_as_a_half_days_close() -> None:
+    assert early_by(date(2026, 11, 27)) == timedelta(hours=3)  # the day after Thanksgiving closes at 13:00
+    assert on_the_day(date(2026, 11, 27), dtime(15, 55)) == dtime(12, 55)
+    assert on_the_day(date(2026, 12, 24), dtime(16, 0)) == dtime(13, 0)
+    assert on_the_day(date(2026, 12, 7), dtime(15, 55)) == dtime(15, 55)
+    assert early_by(date(2026, 12, 25)) == timedelta(0)  # no session at all
