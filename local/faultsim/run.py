@@ -378,7 +378,7 @@ class DayRun:
         for proc in self.executors.alive():
             if proc.engine is None:
                 continue
-            tasks = {t.get_name(): t for t in getattr(proc.engine, "_link_tasks", [])}
+            tasks = {t.get_name(): t for t in proc.engine._tasks}  # each gateway's session is "gateway:{id}"
             for gid, link in sorted(proc.engine.links.items()):
                 task = tasks.get(f"gateway:{gid}")
                 error = ""
