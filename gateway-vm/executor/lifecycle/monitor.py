@@ -83,6 +83,10 @@ class Monitor:
         needs_market = any(h.spreads or h.stock for h in holdings.values())
         quotes = await broker.option_quotes(shorts) if shorts else {}
         underlying = await broker.underlying_price("QQQ") if needs_market else None
+        if needs_market:
+            # decide at the moment the market data describes: a pass that began before the close and read its
+            # quotes after it must not send an exit the session no longer takes (the expiry's moves come at 16:00)
+            now = self.ctx.clock.now()
         for f in followers:
             record = records.get(f.id) or record_of(holdings[f.id], day)
             try:

@@ -177,3 +177,27 @@ def test_on_a_half_day_the_pin_risk_close_comes_five_minutes_before_the_1300_clo
     assert [(e["event"], e["action"]) for e in pinned_on_the_half_day(12, 56)] == [("combo", "SELL")]
     assert pinned_on_the_half_day(12, 50) == []  # before the pin window
     assert pinned_on_the_half_day(13, 1) == []  # the session is over
+
+
+def test_market_data_read_after_the_close_sends_no_exit_though_the_pass_began_before_it() -> None:
+    # the month-end money day (31 March): a pass began at 15:59:59, its underlying was read at 16:00 when QQQ had
+    # dropped to 483 for the expiry, and the time-value exit it decided went out at 16:00:05, so no stock was
+    # delivered at expiry
+    short, long_ = option(A, 485, -2), option(A, 480, 2)
+    clock = FixedClock(datetime(2026, 3, 17, 19, 59, 59, tzinfo=UTC))  # 15:59:59 EDT
+    quotes = {short.con_id: LegQuote(short.con_id, Decimal("1.95"), Decimal("2.05"))}  # $2 in the money, no time value
+
+    class ClosingBroker(MemoryBroker):
+        async def underlying_price(self, symbol: str) -> Decimal | None:
+            clock.at = datetime(2026, 3, 17, 20, 0, 1, tzinfo=UTC)  # the read answers after the close
+            return Decimal(483)
+
+    broker = ClosingBroker([short, long_], quotes)
+    monitor, _, _ = setup(broker, clock)
+
+    async def one_pass() -> None:
+        await monitor.pass_once(clock.now())
+        await asyncio.gather(*monitor.closer.tasks)
+
+    asyncio.run(one_pass())
+    assert broker.journal == []
