@@ -217,6 +217,8 @@ class GatewayLink:
             return
         log.warning("gateway given up", extra={"gateway_id": self.gateway_id, "why": why})
         self._owned = False
+        if self.lease is not None:
+            self.lease.lapse()
         self._adopted = False
         self.ready.clear()
         self._needs_reconcile = True

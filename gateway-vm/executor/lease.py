@@ -118,6 +118,11 @@ class GatewayLease:
         self._valid_until = asked_at + self.ttl_s * (1 - self.margin)
         return True
 
+    def lapse(self) -> None:
+        """This process let the gateway go: the next take starts a new epoch, so a write it issued before (still on
+        its way in a hung connection) is refused once the gateway is taken again, even by this same process."""
+        self._fresh = True
+
     async def give_up(self) -> None:
         """Release the lease (on shutdown), so another process may take it at once."""
         epoch, self.epoch = self.epoch, None
