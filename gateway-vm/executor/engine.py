@@ -103,14 +103,14 @@ class Engine:
     async def shutdown(self, grace_s: float = 20.0) -> None:
         """Stop taking work, let entries reach a safe point (orders rest at the broker), record, disconnect."""
         self.stop.set()
+        for link_stop, _ in self._link_tasks.values():
+            link_stop.set()
         pending = [*self.handler.tasks, *self._fill_tasks]
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace_s)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        for link_stop, _ in self._link_tasks.values():
-            link_stop.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)  # each ends on stop (the ledger flushes)
         for link in list(self.links.values()):
             await link.close()
@@ -139,20 +139,13 @@ class Engine:
         )
 
     def _run_link(self, gateway_id: str) -> None:
-        """Start the gateway's session (lease, connection, reconciliation) with a stop of its own."""
+        """Start the gateway's session (lease, connection, reconciliation) with a stop of its own (set by
+        ``shutdown`` for all, or by ``_remove_gateway`` for this one)."""
         link_stop = asyncio.Event()
-        task = asyncio.get_running_loop().create_task(self._session(gateway_id, link_stop),
+        task = asyncio.get_running_loop().create_task(self.links[gateway_id].run(link_stop),
                                                       name=f"gateway:{gateway_id}")
         self._link_tasks[gateway_id] = (link_stop, task)
         self._tasks.append(task)  # a process that dies takes it down with the rest
-
-    async def _session(self, gateway_id: str, link_stop: asyncio.Event) -> None:
-        stopper = asyncio.ensure_future(self.stop.wait())
-        stopper.add_done_callback(lambda _: link_stop.set())
-        try:
-            await self.links[gateway_id].run(link_stop)
-        finally:
-            stopper.cancel()
 
     async def _watch_gateways(self) -> None:
         """Every ``gateways_poll_s``: connect a gateway added to ``gateways/*``, let go of one removed, connect anew
@@ -166,23 +159,27 @@ class Engine:
             except Exception as exc:
                 log.warning("gateways not read; keeping the ones connected", extra={"error": repr(exc)})
                 continue
-            for gateway_id in sorted(set(self.links) - set(docs)):
-                await self._remove_gateway(gateway_id, "its gateways/ document is gone")
-            for gateway_id, gateway in sorted(docs.items()):
-                known = self._addresses.get(gateway_id)
-                if gateway_id in self.links and known is not None and known != _address(gateway):
-                    await self._remove_gateway(gateway_id, "its connection changed")
-                if gateway_id not in self.links:
-                    self._add_gateway(gateway)
+            for gateway_id in sorted(set(self.links) | set(docs)):
+                try:  # one gateway's failure (a socket that will not close, a broker not built) is its own
+                    await self._follow(gateway_id, docs.get(gateway_id))
+                except Exception as exc:
+                    log.warning("gateway change not applied; the next poll tries again",
+                                extra={"gateway_id": gateway_id, "error": repr(exc)})
+
+    async def _follow(self, gateway_id: str, gateway: Gateway | None) -> None:
+        """Bring one gateway in line with its document (None: the document is gone)."""
+        if gateway is None:
+            await self._remove_gateway(gateway_id, "its gateways/ document is gone")
+            return
+        known = self._addresses.get(gateway_id)
+        if gateway_id in self.links and known is not None and known != _address(gateway):
+            await self._remove_gateway(gateway_id, "its connection changed")
+        if gateway_id not in self.links:
+            self._add_gateway(gateway)
 
     def _add_gateway(self, gateway: Gateway) -> None:
         assert self._connect is not None
-        try:
-            broker = self._connect(gateway)
-        except Exception as exc:  # a document the broker cannot be built from: the next poll tries again
-            log.warning("gateway not added", extra={"gateway_id": gateway.id, "error": repr(exc)})
-            return
-        self.links[gateway.id] = self._link(gateway.id, broker)
+        self.links[gateway.id] = self._link(gateway.id, self._connect(gateway))
         self._addresses[gateway.id] = _address(gateway)
         self._run_link(gateway.id)
         log.info("gateway added", extra={"gateway_id": gateway.id, "host": gateway.host, "port": gateway.port})
@@ -191,11 +188,11 @@ class Engine:
         link_stop, task = self._link_tasks.pop(gateway_id)
         link_stop.set()
         await asyncio.gather(task, return_exceptions=True)
-        link = self.links.pop(gateway_id)
+        link = self.links.pop(gateway_id)  # gone from here on, whatever its close below comes to
         self._addresses.pop(gateway_id, None)
         self._drop_gateway(gateway_id)  # its runners end; its intents stay in the store for whoever drives it
-        await link.close()  # the session ends (orders rest at the broker) and the lease is given up
         log.warning("gateway removed", extra={"gateway_id": gateway_id, "why": why})
+        await link.close()  # the session ends (orders rest at the broker) and the lease is given up
 
     def _epoch_of(self, gateway_id: str) -> int:
         """The lease epoch this process writes the gateway's intents with (0: not held, it may only create)."""

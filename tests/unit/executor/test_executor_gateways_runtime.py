@@ -66,3 +66,31 @@ def test_a_gateway_whose_port_changed_is_connected_anew_and_a_failed_read_change
         await engine.shutdown(grace_s=0.1)
 
     run(scenario)
+
+
+def test_a_gateway_that_fails_to_let_go_keeps_the_watcher_following_the_others() -> None:
+    # the removal's awaits (the session's end, the disconnect, the lease given up) may fail: the watcher must not
+    # die with it, or no gateway is followed any more until a restart
+    w = world([follower(1, "gw-a")], gateways_poll_s=0.5)
+
+    class StuckSocket(FakeBroker):
+        async def disconnect(self) -> None:
+            raise ConnectionResetError("the socket would not close")
+
+    def connect(gateway: Gateway) -> FakeBroker:
+        return (StuckSocket if gateway.id == "gw-b" else FakeBroker)(accounts=list(gateway.accounts))
+
+    w.engine = lambda: Engine(w.store, w.brokers, w.publisher, w.settings, w.clock,  # type: ignore[method-assign]
+                              leases=w.leases, holder=w.holder, connect=connect)
+
+    async def scenario() -> None:
+        engine = await started(w)
+        w.store.gateway_docs["gw-b"] = Gateway(id="gw-b", port=4010, client_id=1, accounts=("DU002",))
+        await until(lambda: "gw-b" in engine.links and engine.links["gw-b"].ready.is_set(), 10)
+        del w.store.gateway_docs["gw-b"]
+        await until(lambda: "gw-b" not in engine.links, 10)
+        w.store.gateway_docs["gw-c"] = Gateway(id="gw-c", port=4011, client_id=1, accounts=("DU003",))
+        await until(lambda: "gw-c" in engine.links and engine.links["gw-c"].ready.is_set(), 10)
+        await engine.shutdown(grace_s=0.1)
+
+    run(scenario)
