@@ -29,7 +29,7 @@ from decimal import Decimal
 from executor.broker import HeldPosition
 from executor.lifecycle.closer import Closer, CloseTarget, record_spread
 from executor.lifecycle.context import Context
-from executor.lifecycle.holdings import Holdings, after_the_close, intrinsic
+from executor.lifecycle.holdings import Holdings, intrinsic, session_open_for_exits
 from executor.lifecycle.settings import Compensation
 from spreadpilot.clock import new_york
 from spreadpilot.models import AssignmentState, Follower, IntentKind, Position, Right, Severity, Spread
@@ -106,7 +106,7 @@ class AssignmentDesk:
                     underlying: Decimal | None = None) -> bool:
         """Detect and repair; True if the follower is being repaired (nothing else should act on it this pass)."""
         shrunk = self._shrunk(follower.id, holdings, now)
-        if shrunk and holdings.stock is None and after_the_close(now, self.ctx.settings.session_close_at):
+        if shrunk and holdings.stock is None and not session_open_for_exits(now, self.ctx.settings.session_close_at):
             # 0-DTE options leave the account at the close without an order of ours; with no stock delivered that
             # is expiry worthless, not assignment (an in-the-money one would have left QQQ stock behind).
             log.info("options expired at the close", extra={"follower_id": follower.id})

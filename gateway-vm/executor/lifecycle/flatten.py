@@ -85,7 +85,7 @@ class Flattener:
         asked: set[str] = set()
         seen: set[str] = set()
         while True:
-            entries = [i for i in _open_entries(book, follower.id) if not self._left_unknown(i)]
+            entries = self._on_their_way(follower.id)
             seen |= {i.intent_id for i in entries}
             if not entries:
                 return len(seen)
@@ -101,13 +101,17 @@ class Flattener:
                         log.info("flatten cancelled an entry", extra={"order_ref": ref, "follower_id": follower.id})
                     except (NotModifiable, OutcomeUnknown) as exc:  # its own outcome ends it; we wait for that
                         log.warning("entry not cancellable from here", extra={"order_ref": ref, "error": str(exc)})
-            left = [i for i in _open_entries(book, follower.id) if not self._left_unknown(i)]
+            left = self._on_their_way(follower.id)
             if not left:
                 continue
             if self.ctx.clock.now().timestamp() >= deadline or self.ctx.stop.is_set():
                 refs = ", ".join(sorted(i.intent_id for i in left))
                 raise NotFlat(f"entry {refs} still on its way")
             await sleep_or_stop(self.ctx, ENTRY_POLL_S)
+
+    def _on_their_way(self, follower_id: str) -> list[OrderIntent]:
+        """The follower's entries that have not ended, less those left unknown with nothing at the broker."""
+        return [i for i in _open_entries(self.ctx.book, follower_id) if not self._left_unknown(i)]
 
     def _left_unknown(self, intent: OrderIntent) -> bool:
         """An entry reconciliation left ``unknown`` (alerted) with no order of it at the broker: it never ends by

@@ -165,10 +165,5 @@ def pin_risk_reason(spread: HeldSpread, underlying: Decimal | None, at: datetime
 
 def session_open_for_exits(at: datetime, close_at: time) -> bool:
     """Exits may be sent until the session closes (``close_at`` on a regular day; as much earlier on a half day)."""
-    return not after_the_close(at, close_at)
-
-
-def after_the_close(at: datetime, close_at: time) -> bool:
-    """``at`` is at or after the day's close (``close_at`` on a regular day, 13:00 on a half day)."""
     local = new_york(at)
-    return local.time() >= on_the_day(local.date(), close_at)
+    return local.time() < on_the_day(local.date(), close_at)
