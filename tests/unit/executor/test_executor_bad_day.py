@@ -12,11 +12,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from executor_fakes import MemoryLeases
 from executor_world import World, follower, run, signal, sim_clock, started, until, world
 
 from executor.broker import Execution
 from executor.engine import Engine
-from executor.lease import LeaseLost
+from executor.lease import GatewayLease, LeaseLost
 from spreadpilot.errors import Retryable
 from spreadpilot.models import IntentState, Spread, Strategy, execution_key, make_intent_id, make_signal_id
 from spreadpilot.store import Malformed
@@ -470,3 +471,23 @@ def test_an_order_this_client_cannot_modify_is_unknown_with_a_critical_alert_not
     assert w.store.states() == {"f01": IntentState.UNKNOWN}
     assert "order.not_modifiable" in w.publisher.alert_types()
     one_order_each(w, ["DU001"])
+
+
+def test_a_lease_this_process_let_go_is_taken_again_under_a_new_epoch_though_the_server_still_counts_it_held() -> None:
+    # the 50-follower outage integration test (1 fresh-clone run in 4): the process gave the gateway up by its own
+    # count while the server still had its lease (a renewal that landed while the client timed out); taking it back
+    # under the same epoch let a write hung since before the lapse land over its intent's newer state
+    leases = MemoryLeases()
+
+    async def scenario() -> tuple[int | None, int | None]:
+        lease = GatewayLease(leases, "gw-advisor", "executor-a", sim_clock(speed=1.0), ttl_s=30.0)
+        assert await lease.renew()
+        before = lease.epoch
+        lease.lapse()  # what GatewayLink does when it gives the gateway up
+        assert await lease.renew()
+        return before, lease.epoch
+
+    before, after = run(scenario)
+    assert before is not None
+    assert after == before + 1
+    assert leases.records["gw-advisor"].epoch == after
