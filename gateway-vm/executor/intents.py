@@ -182,14 +182,12 @@ class FirestoreExecutorStore:
             raise LeaseLost(f"gateway {intent.gateway_id} is not held by this process; orders/{intent.intent_id} "
                             f"is not written")
         held = epoch
-        # the version this write follows, taken now: a write that waits in the pool (or a hung connection) must not
-        # pick up the version of a later write and land over it
-        known = self._versions.get(intent.intent_id)
-        await self._run(lambda: self._fenced_put(intent, held, known), self.lane)
+        await self._run(lambda: self._fenced_put(intent, held), self.lane)
 
-    def _fenced_put(self, intent: OrderIntent, epoch: int, known: Any) -> None:
+    def _fenced_put(self, intent: OrderIntent, epoch: int) -> None:
         ref = self.store.orders.ref(intent.intent_id)
         doc = {**intent.to_doc(), "lease_epoch": epoch}
+        known = self._versions.get(intent.intent_id)
         if known is not None:
             try:  # nobody wrote it since our last write: our epoch still stands on it
                 self._versions[intent.intent_id] = ref.update(
