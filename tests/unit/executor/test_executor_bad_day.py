@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from executor_fakes import MemoryLeases
 from executor_world import World, follower, run, signal, sim_clock, started, until, world
 
@@ -359,9 +360,13 @@ def test_a_runner_waiting_for_its_gateway_when_the_lease_lapsed_and_came_back_do
     one_order_each(w, ["DU001"])
 
 
-def test_an_intent_a_takeover_first_meets_in_a_redelivered_signal_is_fenced_against_its_old_owner() -> None:
+@pytest.mark.parametrize("stamp_fails", [False, True])
+def test_an_intent_a_takeover_first_meets_in_a_redelivered_signal_is_fenced_against_its_old_owner(
+        stamp_fails: bool) -> None:
     # fault simulator seed 3328: the old owner's write, hung in a partition, landed after the new owner had read the
-    # intent from a redelivered signal, which tracked it without stamping its own epoch on it
+    # intent from a redelivered signal, which tracked it without stamping its own epoch on it. With stamp_fails, the
+    # stamp's write fails once: the intent is not tracked then (nothing is sent for it), and the next redelivery
+    # stamps it
     w = world([follower(1)], lease_ttl_s=2.0)
     other = World(w.store, {g: replace(b, connected=False) for g, b in w.brokers.items()}, w.publisher, w.clock,
                   w.settings, w.leases, holder="executor-b")
@@ -378,6 +383,10 @@ def test_an_intent_a_takeover_first_meets_in_a_redelivered_signal_is_fenced_agai
         await kill(first)
         second = await started(other, owns=False)
         await until(lambda: second.links["gw-advisor"].ready.is_set(), 10)
+        if stamp_fails:
+            w.store.fail["save_intent"] = 1
+            await second.handle_signal(signal())
+            assert ref not in second.book.tracked
         await second.handle_signal(signal())  # the signal's redelivery reaches the new owner
         await until(lambda: ref in second.book.tracked)
         await asyncio.sleep(0.05)
@@ -390,6 +399,7 @@ def test_an_intent_a_takeover_first_meets_in_a_redelivered_signal_is_fenced_agai
         await second.shutdown(grace_s=0.1)
 
     run(scenario)
+    assert len(w.orders()) == 1
 
 
 async def kill(engine: Engine) -> None:
