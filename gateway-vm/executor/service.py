@@ -29,6 +29,7 @@ from executor.lifecycle.settlement import start_settlements
 from executor.lifecycle.settlement_store import FirestoreSettlementStore
 from executor.settings import ExecutorSettings
 from executor.subscriber import SignalSubscriber
+from spreadpilot import market_calendar
 from spreadpilot.clock import Clock
 from spreadpilot.events import FirestoreEvents
 from spreadpilot.models import Gateway
@@ -51,6 +52,8 @@ async def serve(settings: ExecutorSettings) -> int:
     lane = ThreadPoolExecutor(max_workers=max(2, settings.io_threads // 4), thread_name_prefix="io-orders")
     db = firestore_client(settings.project)
     store = FirestoreExecutorStore(Store(db), pool, lane)
+    # the market calendar (half days move the pin-risk close) loads in most of a second: not on the event loop later
+    await loop.run_in_executor(pool, market_calendar.preload)
     gateways = await store.gateways()
     if not gateways:
         log.warning("no gateways configured in Firestore; signals will be recorded as skipped")

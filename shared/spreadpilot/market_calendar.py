@@ -20,6 +20,12 @@ def _xnys() -> Any:
     return exchange_calendars.get_calendar("XNYS")
 
 
+def preload() -> None:
+    """Load the calendar now (pandas and exchange_calendars: most of a second); call it off an event loop at
+    start-up, so a loop that asks for today's close later does not stall on the import."""
+    _xnys()
+
+
 def is_trading_day(day: date) -> bool:
     """True on NYSE sessions (no weekends, no holidays)."""
     return bool(_xnys().is_session(day.isoformat()))
