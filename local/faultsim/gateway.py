@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from executor.broker import ComboLegSpec, ComboQuote, Execution, HeldPosition, Margin, OrderRequest, OrderUpdate
-from spreadpilot.models import Right
+from spreadpilot.models import Right, execution_key
 
 if TYPE_CHECKING:
     from faultsim.session import SimSession
@@ -284,7 +284,7 @@ class SimGateway:
         latest: dict[str, Execution] = {}
         for e in self.executions:
             if e.account == account and e.sec_type == "OPT":
-                latest[e.exec_id.rsplit(".", 1)[0]] = e  # a correction replaces what it corrects
+                latest[execution_key(e.exec_id)] = e  # a correction replaces what it corrects
         cash: dict[int, Decimal] = {}
         qty: dict[int, int] = {}
         legs: dict[int, Execution] = {}
