@@ -329,3 +329,21 @@ def test_an_order_held_during_1100_and_cancelled_is_done_at_the_broker_not_open(
         ("entry-x-f01", "Cancelled")]
     b.run(lambda: asyncio.sleep(61))
     assert [e["event"] for e in b.gateway.journal if e["event"] in {"order", "cancel", "fill"}] == ["order", "cancel"]
+
+
+def test_the_pnl_feed_is_the_days_cash_less_commissions_plus_the_positions_at_the_marks_and_none_during_1100() -> None:
+    b = bench(fill_credit="1.00")
+    broker, _ = b.connection()
+
+    async def filled_then_lost() -> tuple[object, object]:
+        await broker.connect()
+        await broker.place(request(qty=2))  # a 1.00 credit for 2 spreads; both legs marked at 0.60 (all time value)
+        await asyncio.sleep(2)
+        before = await broker.account_pnl("DU1")
+        b.gateway.lose_link(30.0, 1101)
+        return before, await broker.account_pnl("DU1")
+
+    pnl, during = b.run(filled_then_lost)
+    assert pnl.daily == Decimal("197.40")  # type: ignore[attr-defined]  # 2 × 100 × 1.00 less 4 × 0.65
+    assert pnl.realized == Decimal("-2.60")  # type: ignore[attr-defined]  # nothing closed: only the commissions
+    assert during is None
