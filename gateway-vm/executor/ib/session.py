@@ -210,6 +210,10 @@ class IBSession:
         code = last.errorCode if last is not None else 0
         if code and code not in REJECT_CODES:
             return  # ib_async's local guess after an error (e.g. 103); the order may well be live or filled
+        if code in REJECT_CODES:
+            # ib_async reports the order's end before the error that ended it: keep the broker's reason now
+            assert last is not None
+            self._errors[trade.order.orderId] = f"{code}: {last.message.split(': ', 1)[-1]}"
         status = "Inactive" if code in REJECT_CODES else trade.orderStatus.status
         self._resolve(trade, status)
         if status in ("PendingSubmit", "PendingCancel", "ValidationError"):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from ib_async import Contract, LimitOrder, OrderStatus, Trade
+from ib_async import Contract, LimitOrder, OrderStatus, Trade, TradeLogEntry
 
-from executor.broker import AccountState, NotModifiable, OutcomeUnknown
+from executor.broker import AccountState, BrokerListener, NotModifiable, OrderRejected, OrderUpdate, OutcomeUnknown
 from executor.ib import IBBroker
 
 
@@ -51,3 +53,27 @@ def test_each_accounts_funds_come_from_the_summary_subscription_whatever_its_bas
                                                          holds_positions=False)
     assert broker.account_state("DU003") is None
     assert broker.account_state("DU404") is None
+
+
+REASON = "Order rejected - reason:Not connected to the IB server"
+
+
+def test_a_rejection_keeps_the_brokers_reason_though_ib_async_reports_the_order_ended_before_the_error() -> None:
+    # ib_async emits the order's status (Cancelled, with the error in its log) before errorEvent
+    broker = broker_with(12, 7, "Submitted")
+    trade = broker._trades["entry-x-f01"]
+    seen: list[OrderUpdate] = []
+    broker.set_listener(BrokerListener(on_order=seen.append, on_execution=lambda e: None))
+
+    async def body() -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        broker._waiters[12] = waiter
+        trade.orderStatus.status = "Cancelled"
+        trade.log.append(TradeLogEntry(datetime.now(UTC), "Cancelled", f"Error 201, reqId 12: {REASON}", 201))
+        broker._on_status(trade)
+        with pytest.raises(OrderRejected, match=re.escape(f"201: {REASON}")):
+            await waiter
+
+    asyncio.run(body())
+    assert [(u.status, u.message) for u in seen] == [
+        ("Inactive", f"201: {REASON}")]
