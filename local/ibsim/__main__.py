@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fill-delay", type=float, default=1.0, help="simulated seconds")
     p.add_argument("--first-order-id", type=int, default=1)
     p.add_argument("--max-msg-rate", type=int, default=0, help="messages/s per client (error 100); 0: no limit")
+    p.add_argument("--resubmit", choices=["on", "off"], default="on",
+                   help='IB Gateway\'s "Maintain and resubmit orders when connection is restored": an order received '
+                        "during error 1100 is kept and sent on 1102 (on), or rejected (off)")
     return p
 
 
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         journal_path=args.journal, scenario_path=args.scenario, default_funds=Decimal(args.funds),
         underlying=args.underlying, volatility=args.volatility, slippage=Decimal(args.slippage),
         fill_mode=FillMode(args.fill_mode), fill_delay_s=args.fill_delay, first_order_id=args.first_order_id,
-        max_message_rate=args.max_msg_rate,
+        max_message_rate=args.max_msg_rate, resubmit_on_restore=args.resubmit == "on",
     )
     asyncio.run(run(config))
 

@@ -51,6 +51,10 @@ class Broker:
         self.fills: list[Fill] = []
         self.connections: dict[int, Connection] = {}
         self.faults = ArmedFaults()
+        self.link_lost = False  # error 1100: the gateway has no link to IBKR's servers
+        # called with the outage's simulated seconds when an armed ``link_lost_at_order`` strikes (the simulator
+        # tells the clients 1100 and restores the link later)
+        self.on_link_lost_at_order: Callable[[float], None] = lambda seconds: None
         self.chain = Chain(now().date(), market.underlying(now()))
         self.next_ids: dict[int, int] = {}
         self._perm_seq = 1_000_000 + config.seed * 10_000
@@ -145,6 +149,9 @@ class Broker:
             self._what_if(order)
             return
         hits = self.faults.take(account)
+        if "link_lost_at_order" in hits:  # the link went as the order arrived: the client could not know yet
+            self.link_lost = True
+            self.on_link_lost_at_order(self.faults.link_lost_s)
         if "drop_order" in hits:
             self.journal.write("fault", account, kind="drop_order", **order_record(order, False))
             return
@@ -153,6 +160,46 @@ class Broker:
             self._modify(existing, order)
             return
         self.next_ids[client_id] = max(self.next_ids.get(client_id, 0), req.order_id + 1)
+        if self.link_lost:
+            self._while_link_lost(order, hits)
+            return
+        self._accept(order, hits)
+
+    def _while_link_lost(self, order: SimOrder, hits: set[str]) -> None:
+        """An order received during 1100: kept PreSubmitted for the link's return (the gateway's "Maintain and
+        resubmit orders" on), or not kept and rejected at once (off)."""
+        if not self.config.resubmit_on_restore:
+            self._reject(order, "Order rejected - reason:Not connected to the IB server; the order was not kept "
+                                "(Maintain and resubmit orders when connection is restored is off)")
+            return
+        order.held = True
+        order.status = Status.PRE_SUBMITTED
+        order.partial_once = "partial_fill" in hits
+        order.hide_status = "missing_status" in hits
+        self.orders[(order.client_id, order.order_id)] = order
+        self.journal.write("held", order.account, order_id=order.order_id, perm_id=order.perm_id,
+                           order_ref=order.order_ref)
+        self._open_and_status(order)
+
+    def lose_link(self) -> None:
+        """Error 1100: orders received from now on are held (or rejected) until ``restore_link``."""
+        self.link_lost = True
+
+    def restore_link(self) -> None:
+        """1101/1102: the held orders go out now, as IB Gateway resubmits them (each checked as on arrival)."""
+        self.link_lost = False
+        for order in [o for o in self.orders.values() if o.held]:
+            order.held = False
+            if order.is_done:
+                continue
+            order.status = Status.SUBMITTED
+            self.journal.write("resubmitted", order.account, order_id=order.order_id, perm_id=order.perm_id,
+                               order_ref=order.order_ref)
+            self.orders.pop((order.client_id, order.order_id))
+            self._accept(order, {"partial_fill"} if order.partial_once else set())
+
+    def _accept(self, order: SimOrder, hits: set[str]) -> None:
+        """The margin check, then the order works (and fills as the fill model says)."""
         margin = self._margin_figures(order)
         if margin.init_change > margin.equity_before - margin.init_before:
             self._reject(order, "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
@@ -160,8 +207,8 @@ class Broker:
                                 f"INITIAL MARGIN [{margin.init_after}]")
             return
         order.partial_once = "partial_fill" in hits
-        order.hide_status = "missing_status" in hits
-        self.orders[(client_id, req.order_id)] = order
+        order.hide_status = order.hide_status or "missing_status" in hits
+        self.orders[(order.client_id, order.order_id)] = order
         if "exec_before_open" in hits and self._fill_now(order, announce=False):
             self._open_and_status(order)
             return
@@ -227,6 +274,7 @@ class Broker:
         self._cancel(order)
 
     def _cancel(self, order: SimOrder) -> None:
+        order.held = False  # a held order cancelled is not resubmitted when the link returns
         order.status = Status.CANCELLED
         order.completed_at = self.now()
         self.journal.write("cancel", order.account, order_id=order.order_id, perm_id=order.perm_id,
@@ -252,7 +300,7 @@ class Broker:
     def _schedule_fill(self, order: SimOrder) -> None:
         """Fill now (immediate mode, or an armed partial fill) or after the configured delay."""
         mode = self.config.fill_mode
-        if mode is FillMode.NEVER or order.stalled or order.scheduled or order.is_done:
+        if mode is FillMode.NEVER or order.stalled or order.scheduled or order.is_done or order.held:
             return
         if mode is FillMode.IMMEDIATE or order.partial_once:
             self._fill_now(order)
@@ -277,7 +325,7 @@ class Broker:
         return fill_price(order.action, order.order_type, order.limit, self.order_quote(order), self.config.slippage)
 
     def _fill_now(self, order: SimOrder, announce: bool = True) -> bool:
-        if order.is_done:
+        if order.is_done or order.held:
             return False
         price = self._marketable(order)
         if price is None:

@@ -43,6 +43,10 @@ class SimConfig:
     # IB allows 50 messages/s per client connection. Off by default: ib_async's own 45/s throttle sends in bursts
     # that a strict one-second window on arrival times would flag, which real gateways tolerate.
     max_message_rate: int = 0
+    # IB Gateway's "Maintain and resubmit orders when connection is restored" (on by default since 10.28): an order
+    # received while the gateway has no link to IBKR's servers (error 1100) is kept, PreSubmitted, and sent when the
+    # link returns. Off: such an order is not kept; the simulator rejects it (error 201) at once.
+    resubmit_on_restore: bool = True
 
     def funds_of(self, account: str) -> Decimal:
         """Starting cash of one account."""

@@ -10,6 +10,10 @@ Kinds (scenario ``faults[].kind`` or control ``POST /fault``):
 - ``exec_before_open``, ``partial_fill``, ``missing_status``, ``drop_order``: armed for the next order (of
   ``account``, if given): executions sent before openOrder; only part fills; orderStatus messages omitted; the order
   vanishes without an answer.
+- ``link_lost_at_order``: the next order (of ``account``, if given) arrives just as the gateway loses its link to
+  IBKR (1100 reaches the clients right after the order's answer), and the link returns (1102) ``seconds`` later.
+  The order is what IB Gateway does with it during 1100: kept and resubmitted on 1102 (``resubmit_on_restore``, the
+  default) or rejected.
 - ``assignment``: a short option of ``account`` becomes stock (``con_id`` picks one; default the first).
 - ``expire``: settle today's options now, as 16:00 would.
 - ``slow_answer``: the answer to the next ``request`` (of ``client_id``, if given) is held back ``seconds`` and
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 
 from ibsim.codes import In
 
-ORDER_FAULTS = frozenset({"exec_before_open", "partial_fill", "missing_status", "drop_order"})
+ORDER_FAULTS = frozenset({"exec_before_open", "partial_fill", "missing_status", "drop_order", "link_lost_at_order"})
 CONNECTIVITY_CODES = {
     "connectivity_lost": 1100,
     "connectivity_restored_data_lost": 1101,
@@ -66,6 +70,7 @@ class ArmedFaults:
     pending: list[tuple[str, str | None]] = field(default_factory=list)
     next_id_override: int | None = None
     slow: list[SlowAnswer] = field(default_factory=list)
+    link_lost_s: float = 5.0  # how long an armed ``link_lost_at_order`` outage lasts (simulated seconds)
 
     def arm(self, kind: str, account: str | None) -> None:
         """Arm an order fault for the next order (of ``account``, or any)."""

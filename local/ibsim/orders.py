@@ -62,6 +62,7 @@ class SimOrder:
     hide_status: bool = False
     stalled: bool = False  # a partial fill left the rest unfillable until a modify
     scheduled: bool = False  # a delayed fill is pending
+    held: bool = False  # received during error 1100 and kept: sent to the exchange when the link returns
     commission_rated: Decimal = Decimal("0")  # the rate charges of its fills so far (the minimum is per order)
     commission_charged: Decimal = Decimal("0")  # what its fills were charged
 

@@ -41,6 +41,8 @@ class Simulator:
             self.pending_faults = [f for f in self.scenario.faults if f.at >= new_york(self.now()).time()]
         self.journal = Journal(config.journal_path, self.now)
         self.broker = Broker(config, self.now, self.journal, self.market)
+        # 1100 reaches the clients after the order's own answer (the order arrived first)
+        self.broker.on_link_lost_at_order = lambda s: asyncio.get_running_loop().call_soon(self._link_outage, s)
         self.broker.speed = self.clock.speed
         self.sessions: set[Session] = set()
         self.server: asyncio.Server | None = None
@@ -155,17 +157,13 @@ class Simulator:
         self.journal.write("fault", account or "", kind=kind, **{k: v for k, v in params.items() if k != "account"})
         result: dict[str, Any] = {"kind": kind}
         if kind in ORDER_FAULTS:
+            if kind == "link_lost_at_order":
+                self.broker.faults.link_lost_s = float(params.get("seconds", 5))
             self.broker.faults.arm(kind, account)
         elif kind in CONNECTIVITY_CODES:
-            self._system_message(CONNECTIVITY_CODES[kind])
-            if kind == "connectivity_restored_data_lost":
-                # "Data lost": market data subscriptions are gone and the client must request them again.
-                for session in self.sessions:
-                    session.market_data.clear()
+            self._connectivity(CONNECTIVITY_CODES[kind])
         elif kind == "nightly_reset":
-            self._system_message(CONNECTIVITY_CODES["connectivity_lost"])
-            self.later(float(params.get("seconds", 5)),
-                       lambda: self._system_message(CONNECTIVITY_CODES["connectivity_restored"]))
+            self._link_outage(float(params.get("seconds", 5)))
         elif kind == "disconnect":
             self.disconnect(float(params.get("seconds", 10)))
         elif kind == "lower_next_id":
@@ -183,6 +181,24 @@ class Simulator:
     def later(self, sim_seconds: float, action: Any) -> None:
         """Run ``action`` after ``sim_seconds`` of simulated time."""
         asyncio.get_running_loop().call_later(sim_seconds / self.clock.speed, action)
+
+    def _connectivity(self, code: int) -> None:
+        """1100: the gateway loses IBKR (orders are then held or rejected); 1101/1102: back, and the held orders go
+        out after the clients are told."""
+        if code == CONNECTIVITY_CODES["connectivity_lost"]:
+            self.broker.lose_link()
+        self._system_message(code)
+        if code == CONNECTIVITY_CODES["connectivity_restored_data_lost"]:
+            # "Data lost": market data subscriptions are gone and the client must request them again.
+            for session in self.sessions:
+                session.market_data.clear()
+        if code != CONNECTIVITY_CODES["connectivity_lost"]:
+            self.broker.restore_link()
+
+    def _link_outage(self, sim_seconds: float) -> None:
+        """1100 now, 1102 after ``sim_seconds``; the sockets stay open."""
+        self._connectivity(CONNECTIVITY_CODES["connectivity_lost"])
+        self.later(sim_seconds, lambda: self._connectivity(CONNECTIVITY_CODES["connectivity_restored"]))
 
     def _system_message(self, code: int) -> None:
         texts = {1100: "Connectivity between IB and Trader Workstation has been lost.",

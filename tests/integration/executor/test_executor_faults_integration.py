@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from executor_harness import (
     Executor,
     advisor,
@@ -93,4 +94,38 @@ def test_exec_before_open_partial_fill_and_a_dropped_order_each_end_in_the_right
     every_fill_recorded(sim, firestore_db)
     assert {"order.partial_fill", "order.ladder_exhausted"} <= set(
         alert_types(alerts, {"order.partial_fill", "order.ladder_exhausted"}))
+    assert executor.terminate() == 0
+
+
+@pytest.mark.parametrize("resubmit", ["on", "off"])
+def test_an_entry_sent_as_the_gateway_loses_ibkr_is_never_doubled_after_1102_whatever_the_resubmit_setting(
+        resubmit: str, clean_stack: LocalStack, firestore_db: firestore.Client,
+        simulator: Callable[..., SimulatorProcess], executors: Callable[..., Executor]) -> None:
+    """IB Gateway's "Maintain and resubmit orders when connection is restored": an order that reaches the gateway
+    just as its link to IBKR goes (1100, which the executor hears only after sending) is kept and sent on 1102 (on),
+    or rejected (off). Either way no intent reaches the broker twice: with "on" it fills from the kept order; with
+    "off" every order caught in flight ends rejected, with the broker's reason (which is why the VM keeps "on")."""
+    followers = [follower(1), follower(2), follower(3)]
+    sim = simulator([f.ibkr_account for f in followers], "--resubmit", resubmit)
+    sim.inject("link_lost_at_order", account="DU002", seconds=30)
+    seed(firestore_db, followers, [advisor(sim)])
+    executor = executors(ack_timeout_s=2)
+    sig = make_signal()
+
+    publish(clean_stack.project, sig)
+    wait_for(settled(firestore_db, sig, followers), 90, "intents to settle")
+
+    found = intents(firestore_db, sig)
+    orders = broker_orders(sim)
+    assert all(len(orders[ref(sig, f.id)]) == 1 for f in followers)  # nothing sent again after 1102
+    held = [e["event"] for e in sim.journal() if e.get("order_ref") == ref(sig, "f02")]
+    if resubmit == "on":
+        assert {fid: i.state for fid, i in found.items()} == {fid: IntentState.FILLED for fid in found}
+        assert held.count("resubmitted") == 1  # f02 filled from the order the gateway kept through 1100
+    else:
+        assert found["f02"].state is IntentState.REJECTED
+        assert "Not connected" in found["f02"].reason
+        assert {i.state for i in found.values()} <= {IntentState.FILLED, IntentState.REJECTED}
+        assert all(i.filled_qty == 0 for i in found.values() if i.state is IntentState.REJECTED)
+    every_fill_recorded(sim, firestore_db)
     assert executor.terminate() == 0

@@ -185,3 +185,59 @@ def test_restored_with_data_lost_drops_market_data_subscriptions_until_resubscri
             await wait_until(lambda: len(server_side.market_data) == 1)
 
     run(body)
+
+
+def test_an_order_received_during_1100_is_kept_presubmitted_and_goes_out_once_on_1102_with_resubmit_on() -> None:
+    async def body() -> None:
+        async with session() as (sim, [ib]):
+            seen = _codes(ib)
+            bag, short, long_ = await bull_put_spread(ib)
+            sim.inject("link_lost_at_order", seconds=0.3)
+            trade = ib.placeOrder(bag, credit_order(combo_mid(sim, short, long_), 1, "DU001", "held"))
+            await wait_until(lambda: 1100 in seen)
+            await ib.reqCurrentTimeAsync()
+            assert trade.orderStatus.status == "PreSubmitted"
+            assert trade.fills == []
+            assert [t.order.orderRef for t in await ib.reqAllOpenOrdersAsync()] == ["held"]  # the gateway has it
+            await wait_until(lambda: seen == [1100, 1102] and trade.orderStatus.status == "Filled")
+            assert len(trade.fills) == 2  # one combo fill: its two legs, once
+            events = [e["event"] for e in sim.journal.events if e.get("order_ref") == "held"]
+            assert events.count("order") == 1
+            assert events.count("resubmitted") == 1
+
+    run(body)
+
+
+def test_an_order_received_during_1100_is_rejected_and_never_sent_later_with_resubmit_off() -> None:
+    async def body() -> None:
+        async with session(config(resubmit_on_restore=False)) as (sim, [ib]):
+            seen = _codes(ib)
+            bag, short, long_ = await bull_put_spread(ib)
+            sim.inject("link_lost_at_order", seconds=0.3)
+            trade = ib.placeOrder(bag, credit_order(combo_mid(sim, short, long_), 1, "DU001", "not-kept"))
+            await wait_until(lambda: seen == [1100, 1102])
+            await ib.reqCurrentTimeAsync()
+            assert trade.orderStatus.status in ("Cancelled", "Inactive")
+            assert any(entry.errorCode == 201 for entry in trade.log)
+            assert trade.fills == []
+            assert sim.broker.orders == {}
+            assert await ib.reqAllOpenOrdersAsync() == []
+
+    run(body)
+
+
+def test_a_held_order_cancelled_during_1100_is_not_resubmitted_on_1102() -> None:
+    async def body() -> None:
+        async with session() as (sim, [ib]):
+            seen = _codes(ib)
+            bag, short, long_ = await bull_put_spread(ib)
+            sim.inject("link_lost_at_order", seconds=0.5)
+            trade = ib.placeOrder(bag, credit_order(combo_mid(sim, short, long_), 1, "DU001", "kept-then-cancelled"))
+            await wait_until(lambda: trade.orderStatus.status == "PreSubmitted")
+            ib.cancelOrder(trade.order)
+            await wait_until(lambda: trade.orderStatus.status == "Cancelled" and seen == [1100, 1102])
+            await ib.reqCurrentTimeAsync()
+            assert trade.fills == []
+            assert "resubmitted" not in [e["event"] for e in sim.journal.events]
+
+    run(body)
