@@ -41,8 +41,7 @@ class Simulator:
             self.pending_faults = [f for f in self.scenario.faults if f.at >= new_york(self.now()).time()]
         self.journal = Journal(config.journal_path, self.now)
         self.broker = Broker(config, self.now, self.journal, self.market)
-        # 1100 reaches the clients after the order's own answer (the order arrived first)
-        self.broker.on_link_lost_at_order = lambda s: asyncio.get_running_loop().call_soon(self._link_outage, s)
+        self.broker.on_link_lost_at_order = self._link_lost_at_order
         self.broker.speed = self.clock.speed
         self.sessions: set[Session] = set()
         self.server: asyncio.Server | None = None
@@ -194,6 +193,10 @@ class Simulator:
                 session.market_data.clear()
         if code != CONNECTIVITY_CODES["connectivity_lost"]:
             self.broker.restore_link()
+
+    def _link_lost_at_order(self, sim_seconds: float) -> None:
+        """1100 reaches the clients after the order's own answer (the order arrived first)."""
+        asyncio.get_running_loop().call_soon(self._link_outage, sim_seconds)
 
     def _link_outage(self, sim_seconds: float) -> None:
         """1100 now, 1102 after ``sim_seconds``; the sockets stay open."""
