@@ -156,14 +156,22 @@ class Broker:
             self.journal.write("fault", account, kind="drop_order", **order_record(order, False))
             return
         self.journal.write("order", account, **order_record(order, False))
+        armed = self.faults.take_order_error(account) if "order_error" in hits else None
+        if existing is None:
+            self.next_ids[client_id] = max(self.next_ids.get(client_id, 0), req.order_id + 1)
+        if armed is not None and not armed.keep:  # the request is not carried out: only the error answers it
+            self.journal.write("reject", account, order_id=order.order_id, order_ref=order.order_ref,
+                               code=armed.code, reason=armed.text)
+            self.to_client(client_id, wire.error(req.order_id, armed.code, armed.text))
+            return
         if existing is not None:
             self._modify(existing, order)
-            return
-        self.next_ids[client_id] = max(self.next_ids.get(client_id, 0), req.order_id + 1)
-        if self.link_lost:
+        elif self.link_lost:
             self._while_link_lost(order, hits)
-            return
-        self._accept(order, hits)
+        else:
+            self._accept(order, hits)
+        if armed is not None:
+            self.to_client(client_id, wire.error(req.order_id, armed.code, armed.text))
 
     def _while_link_lost(self, order: SimOrder, hits: set[str]) -> None:
         """An order received during 1100: kept PreSubmitted for the link's return (the gateway's "Maintain and

@@ -14,6 +14,11 @@ Kinds (scenario ``faults[].kind`` or control ``POST /fault``):
   IBKR (1100 reaches the clients right after the order's answer), and the link returns (1102) ``seconds`` later.
   The order is what IB Gateway does with it during 1100: kept and resubmitted on 1102 (``resubmit_on_restore``, the
   default) or rejected.
+- ``order_error``: the next order message (of ``account``, if given; a modify counts) is answered with error
+  ``code`` and ``text``. With ``keep`` false (the default) the request is not carried out (a new order is not
+  placed, a modify not applied); with ``keep`` true the order goes on and the message follows its answer.
+- ``system_message``: error ``code`` with ``text`` to every client, not tied to a request (id -1), as the gateway
+  reports its data farms (2103 broken … 2104 OK) or its link to the server (2110).
 - ``assignment``: a short option of ``account`` becomes stock (``con_id`` picks one; default the first).
 - ``expire``: settle today's options now, as 16:00 would.
 - ``slow_answer``: the answer to the next ``request`` (of ``client_id``, if given) is held back ``seconds`` and
@@ -29,14 +34,15 @@ from dataclasses import dataclass, field
 
 from ibsim.codes import In
 
-ORDER_FAULTS = frozenset({"exec_before_open", "partial_fill", "missing_status", "drop_order", "link_lost_at_order"})
+ORDER_FAULTS = frozenset({"exec_before_open", "partial_fill", "missing_status", "drop_order", "link_lost_at_order",
+                          "order_error"})
 CONNECTIVITY_CODES = {
     "connectivity_lost": 1100,
     "connectivity_restored_data_lost": 1101,
     "connectivity_restored": 1102,
 }
 KINDS = ORDER_FAULTS | set(CONNECTIVITY_CODES) | {"nightly_reset", "disconnect", "lower_next_id", "assignment",
-                                                   "expire", "slow_answer"}
+                                                   "expire", "slow_answer", "system_message"}
 
 
 def request_code(name: str) -> In:
@@ -63,6 +69,16 @@ class SlowAnswer:
         return self.request.name.lower().removeprefix("req_")
 
 
+@dataclass(frozen=True)
+class OrderError:
+    """One armed ``order_error``: the code and text the order's answer carries, and whether the order goes on."""
+
+    account: str | None
+    code: int
+    text: str
+    keep: bool = False
+
+
 @dataclass
 class ArmedFaults:
     """Order faults waiting for their order, and the next-handshake id override."""
@@ -71,6 +87,7 @@ class ArmedFaults:
     next_id_override: int | None = None
     slow: list[SlowAnswer] = field(default_factory=list)
     link_lost_s: float = 5.0  # how long an armed ``link_lost_at_order`` outage lasts (simulated seconds)
+    order_errors: list[OrderError] = field(default_factory=list)  # the armed ``order_error`` faults, in order
 
     def arm(self, kind: str, account: str | None) -> None:
         """Arm an order fault for the next order (of ``account``, or any)."""
@@ -87,6 +104,12 @@ class ArmedFaults:
                 keep.append((kind, target))
         self.pending = keep
         return hits
+
+    def take_order_error(self, account: str) -> OrderError:
+        """Consume the first ``order_error`` armed for ``account`` (``take`` said one applies)."""
+        armed = next(e for e in self.order_errors if e.account in (None, account))
+        self.order_errors.remove(armed)
+        return armed
 
     def take_slow(self, request: int, client_id: int) -> SlowAnswer | None:
         """Consume the first ``slow_answer`` armed for this request of this client, if any."""

@@ -16,7 +16,15 @@ from typing import Any
 from ibsim import settlement, wire
 from ibsim.broker import Broker
 from ibsim.config import FillMode, SimConfig
-from ibsim.faults import CONNECTIVITY_CODES, KINDS, ORDER_FAULTS, SlowAnswer, request_code, resolve_account
+from ibsim.faults import (
+    CONNECTIVITY_CODES,
+    KINDS,
+    ORDER_FAULTS,
+    OrderError,
+    SlowAnswer,
+    request_code,
+    resolve_account,
+)
 from ibsim.journal import Journal
 from ibsim.market import MARKET_CLOSE, Market
 from ibsim.scenario import Scenario, ScheduledFault, load_scenario
@@ -158,11 +166,19 @@ class Simulator:
         if kind in ORDER_FAULTS:
             if kind == "link_lost_at_order":
                 self.broker.faults.link_lost_s = float(params.get("seconds", 5))
+            if kind == "order_error":
+                self.broker.faults.order_errors.append(OrderError(account, int(params["code"]),
+                                                                  str(params.get("text", "")),
+                                                                  bool(params.get("keep", False))))
             self.broker.faults.arm(kind, account)
         elif kind in CONNECTIVITY_CODES:
             self._connectivity(CONNECTIVITY_CODES[kind])
         elif kind == "nightly_reset":
             self._link_outage(float(params.get("seconds", 5)))
+        elif kind == "system_message":
+            for session in list(self.sessions):
+                if session.registered:
+                    session.send(wire.error(-1, int(params["code"]), str(params.get("text", ""))))
         elif kind == "disconnect":
             self.disconnect(float(params.get("seconds", 10)))
         elif kind == "lower_next_id":
