@@ -188,13 +188,18 @@ class BrokerTruth:
     max_order_id: int = 0
 
 
+# The gateway's link to IBKR's servers, as IB numbers it (``BrokerListener.on_connection``; the adapter's code
+# catalogue, ``executor.ib.codes``, classifies every other code)
+LINK_LOST, LINK_RESTORED_DATA_LOST, LINK_RESTORED_DATA_KEPT = 1100, 1101, 1102
+
+
 @dataclass
 class BrokerListener:
     """Callbacks a broker invokes on the event loop (set once by the gateway pool)."""
 
     on_order: Callable[[OrderUpdate], None] = lambda update: None
     on_execution: Callable[[Execution], None] = lambda execution: None
-    on_connection: Callable[[int, str], None] = lambda code, message: None  # 1100/1101/1102
+    on_connection: Callable[[int, str], None] = lambda code, message: None  # LINK_LOST / LINK_RESTORED_*
     on_disconnected: Callable[[], None] = lambda: None
     # asked right before an order message goes on the wire (after any wait for the message budget): False while the
     # gateway is not reconciled, so a message that waited in the budget across a reconnect is not sent

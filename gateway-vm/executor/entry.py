@@ -122,8 +122,9 @@ class EntryRunner:
             except (AckTimeout, OutcomeUnknown) as exc:
                 if self.book.get(intent_id).state.final:
                     return
-                if isinstance(exc, AckTimeout) and self.book.get(intent_id).state is IntentState.SUBMITTED:
-                    await self.book.move(intent_id, IntentState.UNKNOWN, f"no acknowledgement: {exc}")
+                if self.book.get(intent_id).state is IntentState.SUBMITTED:  # sent, and its fate is the broker's
+                    why = "no acknowledgement" if isinstance(exc, AckTimeout) else "outcome unknown"
+                    await self.book.move(intent_id, IntentState.UNKNOWN, f"{why}: {exc}")
                 await link.resync(f"{exc} ({intent_id})")
             except Rejected as exc:  # the broker refused the order, or the spread is not listed there
                 await self._reject(intent_id, exc.reason)

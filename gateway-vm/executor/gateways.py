@@ -20,7 +20,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from executor.alerts import Alerts
-from executor.broker import Broker, BrokerDisconnected, BrokerListener, BrokerTruth, Execution, OrderUpdate
+from executor.broker import (
+    LINK_LOST,
+    LINK_RESTORED_DATA_KEPT,
+    LINK_RESTORED_DATA_LOST,
+    Broker,
+    BrokerDisconnected,
+    BrokerListener,
+    BrokerTruth,
+    Execution,
+    OrderUpdate,
+)
 from executor.lease import GatewayLease
 from executor.restarts import RestartWindows
 from executor.waits import wait_any
@@ -29,7 +39,6 @@ from spreadpilot.models import Severity
 
 log = logging.getLogger(__name__)
 Reconciler = Callable[[str, BrokerTruth], Awaitable[None]]
-LOST, RESTORED_DATA_LOST, RESTORED_DATA_KEPT = 1100, 1101, 1102
 RECONCILE_ALERT_AFTER = 3
 
 
@@ -97,11 +106,11 @@ class GatewayLink:
 
     def _on_code(self, code: int, message: str) -> None:
         log.warning("gateway connectivity", extra={"gateway_id": self.gateway_id, "code": code, "ib_message": message})
-        if code == LOST:
+        if code == LINK_LOST:
             if self.ready.is_set():
                 self.down_since = self.clock.now()
             self.ready.clear()  # nothing is sent while IB says connectivity is lost
-        elif code in (RESTORED_DATA_LOST, RESTORED_DATA_KEPT):
+        elif code in (LINK_RESTORED_DATA_LOST, LINK_RESTORED_DATA_KEPT):
             self.request_reconcile()
 
     def request_reconcile(self) -> None:

@@ -12,7 +12,9 @@ IB quirks handled here:
   every truth fetch the next order id is raised above every id the broker reported (else a new order would reuse
   an old id and IB would treat it as a modify).
 - ib_async marks an order "Cancelled" locally on any non-warning error for its id (e.g. 103 after a modify of a
-  just-filled order); only the broker's own statuses and a 201 rejection are passed on, never those guesses.
+  just-filled order); only the broker's own statuses and the catalogue's refusals (``codes``: 201, 200, 460, …)
+  are passed on, never those guesses. Every other code is classified in ``codes``; one on a pending placement or
+  modify that is neither a refusal nor informational (an unknown code included) ends it as ``OutcomeUnknown``.
 - Executions (per leg) can arrive before ``openOrder``; they are passed on keyed by ``orderRef`` as they come.
 - Quotes are snapshots (``reqTickersAsync``), so after 1101 "data lost" there is no subscription to renew.
 
@@ -21,6 +23,8 @@ Modules (``IBBroker`` below is their composition):
     orders      ``EntryOrders``: the entry's ``Broker`` operations (qualify, quote, what-if, place/modify/cancel)
     lifecycle   ``LifecycleOperations``: ``LifecycleBroker``'s positions, leg quotes, closing orders, exercise, P&L
     convert     ib_async objects → the executor's value types (and the one BAG contract builder)
+    codes       every IB message code the adapter acts on, classified (terminal, reconcile, retry, connectivity,
+                informational); an unknown code fails closed
 """
 
 from __future__ import annotations

@@ -30,13 +30,12 @@ from executor.broker import (
     OrderUpdate,
     OutcomeUnknown,
 )
+from executor.ib.codes import CONNECTIVITY_LINK, REFUSALS, Kind, classify
 from executor.ib.convert import completed_update, decimal_or_none, execution, expiry_of, order_update, right_of
 from executor.throttle import MessageBudget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-REJECT_CODES = frozenset({201, 203})
-CONNECTIVITY_CODES = frozenset({1100, 1101, 1102})
 
 
 class IBSession:
@@ -208,13 +207,16 @@ class IBSession:
             return
         last = trade.log[-1] if trade.log else None
         code = last.errorCode if last is not None else 0
-        if code and code not in REJECT_CODES:
-            return  # ib_async's local guess after an error (e.g. 103); the order may well be live or filled
-        if code in REJECT_CODES:
+        refused = code in REFUSALS and trade.orderStatus.status != "ValidationError"
+        if code and not refused:
+            # ib_async's local guess after an error (e.g. 103), or a warning on a live order (110 or 321 on a
+            # modify): the order may well be live or filled; ``_on_error`` settles a pending acknowledgement
+            return
+        if refused:
             # ib_async reports the order's end before the error that ended it: keep the broker's reason now
             assert last is not None
             self._errors[trade.order.orderId] = f"{code}: {last.message.split(': ', 1)[-1]}"
-        status = "Inactive" if code in REJECT_CODES else trade.orderStatus.status
+        status = "Inactive" if refused else trade.orderStatus.status
         self._resolve(trade, status)
         if status in ("PendingSubmit", "PendingCancel", "ValidationError"):
             return
@@ -230,10 +232,26 @@ class IBSession:
             self.listener.on_execution(execution(fill))
 
     def _on_error(self, req_id: int, code: int, message: str, contract: object) -> None:
-        if code in CONNECTIVITY_CODES:
+        """Every IB code through the catalogue (``executor.ib.codes``); one on a pending placement or modify ends
+        it: refused (terminal), or in doubt (anything else that is not informational, unknown codes included)."""
+        known = classify(code)
+        if code in CONNECTIVITY_LINK:
             self.listener.on_connection(code, message)
-        elif req_id > 0:
-            self._errors[req_id] = f"{code}: {message}"
+            return
+        level = logging.INFO if known.kind is Kind.INFORMATIONAL else logging.WARNING
+        log.log(level, "IB message", extra={"gateway_id": self.gateway_id, "req_id": req_id, "code": code,
+                                            "kind": str(known.kind) if known.known else "unknown",
+                                            "ib_message": message})
+        if req_id <= 0:
+            return
+        self._errors[req_id] = f"{code}: {message}"
+        waiter = self._waiters.get(req_id)
+        if waiter is None or waiter.done() or known.kind is Kind.INFORMATIONAL:
+            return
+        if known.kind is Kind.TERMINAL:
+            waiter.set_exception(OrderRejected(f"{code}: {message}"))
+        else:  # never resent blind: reconciliation reads what the broker has
+            waiter.set_exception(OutcomeUnknown(f"{code}: {message} ({known.kind if known.known else 'unknown'} code)"))
 
     def _on_disconnected(self) -> None:
         for waiter in self._waiters.values():
