@@ -20,6 +20,7 @@ from executor.broker import Broker, BrokerTruth, Execution
 from executor.entry import EntryRunner
 from executor.events import ExecutorEvents
 from executor.fanout import SignalHandler
+from executor.foreign import Foreign, foreign_execution, foreign_in
 from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.lease import GatewayLease, LeaseStore
@@ -64,6 +65,9 @@ class Engine:
         self.book.on_missing_executions = self._missing_executions
         self._tasks: list[asyncio.Task[None]] = []
         self._fill_tasks: set[asyncio.Task[bool]] = set()
+        self._foreign_watch: Callable[[Foreign], None] | None = None
+        self._foreign_pending: list[Foreign] = []  # found before anyone watches (the first truth at start-up)
+        self._foreign_seen: set[Foreign] = set()  # each is reported once (every truth fetch finds it again)
 
     async def start(self) -> None:
         """Start the gateways (each adopts its open intents, connects, reconciles), the ledger and adoption."""
@@ -269,6 +273,7 @@ class Engine:
             if execution.order_ref in self.book.tracked:
                 await self.book.on_execution(execution)
         await self.ledger.flush()
+        await self._look_for_foreign(gateway_id, truth)
 
     def _owner(self, execution: Execution) -> Owner | None:
         tracked = self.book.tracked.get(execution.order_ref)
@@ -278,6 +283,9 @@ class Engine:
         return Owner(follower_id, None) if follower_id else None
 
     def _on_execution(self, execution: Execution) -> None:
+        found = foreign_execution(execution, self.accounts)
+        if found is not None:
+            self._report_foreign(found)
         owner = self._owner(execution)
         if owner is not None:  # an untracked one may be ours from before a restart: the next sweep tells
             self.ledger.add(execution, owner)
@@ -294,6 +302,39 @@ class Engine:
     async def _reconcile(self, gateway_id: str, truth: BrokerTruth) -> None:
         await asyncio.gather(*self._fill_tasks, return_exceptions=True)
         await reconcile(self.book, self.alerts, gateway_id, truth, self.ledger, self.accounts)
+        await self._look_for_foreign(gateway_id, truth)
+
+    async def _look_for_foreign(self, gateway_id: str, truth: BrokerTruth) -> None:
+        """Foreign orders and executions in this truth (every reconciliation, and the sweep every
+        ``ledger_full_sweep_s``, find what no live event told: another client's or a hand-entered order)."""
+        try:  # looking for foreign activity never stops a gateway from becoming ready
+            for found in await foreign_in(truth, self.accounts, self.book.tracked.__contains__, self._stored):
+                self._report_foreign(found)
+        except Exception:
+            log.warning("foreign activity not looked for in this truth", exc_info=True,
+                        extra={"gateway_id": gateway_id})
+
+    async def _stored(self, intent_ids: set[str]) -> set[str]:
+        return set(await self.store.get_intents(intent_ids))
+
+    def watch_foreign(self, watch: Callable[[Foreign], None]) -> None:
+        """Call ``watch`` for every foreign order or execution in a follower's account (``executor.foreign``),
+        those found before now first."""
+        self._foreign_watch = watch
+        pending, self._foreign_pending = self._foreign_pending, []
+        for found in pending:
+            watch(found)
+
+    def _report_foreign(self, found: Foreign) -> None:
+        if found in self._foreign_seen:
+            return
+        self._foreign_seen.add(found)
+        log.warning("foreign activity", extra={"follower_id": found.follower_id, "account": found.account,
+                                               "what": found.what})
+        if self._foreign_watch is None:
+            self._foreign_pending.append(found)
+        else:
+            self._foreign_watch(found)
 
 
 def _address(gateway: Gateway) -> tuple[str, int, int]:

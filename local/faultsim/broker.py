@@ -101,8 +101,9 @@ class SimBroker(SimSession):
         ids = [u.order_id for u in (*opened, *completed)] + [e.order_id for e in executions]
         max_id = max([0, *ids])
         self.next_id = max(self.next_id, max_id + 1)
-        return BrokerTruth(tuple(u for u in opened if u.order_ref), tuple(u for u in completed if u.order_ref),
-                           tuple(executions), tuple(positions), max_id)
+        # every open order, with an orderRef or without (foreign activity is looked for there); completed: API ones
+        return BrokerTruth(tuple(opened), tuple(u for u in completed if u.order_ref), tuple(executions),
+                           tuple(positions), max_id)
 
     async def qualify(self, symbol: str, expiry: date, right: Right, short_strike: Decimal,
                       long_strike: Decimal) -> Combo:

@@ -25,6 +25,7 @@ class ActionKind(StrEnum):
     CLOSE_FOLLOWER = "close_follower"
     RECONCILE = "reconcile"
     BREAKER = "breaker"
+    FOREIGN_ACTIVITY = "foreign_activity"  # an order or execution no intent explains paused the follower's entries
 
 
 class ActionState(StrEnum):

@@ -33,7 +33,9 @@ export function actionRows(rows) {
   return table(['Started', 'Action', 'Scope', 'By', 'State', 'What happened'], rows.filter((a) => !a.parent).map((a) => [
     when(a.created_at), a.kind, a.scope, a.requested_by,
     badge(String(a.state || '').replace('_', ' '), ACTION_STATE[a.state] || ''),
-    el('span', { 'data-action-id': a.action_id || a.id }, a.state === 'in_progress' ? progress(a) : (a.note || progress(a)))]),
+    // the system's own actions (a breaker trip, foreign activity) say why first: nobody typed a command for them
+    el('span', { 'data-action-id': a.action_id || a.id }, (a.source === 'system' && a.reason ? `${a.reason}: ` : '')
+      + (a.state === 'in_progress' ? progress(a) : (a.note || progress(a))))]),
   'No operator action yet.');
 }
 
@@ -77,7 +79,8 @@ export async function controls(ctx) {
   };
   return el('div', {}, el('h1', {}, 'Controls'),
     section('Operator actions', el('p', { class: 'muted' },
-      'Every pause, resume, reconcile, close and flatten, and every breaker trip, until it ends: done, partly done '
+      'Every pause, resume, reconcile, close and flatten, every breaker trip and every pause for foreign activity '
+      + '(an order or trade in a follower\'s account that SpreadPilot did not place), until it ends: done, partly done '
       + '(what is left is named and alerted) or failed.'), watchActions()),
     section('Kill switches', ...switches(view)),
     section('Entries', el('div', { class: 'actions' },

@@ -148,10 +148,10 @@ class IBSession:
         fills = await self._call(self.ib.reqExecutionsAsync(), "executions")
         positions = await self._call(self.ib.reqPositionsAsync(), "positions")
         opened = []
-        for trade in open_trades:
+        for trade in open_trades:  # with an orderRef or without: foreign activity is looked for there too
             if trade.order.orderRef:
                 self._trades[trade.order.orderRef] = trade
-                opened.append(self._update(trade))
+            opened.append(self._update(trade))
         done = [completed_update(t) for t in completed if t.order.orderRef]
         executions = [execution(f) for f in fills]
         ids = [t.order.orderId for t in (*open_trades, *completed)] + [f.execution.orderId for f in fills]

@@ -15,6 +15,7 @@ Modules (each small; the rules are pure functions, the loops run over Protocols 
     operations  what each part of an action does (a kill switch, one follower's flatten, a reconciliation)
     mtm         ``mtm_s`` broker P&L → pnl_snapshots (throttled), feeding the breaker
     breaker     the daily-loss breaker per follower (a trip is an action, finished after a restart)
+    foreign     foreign activity in a follower's account pauses its entries (an action, once a day, one alert)
     commands    the ``commands`` topic: pause/resume, two-step flatten, close follower, reconcile → actions
     subscriber  the commands subscription (streaming pull handed to the event loop)
     settlement  assignment, exercise and expiry events into the account ledger, and the broker's close and open

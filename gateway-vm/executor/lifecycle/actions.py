@@ -274,6 +274,9 @@ def answer(action: OperatorAction) -> tuple[str, Severity, str]:
     who = f"{action.kind} {action.scope}" + (f" (command {action.command_id})" if action.command_id else "")
     if action.kind is ActionKind.BREAKER:
         return "risk.daily_loss_breaker", Severity.CRITICAL, f"{action.reason}: {action.note}"
+    if action.kind is ActionKind.FOREIGN_ACTIVITY:
+        return ("follower.foreign_activity", Severity.CRITICAL,
+                f"{action.reason}: {action.note}; check the account, then resume the follower's entries")
     if action.state is ActionState.DONE:
         return "command.finished", Severity.WARNING, f"{who} by {action.requested_by}: {action.note}"
     return "command.unfinished", Severity.CRITICAL, f"{who} by {action.requested_by}: {action.note}"

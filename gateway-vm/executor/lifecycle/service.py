@@ -21,6 +21,7 @@ from executor.lifecycle.closer import Closer
 from executor.lifecycle.commands import CommandDesk
 from executor.lifecycle.context import Context, sleep_or_stop
 from executor.lifecycle.flatten import Flattener
+from executor.lifecycle.foreign import ForeignWatch
 from executor.lifecycle.monitor import Monitor
 from executor.lifecycle.mtm import MarkToMarket
 from executor.lifecycle.operations import Operations
@@ -46,6 +47,7 @@ class LifecycleParts:
         self.operations = Operations(ctx, self.flattener)
         self.actions = ActionDesk(ctx, ctx.store, self.operations.perform, self.operations.here)
         self.breaker = Breaker(ctx, self.actions)
+        self.foreign = ForeignWatch(ctx, self.actions)
         self.mtm = MarkToMarket(ctx, self.breaker)
         self.commands = CommandDesk(ctx, self.actions)
         self._follows: list[asyncio.Task[object]] = []
@@ -71,7 +73,7 @@ class LifecycleParts:
     def tasks(self) -> list[asyncio.Task[object]]:
         """Everything of the lifecycle running now besides its loops: closes, follow-ups, operator actions."""
         running: list[asyncio.Task[object]] = [*self.closer.tasks, *self.closer.following(), *self.actions.tasks(),
-                                               *self._follows]
+                                               *self._follows, *self.foreign.tasks]
         return [t for t in running if not t.done()]
 
 
@@ -89,6 +91,7 @@ class Lifecycle:
         self.commands = self.parts.commands
         self.subscriber: CommandSubscriber | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._engine = engine
 
     @classmethod
     def for_service(cls, engine: Engine, store: Store, pool: ThreadPoolExecutor,
@@ -102,6 +105,7 @@ class Lifecycle:
             log.warning("lifecycle disabled (SPREADPILOT_LIFECYCLE_ENABLED=false): no exits, MTM or commands")
             return
         await self.parts.resume()
+        self._engine.watch_foreign(self.parts.foreign.seen)  # what the engine found before now comes first
         loop = asyncio.get_running_loop()
         self._tasks += [loop.create_task(self.monitor.run(), name="lifecycle:monitor"),
                         loop.create_task(self.mtm.run(), name="lifecycle:mtm"),

@@ -1,0 +1,75 @@
+"""Foreign activity: an order or an execution in a follower's account that no orderRef of ours explains.
+
+A follower trading by hand in the account SpreadPilot trades, or another API client placing orders there, changes
+the account under the executor's feet: margin, positions and the P&L the follower is billed on. So each one is
+reported (``Engine.watch_foreign``) and the lifecycle pauses that follower's entries with one alert
+(``executor.lifecycle.foreign``) until an operator has looked and resumes them.
+
+Ours means: the orderRef has the shape of an intent id *and* that intent exists (in this process or in the store).
+Anything else is foreign: no orderRef (an order typed in TWS or the mobile app), any other text, or an intent-shaped
+orderRef no intent carries. A foreign orderRef is only ever compared, never parsed for meaning, so none breaks
+anything. Found in every truth fetch (after each connect, reconnect and resync, and the execution sweep at least
+every ``ledger_full_sweep_s``, 15 minutes by default) and in each live execution that reaches this client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from executor.broker import BrokerTruth, Execution, OrderUpdate
+from executor.reconcile import is_intent_id
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """The first foreign order or execution seen in one follower's account."""
+
+    follower_id: str
+    account: str
+    what: str
+
+
+def describe_order(order: OrderUpdate) -> str:
+    """An open order no intent explains, as an operator reads it."""
+    ref = f"orderRef {order.order_ref!r}" if order.order_ref else "no orderRef"
+    return f"open order {order.order_id or '(manual)'} (perm {order.perm_id}, {ref}, {order.status})"
+
+
+def describe_execution(execution: Execution) -> str:
+    """An execution no intent explains, as an operator reads it."""
+    ref = f"orderRef {execution.order_ref!r}" if execution.order_ref else "no orderRef"
+    what = f"{execution.sec_type} {execution.strike or ''}{execution.right or ''}".strip()
+    return f"execution {execution.exec_id}: {execution.side} {execution.qty} {what} at {execution.price} ({ref})"
+
+
+def unexplained_refs(refs: Iterable[str], known: Callable[[str], bool]) -> set[str]:
+    """The intent-shaped orderRefs among ``refs`` that this process does not know (the store must tell)."""
+    return {r for r in refs if is_intent_id(r) and not known(r)}
+
+
+async def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], known: Callable[[str], bool],
+                     stored: Callable[[set[str]], Awaitable[set[str]]]) -> list[Foreign]:
+    """The first foreign order or execution of each follower account in ``truth`` (accounts → follower ids).
+    ``known`` says whether this process tracks an intent id; ``stored`` which of the others exist in the store."""
+    mine: list[OrderUpdate | Execution] = [*(o for o in truth.open_orders if o.account in accounts),
+                                           *(e for e in truth.executions if e.account in accounts)]
+    doubtful = unexplained_refs((x.order_ref for x in mine), known)
+    exist = await stored(doubtful) if doubtful else set()
+    found: dict[str, Foreign] = {}
+    for item in mine:
+        ref = item.order_ref
+        if item.account in found or (is_intent_id(ref) and (known(ref) or ref in exist)):
+            continue
+        what = describe_order(item) if isinstance(item, OrderUpdate) else describe_execution(item)
+        found[item.account] = Foreign(accounts[item.account], item.account, what)
+    return [found[a] for a in sorted(found)]
+
+
+def foreign_execution(execution: Execution, accounts: Mapping[str, str]) -> Foreign | None:
+    """A live execution in a follower account whose orderRef cannot be ours (an intent-shaped one waits for the next
+    truth fetch, which asks the store)."""
+    follower_id = accounts.get(execution.account)
+    if follower_id is None or is_intent_id(execution.order_ref):
+        return None
+    return Foreign(follower_id, execution.account, describe_execution(execution))
