@@ -51,6 +51,8 @@ INVARIANTS: dict[str, str] = {
     "m.action_ends": "every operator action (and every part handed to another executor) ends in a final state",
     "n.breaker_trips": "a follower whose broker P&L today reached minus its daily-loss limit ends with its entries "
                        "paused and one CRITICAL breaker alert",
+    "o.foreign_paused": "a follower whose account holds a foreign order from the start ends with its entries paused "
+                        "and one CRITICAL foreign-activity alert; no follower is alerted without foreign activity",
 }
 # Seconds from an entry's record (or the window's opening) to its first order that need no excuse: a quote, a
 # what-if and the pacing of a busy gateway take well under this; a redelivery (10 s or more after a nack) or an
@@ -519,6 +521,31 @@ def breaker_trips(ev: Evidence) -> tuple[bool, list[Violation]]:
     return bool(due), out
 
 
+def foreign_paused(ev: Evidence) -> tuple[bool, list[Violation]]:
+    """(o) Foreign activity pauses its follower, and only foreign activity: a trading follower whose account held a
+    foreign order from the start of the day (before any executor looked) ends with its entries paused and exactly
+    one CRITICAL ``follower.foreign_activity`` alert; no follower without a foreign order in its account gets one."""
+    start = ev.start.isoformat() if ev.start is not None else ""
+    foreign = [line for line in ev.journal if line["event"] == "order" and line.get("foreign")]
+    at_start = {line["account"] for line in foreign if line["ts"] == start}
+    anytime = {line["account"] for line in foreign}
+    out = []
+    for fid, facts in sorted(ev.followers.items()):
+        alerts = [a for a in ev.alerts if a["type"] == "follower.foreign_activity" and a.get("follower_id") == fid]
+        if facts.trades and facts.account in at_start:
+            paused = (ev.controls.get(fid) or {}).get("entries_paused") is True
+            critical = [a for a in alerts if a["severity"] == "CRITICAL"]
+            if len(critical) != 1 or not paused:
+                state = "paused" if paused else "NOT paused"
+                out.append(Violation("o.foreign_paused", f"{fid}'s account {facts.account} held a foreign order "
+                                                         f"from the start: entries {state}, {len(critical)} "
+                                                         "foreign-activity alert(s), not one"))
+        elif alerts and facts.account not in anytime:
+            out.append(Violation("o.foreign_paused", f"{fid} was alerted for foreign activity, but no foreign order "
+                                                     f"was placed in {facts.account}: {alerts[0].get('message')}"))
+    return bool(at_start), out
+
+
 CHECKS: dict[str, Check] = {
     "a.one_order_per_intent": one_order_per_intent,
     "b.intent_settles": intent_settles,
@@ -536,6 +563,7 @@ CHECKS: dict[str, Check] = {
     "l.closed_when_asked": closed_when_asked,
     "m.action_ends": action_ends,
     "n.breaker_trips": breaker_trips,
+    "o.foreign_paused": foreign_paused,
 }
 
 

@@ -22,7 +22,7 @@ from spreadpilot.clock import new_york
 
 log = logging.getLogger(__name__)
 FOREIGN = "foreign-activity"
-BEGIN_ATTEMPTS = 5
+MAX_BACKOFF_STEPS = 10  # the wait between attempts grows to 10 × action_retry_s
 
 
 class ForeignWatch:
@@ -51,13 +51,15 @@ class ForeignWatch:
                                 requested_by=FOREIGN, source="system",
                                 parts=(ActionPart(key=f"controls:{found.follower_id}", phase=0),),
                                 created_at=now, updated_at=now)
-        for attempt in range(1, BEGIN_ATTEMPTS + 1):
+        attempt = 0
+        while not self.ctx.stop.is_set():  # the engine reports each finding once: this must not give up
+            attempt += 1
             try:
                 stored, new = await self.actions.begin(action)
             except Exception as exc:  # a Firestore error: nothing depends on it yet, so trying again is safe
-                log.warning("foreign activity pause not recorded", exc_info=exc,
+                log.warning("foreign activity pause not recorded yet", exc_info=exc,
                             extra={"action_id": key, "attempt": attempt})
-                await sleep_or_stop(self.ctx, self.ctx.settings.action_retry_s * attempt)
+                await sleep_or_stop(self.ctx, self.ctx.settings.action_retry_s * min(attempt, MAX_BACKOFF_STEPS))
                 continue
             if not stored.state.final:
                 self.actions.run(stored)
@@ -65,5 +67,3 @@ class ForeignWatch:
                 log.warning("foreign activity: entries paused", extra={"follower_id": found.follower_id,
                                                                        "account": found.account, "what": found.what})
             return
-        self.known.discard(key)  # the next report tries again
-        log.error("foreign activity pause not recorded; the next report of it tries again", extra={"action_id": key})

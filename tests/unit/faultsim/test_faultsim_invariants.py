@@ -409,3 +409,41 @@ def test_a_trip_with_entries_paused_and_one_alert_keeps_n_and_a_loss_within_the_
     assert CHECKS["n.breaker_trips"](ev) == (True, [])
     assert CHECKS["n.breaker_trips"](lost("-299.99")) == (False, [])
     assert CHECKS["n.breaker_trips"](lost("-5000", limit="0")) == (False, [])
+
+
+# ── foreign activity ─────────────────────────────────────────────────────────────────────────────────────────────
+T0 = datetime(2026, 3, 17, 13, 30, tzinfo=UTC)
+
+
+def foreign_at_start() -> Evidence:
+    ev = good_day()
+    ev.start = T0
+    ev.journal.append({"event": "order", "ts": T0.isoformat(), "account": "DU1", "order_ref": "", "foreign": True})
+    return ev
+
+
+def foreign_alert(follower_id: str = "f01") -> dict[str, object]:
+    return {"type": "follower.foreign_activity", "severity": "CRITICAL", "follower_id": follower_id,
+            "message": "foreign activity in DU1", "context": {}}
+
+
+def test_a_foreign_order_from_the_start_without_a_pause_breaks_o() -> None:
+    assert broken(foreign_at_start(), "o.foreign_paused") == [
+        "f01's account DU1 held a foreign order from the start: entries NOT paused, 0 foreign-activity alert(s), "
+        "not one"]
+    twice = foreign_at_start()
+    twice.controls = {"f01": {"entries_paused": True}}
+    twice.alerts = [foreign_alert(), foreign_alert()]
+    assert broken(twice, "o.foreign_paused") == [
+        "f01's account DU1 held a foreign order from the start: entries paused, 2 foreign-activity alert(s), not one"]
+
+
+def test_a_paused_follower_with_one_alert_keeps_o_and_an_alert_without_foreign_activity_breaks_it() -> None:
+    ev = foreign_at_start()
+    ev.controls = {"f01": {"entries_paused": True}}
+    ev.alerts = [foreign_alert()]
+    assert CHECKS["o.foreign_paused"](ev) == (True, [])
+    false_alarm = good_day()
+    false_alarm.alerts = [foreign_alert()]
+    assert broken(false_alarm, "o.foreign_paused") == [
+        "f01 was alerted for foreign activity, but no foreign order was placed in DU1: foreign activity in DU1"]
