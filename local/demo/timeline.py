@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from demo.scenario import Day, Scenario
+from spreadpilot import market_calendar
 
 POLLER_WINDOW = (time(9, 27), time(10, 30))
 WATCHDOG_WINDOW = (time(9, 30), time(16, 0))
@@ -41,7 +42,8 @@ def day_events(scenario: Scenario, day: Day, multi_day: bool) -> list[Event]:
                             f"{d} sheet row {number} written" if multi_day else f"sheet row {number} written"))
     for at in _minutes(scenario, d, *POLLER_WINDOW):
         events.append(Event(at, "tick", {"job": "signal-poller", "topic": "tick-signal-poller"}))
-    for at in _minutes(scenario, d, *WATCHDOG_WINDOW):
+    watch_from, watch_until = WATCHDOG_WINDOW
+    for at in _minutes(scenario, d, watch_from, market_calendar.on_the_day(d, watch_until)):  # 13:00 on a half day
         events.append(Event(at, "tick", {"job": "watchdog", "topic": "tick-watchdog"}))
     label = "daily P&L rollup (16:30 ET)"
     events.append(Event(scenario.at(PNL_DAILY_AT, d), "tick", {"job": "pnl-daily", "topic": "tick-pnl-daily"},

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 from ibsim.contracts import Listing
 from ibsim.pricing import Greeks, Quote, black_scholes, quote_around, stock_quote, years_between
+from spreadpilot import market_calendar
 from spreadpilot.clock import NEW_YORK
 
 MARKET_CLOSE = time(16, 0)
@@ -34,9 +35,14 @@ def price_on_path(knots: list[tuple[time, float]], at: time) -> float:
     return p0 + (p1 - p0) * (x - x0) / (x1 - x0)
 
 
+def close_on(day: date) -> time:
+    """The day's close in New York: 16:00, or 13:00 on the exchange calendar's half days (0-DTE options stop then)."""
+    return market_calendar.on_the_day(day, MARKET_CLOSE)
+
+
 def expiry_moment(day: date) -> datetime:
-    """16:00 New York on an expiry date."""
-    return datetime.combine(day, MARKET_CLOSE, NEW_YORK)
+    """The close (16:00, 13:00 on a half day) in New York on an expiry date."""
+    return datetime.combine(day, close_on(day), NEW_YORK)
 
 
 class Market:

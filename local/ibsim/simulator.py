@@ -26,9 +26,10 @@ from ibsim.faults import (
     resolve_account,
 )
 from ibsim.journal import Journal
-from ibsim.market import MARKET_CLOSE, Market
+from ibsim.market import Market, close_on
 from ibsim.scenario import Scenario, ScheduledFault, load_scenario
 from ibsim.session import Session
+from spreadpilot import market_calendar
 from spreadpilot.clock import RealClock, SimClock, new_york
 
 log = logging.getLogger("ibsim")
@@ -64,7 +65,8 @@ class Simulator:
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Listen and start the market ticker."""
+        """Listen and start the market ticker (the exchange calendar loaded first: the ticker asks it every tick)."""
+        await asyncio.get_running_loop().run_in_executor(None, market_calendar.preload)
         await self._listen()
         self._tasks.append(asyncio.create_task(self._ticker()))
 
@@ -103,7 +105,7 @@ class Simulator:
             fault = self.pending_faults.pop(0)
             self.inject(fault.kind, **fault.params)
         day = ny.date().isoformat()
-        if ny.time() >= MARKET_CLOSE and day not in self._expired_days:
+        if ny.time() >= close_on(ny.date()) and day not in self._expired_days:  # 13:00 on a half day
             self._expired_days.add(day)
             self.broker.expire_day_orders()
             settlement.expire(self.broker, ny.date())

@@ -1,6 +1,7 @@
 """`make demo` as a test: one fast simulated day with every built stage, checked against the broker's journal."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,31 @@ def test_a_simulated_day_runs_through_and_every_follower_gets_one_filled_order_a
     assert len(summary["statements"]) == 3
     assert all(s["emailed"] for s in summary["statements"])
     assert list(out.glob("ibsim-*.jsonl"))
+
+
+def test_a_half_day_closes_pinned_spreads_at_12_55_and_nothing_is_left_to_settle_at_the_13_00_close(
+        tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "demo", "--scenario", "local/scenarios/half-day.yaml", "--speed", "360",
+         "--out", str(out), "--state-dir", str(tmp_path / "state")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["ran_through"] is True
+    assert summary["date"] == "2026-11-27"
+    filled = {o["follower_id"] for o in summary["orders"] if o["kind"] == "entry" and o["status"] == "filled"}
+    exits = {o["follower_id"]: o for o in summary["orders"] if o["kind"] == "exit"}
+    assert filled == {"f01", "f02", "f03"}
+    assert set(exits) == filled
+    # the monitor's first pass from 12:55 on (a pass every monitor_s: it may land a minute later at x360)
+    assert {fid: (o["status"], re.search(r"^pin risk: .* at 12:5[5-9]$", o["reason"]) is not None)
+            for fid, o in exits.items()} == {fid: ("filled", True) for fid in filled}, exits
+    journal = [json.loads(line) for path in out.glob("ibsim-*.jsonl")
+               for line in path.read_text(encoding="utf-8").splitlines()]
+    close = "2026-11-27T18:00:00+00:00"  # 13:00 ET (EST): the day's options stop trading
+    exit_fills = [e["ts"] for e in journal if e["event"] == "fill" and str(e.get("order_ref", "")).startswith("exit-")]
+    assert exit_fills
+    assert all(ts < close for ts in exit_fills)
+    assert [e for e in journal if e["event"] == "expiry"] == []  # every spread was closed before the close

@@ -85,3 +85,10 @@ def test_fan_out_timing_measures_from_publish_and_from_first_submit() -> None:
     assert timings["signal_to_all_orders_sim_s"] == 20
     assert timings["fan_out_sim_s"] == 10
     assert timings["fan_out_s"] == 1
+
+
+def test_on_a_half_day_the_watchdog_is_ticked_until_the_13_00_close_not_until_16_00() -> None:
+    scenario = load_scenario(Path("local/scenarios/half-day.yaml"))
+    ticks = [e.at for e in build_timeline(scenario) if e.payload.get("job") == "watchdog"]
+    assert ticks
+    assert max(ticks).astimezone(UTC) == datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 13:00 EST
