@@ -178,9 +178,7 @@ class Simulator:
         elif kind == "nightly_reset":
             self._link_outage(float(params.get("seconds", 5)))
         elif kind == "system_message":
-            for session in list(self.sessions):
-                if session.registered:
-                    session.send(wire.error(-1, int(params["code"]), str(params.get("text", ""))))
+            self._system_message(int(params["code"]), str(params.get("text", "")))
         elif kind == "disconnect":
             self.disconnect(float(params.get("seconds", 10)))
         elif kind == "lower_next_id":
@@ -221,13 +219,14 @@ class Simulator:
         self._connectivity(CONNECTIVITY_CODES["connectivity_lost"])
         self.later(sim_seconds, lambda: self._connectivity(CONNECTIVITY_CODES["connectivity_restored"]))
 
-    def _system_message(self, code: int) -> None:
+    def _system_message(self, code: int, text: str | None = None) -> None:
+        """Error ``code`` to every client, tied to no request (id -1); the link codes carry IB's own text."""
         texts = {1100: "Connectivity between IB and Trader Workstation has been lost.",
                  1101: "Connectivity between IB and TWS has been restored- data lost.",
                  1102: "Connectivity between IB and TWS has been restored- data maintained."}
         for session in list(self.sessions):
             if session.registered:
-                session.send(wire.error(-1, code, texts[code]))
+                session.send(wire.error(-1, code, texts[code] if text is None else text))
 
     def disconnect(self, sim_seconds: float) -> None:
         """Abruptly close every connection and refuse new ones for ``sim_seconds``."""

@@ -46,6 +46,11 @@ class Code:
     meaning: str
     known: bool = True
 
+    @property
+    def label(self) -> str:
+        """The class as logs and errors name it ("unknown" for a code not in the catalogue)."""
+        return str(self.kind) if self.known else "unknown"
+
 
 _T, _R, _P, _C, _I = Kind.TERMINAL, Kind.RECONCILE, Kind.RETRY, Kind.CONNECTIVITY, Kind.INFORMATIONAL
 CATALOGUE: dict[int, Code] = {c.code: c for c in (

@@ -240,7 +240,7 @@ class IBSession:
             return
         level = logging.INFO if known.kind is Kind.INFORMATIONAL else logging.WARNING
         log.log(level, "IB message", extra={"gateway_id": self.gateway_id, "req_id": req_id, "code": code,
-                                            "kind": str(known.kind) if known.known else "unknown",
+                                            "kind": known.label,
                                             "ib_message": message})
         if req_id <= 0:
             return
@@ -251,7 +251,7 @@ class IBSession:
         if known.kind is Kind.TERMINAL:
             waiter.set_exception(OrderRejected(f"{code}: {message}"))
         else:  # never resent blind: reconciliation reads what the broker has
-            waiter.set_exception(OutcomeUnknown(f"{code}: {message} ({known.kind if known.known else 'unknown'} code)"))
+            waiter.set_exception(OutcomeUnknown(f"{code}: {message} ({known.label} code)"))
 
     def _on_disconnected(self) -> None:
         for waiter in self._waiters.values():
