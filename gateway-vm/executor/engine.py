@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
@@ -25,11 +26,11 @@ from executor.gateways import GatewayLink
 from executor.intents import ExecutorStore
 from executor.lease import GatewayLease, LeaseStore
 from executor.ledger import ExecutionLedger, Owner
-from executor.reconcile import reconcile, sweep_executions
+from executor.reconcile import our_intents, reconcile, sweep_executions
 from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
-from spreadpilot.clock import Clock
+from spreadpilot.clock import Clock, new_york
 from spreadpilot.models import Gateway, IntentState, OrderIntent, Signal
 from spreadpilot.publisher import Publisher
 
@@ -66,8 +67,10 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._fill_tasks: set[asyncio.Task[bool]] = set()
         self._foreign_watch: Callable[[Foreign], None] | None = None
-        self._foreign_pending: list[Foreign] = []  # found before anyone watches (the first truth at start-up)
-        self._foreign_seen: set[Foreign] = set()  # each is reported once (every truth fetch finds it again)
+        # today's findings, in order: each is reported once a day (every truth fetch finds it again), and a watcher
+        # that starts later (the lifecycle, after the first reconciliation) gets them first
+        self._foreign_day: date | None = None
+        self._foreign_seen: dict[Foreign, None] = {}
 
     async def start(self) -> None:
         """Start the gateways (each adopts its open intents, connects, reconciles), the ledger and adoption."""
@@ -268,12 +271,13 @@ class Engine:
                     log.warning("execution sweep failed", extra={"gateway_id": link.gateway_id, "error": repr(exc)})
 
     async def _sweep(self, gateway_id: str, truth: BrokerTruth) -> None:
-        await sweep_executions(self.book, self.ledger, self.accounts, truth)
+        ours = await our_intents(self.book, truth)
+        await sweep_executions(self.book, self.ledger, self.accounts, truth, ours)
         for execution in truth.executions:
             if execution.order_ref in self.book.tracked:
                 await self.book.on_execution(execution)
         await self.ledger.flush()
-        await self._look_for_foreign(gateway_id, truth)
+        self._look_for_foreign(truth, ours)
 
     def _owner(self, execution: Execution) -> Owner | None:
         tracked = self.book.tracked.get(execution.order_ref)
@@ -301,39 +305,33 @@ class Engine:
 
     async def _reconcile(self, gateway_id: str, truth: BrokerTruth) -> None:
         await asyncio.gather(*self._fill_tasks, return_exceptions=True)
-        await reconcile(self.book, self.alerts, gateway_id, truth, self.ledger, self.accounts)
-        await self._look_for_foreign(gateway_id, truth)
+        ours = await our_intents(self.book, truth)  # one read, for the ledger and for foreign activity
+        await reconcile(self.book, self.alerts, gateway_id, truth, self.ledger, self.accounts, ours)
+        self._look_for_foreign(truth, ours)
 
-    async def _look_for_foreign(self, gateway_id: str, truth: BrokerTruth) -> None:
+    def _look_for_foreign(self, truth: BrokerTruth, ours: Mapping[str, OrderIntent]) -> None:
         """Foreign orders and executions in this truth (every reconciliation, and the sweep every
         ``ledger_full_sweep_s``, find what no live event told: another client's or a hand-entered order)."""
-        try:  # looking for foreign activity never stops a gateway from becoming ready
-            for found in await foreign_in(truth, self.accounts, self.book.tracked.__contains__, self._stored):
-                self._report_foreign(found)
-        except Exception:
-            log.warning("foreign activity not looked for in this truth", exc_info=True,
-                        extra={"gateway_id": gateway_id})
-
-    async def _stored(self, intent_ids: set[str]) -> set[str]:
-        return set(await self.store.get_intents(intent_ids))
+        for found in foreign_in(truth, self.accounts, ours.__contains__):
+            self._report_foreign(found)
 
     def watch_foreign(self, watch: Callable[[Foreign], None]) -> None:
         """Call ``watch`` for every foreign order or execution in a follower's account (``executor.foreign``),
-        those found before now first."""
+        once a day each, today's found before now first."""
         self._foreign_watch = watch
-        pending, self._foreign_pending = self._foreign_pending, []
-        for found in pending:
+        for found in list(self._foreign_seen):
             watch(found)
 
     def _report_foreign(self, found: Foreign) -> None:
+        today = new_york(self.clock.now()).date()
+        if today != self._foreign_day:  # a new day: what is still there is reported again
+            self._foreign_day, self._foreign_seen = today, {}
         if found in self._foreign_seen:
             return
-        self._foreign_seen.add(found)
+        self._foreign_seen[found] = None
         log.warning("foreign activity", extra={"follower_id": found.follower_id, "account": found.account,
                                                "what": found.what})
-        if self._foreign_watch is None:
-            self._foreign_pending.append(found)
-        else:
+        if self._foreign_watch is not None:
             self._foreign_watch(found)
 
 

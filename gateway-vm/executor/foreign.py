@@ -14,7 +14,7 @@ every ``ledger_full_sweep_s``, 15 minutes by default) and in each live execution
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from executor.broker import BrokerTruth, Execution, OrderUpdate
@@ -43,26 +43,15 @@ def describe_execution(execution: Execution) -> str:
     return f"execution {execution.exec_id}: {execution.side} {execution.qty} {what} at {execution.price} ({ref})"
 
 
-def unexplained_refs(refs: Iterable[str], known: Callable[[str], bool]) -> set[str]:
-    """The intent-shaped orderRefs among ``refs`` that this process does not know (the store must tell)."""
-    return {r for r in refs if is_intent_id(r) and not known(r)}
-
-
-async def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], known: Callable[[str], bool],
-                     stored: Callable[[set[str]], Awaitable[set[str]]]) -> list[Foreign]:
-    """The first foreign order or execution of each follower account in ``truth`` (accounts → follower ids).
-    ``known`` says whether this process tracks an intent id; ``stored`` which of the others exist in the store."""
-    mine: list[OrderUpdate | Execution] = [*(o for o in truth.open_orders if o.account in accounts),
-                                           *(e for e in truth.executions if e.account in accounts)]
-    doubtful = unexplained_refs((x.order_ref for x in mine), known)
-    exist = await stored(doubtful) if doubtful else set()
+def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], ours: Callable[[str], bool]) -> list[Foreign]:
+    """The first foreign order or execution of each follower account in ``truth`` (accounts → follower ids);
+    ``ours`` says whether an orderRef is one of our intents (``reconcile.our_intents`` of the same truth)."""
     found: dict[str, Foreign] = {}
-    for item in mine:
-        ref = item.order_ref
-        if item.account in found or (is_intent_id(ref) and (known(ref) or ref in exist)):
-            continue
-        what = describe_order(item) if isinstance(item, OrderUpdate) else describe_execution(item)
-        found[item.account] = Foreign(accounts[item.account], item.account, what)
+    items: list[OrderUpdate | Execution] = [*truth.open_orders, *truth.executions]
+    for x in items:
+        if x.account in accounts and x.account not in found and not (is_intent_id(x.order_ref) and ours(x.order_ref)):
+            what = describe_order(x) if isinstance(x, OrderUpdate) else describe_execution(x)
+            found[x.account] = Foreign(accounts[x.account], x.account, what)
     return [found[a] for a in sorted(found)]
 
 

@@ -75,15 +75,25 @@ def _holds_legs(intent: OrderIntent, truth: BrokerTruth) -> bool:
     )
 
 
+async def our_intents(book: IntentBook, truth: BrokerTruth) -> dict[str, OrderIntent]:
+    """Our intents behind the truth's orderRefs (executions and open orders), as of now: the ones this process tracks
+    from memory, the others (ours from before a restart, or an earlier day's) from the store in one read. A foreign
+    orderRef is in none. A snapshot, so what is done with the truth later does not depend on what this process
+    tracks by then (a gateway let go meanwhile forgets its intents)."""
+    named = {e.order_ref for e in truth.executions} | {o.order_ref for o in truth.open_orders}
+    mine = {ref: book.tracked[ref].intent for ref in named if ref in book.tracked}
+    refs = {ref for ref in named if ref not in mine and is_intent_id(ref)}
+    return mine | (await book.store.get_intents(refs) if refs else {})
+
+
 async def sweep_executions(book: IntentBook, ledger: ExecutionLedger, accounts: Mapping[str, str],
-                           truth: BrokerTruth) -> int:
-    """Queue every execution of the truth for the ledger (ours, from before a restart, and foreign ones)."""
-    refs = {e.order_ref for e in truth.executions if e.order_ref not in book.tracked and is_intent_id(e.order_ref)}
-    stored = await book.store.get_intents(refs) if refs else {}
+                           truth: BrokerTruth, ours: Mapping[str, OrderIntent]) -> int:
+    """Queue every execution of the truth for the ledger (ours, from before a restart, and foreign ones);
+    ``ours`` is ``our_intents`` of the truth."""
 
     def owner_of(execution: Execution) -> Owner | None:
         tracked = book.tracked.get(execution.order_ref)
-        intent = tracked.intent if tracked is not None else stored.get(execution.order_ref)
+        intent = tracked.intent if tracked is not None else ours.get(execution.order_ref)
         if intent is not None:
             return Owner(intent.follower_id, intent)
         follower_id = accounts.get(execution.account)
@@ -98,9 +108,10 @@ def is_intent_id(order_ref: str) -> bool:
 
 
 async def reconcile(book: IntentBook, alerts: Alerts, gateway_id: str, truth: BrokerTruth,
-                    ledger: ExecutionLedger, accounts: Mapping[str, str]) -> None:
-    """Bring every open intent on ``gateway_id`` in line with the broker's truth, and ledger every execution."""
-    await sweep_executions(book, ledger, accounts, truth)
+                    ledger: ExecutionLedger, accounts: Mapping[str, str], ours: Mapping[str, OrderIntent]) -> None:
+    """Bring every open intent on ``gateway_id`` in line with the broker's truth, and ledger every execution
+    (``ours`` is ``our_intents`` of the truth)."""
+    await sweep_executions(book, ledger, accounts, truth, ours)
     for intent in book.open_on(gateway_id):
         resolution = resolve(intent, truth)
         for execution in resolution.executions:

@@ -363,6 +363,7 @@ class MemoryStore:
 
     async def get_intents(self, intent_ids: Iterable[str]) -> dict[str, OrderIntent]:
         await self._io()
+        self._before("get_intents")
         ids = list(intent_ids)
         if any("/" in i for i in ids):
             raise ValueError("A document must have an even number of path elements")  # what Firestore says

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,9 +19,19 @@ from executor_world import World, follower, run, signal, sim_clock, started, unt
 
 from executor.broker import Execution
 from executor.engine import Engine
+from executor.foreign import Foreign
 from executor.lease import GatewayLease, LeaseLost
+from spreadpilot.clock import NEW_YORK, SimClock
 from spreadpilot.errors import Retryable
-from spreadpilot.models import IntentState, Spread, Strategy, execution_key, make_intent_id, make_signal_id
+from spreadpilot.models import (
+    IntentState,
+    Right,
+    Spread,
+    Strategy,
+    execution_key,
+    make_intent_id,
+    make_signal_id,
+)
 from spreadpilot.store import Malformed
 
 EVERYONE = [follower(n) for n in range(1, 4)]
@@ -501,3 +512,45 @@ def test_a_lease_this_process_let_go_is_taken_again_under_a_new_epoch_though_the
     assert before is not None
     assert after == before + 1
     assert leases.records["gw-advisor"].epoch == after
+
+
+# ── foreign activity: found at every truth, once a day, and never in the way of a reconciliation ─────────────────
+def foreign_execution_in(account: str, ref: str, exec_id: str) -> Execution:
+    return Execution(exec_id, ref, account, 0, 777, 9, "OPT", Right.PUT, Decimal(470), None, "BOT", 1, Decimal("0.10"),
+                     datetime(2026, 3, 17, 14, 0, tzinfo=UTC))
+
+
+def test_foreign_activity_is_reported_from_every_truth_once_a_day_and_after_a_store_error_in_the_lookup() -> None:
+    start = time.time()
+    clock = SimClock(datetime(2026, 3, 17, 9, 45, tzinfo=NEW_YORK), 600.0, start,
+                     jumps=((start + 1.5, datetime(2026, 3, 18, 9, 45, tzinfo=NEW_YORK)),))
+    w = world([follower(1), follower(2)], clock=clock)
+    w.broker.executions.append(foreign_execution_in("DU001", "", "0001.01"))  # typed by hand before the start
+    seen: list[Foreign] = []
+
+    async def scenario() -> None:
+        engine = await started(w)
+        engine.watch_foreign(seen.append)  # what the first reconciliation found comes first
+        assert [(f.follower_id, f.account) for f in seen] == [("f01", "DU001")]
+        [link] = engine.links.values()
+
+        await link.resync("again")  # the same truth again: nothing new to report
+        assert len(seen) == 1
+
+        # an intent-shaped orderRef no process here knows: the store must say, and it is down for the first look;
+        # the reconciliation is retried (nothing goes out meanwhile) and the next one reports it
+        w.broker.executions.append(foreign_execution_in("DU002", make_intent_id("20260316-QQQ-x", "f02"), "0002.01"))
+        w.store.fail["get_intents"] = 1
+        await link.resync("store down while looking")
+        await until(link.ready.is_set, 5)
+        assert len(seen) == 2
+        assert (seen[1].follower_id, seen[1].account) == ("f02", "DU002")
+        assert "orderRef 'entry-20260316-QQQ-x-f02'" in seen[1].what
+
+        await until(lambda: clock.now().date().day == 18, 5)
+        await link.resync("the next day")  # still there the next day: reported again, once
+        await link.resync("the next day, again")
+        assert len(seen) == 4
+        await engine.shutdown(grace_s=0.1)
+
+    run(scenario)

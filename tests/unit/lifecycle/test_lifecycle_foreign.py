@@ -29,10 +29,7 @@ def execution(account: str, ref: str) -> Execution:
 
 
 def found(truth: BrokerTruth, known: set[str] = frozenset({OURS}), stored: set[str] = frozenset()) -> list[Foreign]:
-    async def in_store(refs: set[str]) -> set[str]:
-        return refs & set(stored)
-
-    return asyncio.run(foreign_in(truth, ACCOUNTS, known.__contains__, in_store))
+    return foreign_in(truth, ACCOUNTS, lambda ref: ref in known or ref in stored)
 
 
 @pytest.mark.parametrize("ref", ["", "hedge", "a/b//c", "__x__", "..", "entry-20260317-QQQ-bull_put-644fa3c9-f0",
