@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from google.api_core.exceptions import ServiceUnavailable
 from lifecycle_fakes import follower
 from lifecycle_rig import restart, rig, spreads
 
 from executor.broker import BrokerTruth, Execution, OrderUpdate
 from executor.foreign import Foreign, foreign_execution, foreign_in
+from spreadpilot.actions import OperatorAction
 from spreadpilot.models import Right
 
 ACCOUNTS = {"DU001": "f01", "DU002": "f02"}
@@ -90,3 +92,31 @@ def test_foreign_activity_pauses_the_followers_entries_once_a_day_with_one_criti
 
     asyncio.run(after_restart())
     assert again.alerts.alert_types() == []  # the day's action exists: no second pause, no second alert
+
+
+def test_a_pause_whose_record_fails_or_lands_while_the_client_sees_an_error_is_tried_again_and_answered_once() -> None:
+    r = rig(spreads(2), [follower(2)])
+    r.ctx.clock.now = lambda: NOW  # type: ignore[method-assign]
+    r.store.failures.arm("create_action", 2)  # Firestore down for two tries
+    create = r.store.create_action
+    landed_once = [False]
+
+    async def lands_then_errs(action: OperatorAction) -> bool:  # then the commit lands, and its answer is lost
+        created = await create(action)
+        if not landed_once[0]:
+            landed_once[0] = True
+            raise ServiceUnavailable("create_action: deadline exceeded (the write landed)")
+        return created
+
+    r.store.create_action = lands_then_errs  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        r.parts.foreign.seen(Foreign("f02", "DU002", "open order 0 (perm 9001, no orderRef, Submitted)"))
+        await asyncio.gather(*r.parts.foreign.tasks)  # the recording, with its retries
+        await r.settle()
+
+    asyncio.run(scenario())
+    assert r.store.failures.raised == ["create_action", "create_action"]
+    assert r.store.controls["f02"]["entries_paused"] is True
+    assert r.alerts.alert_types() == ["follower.foreign_activity"]
+    assert r.store.actions["foreign-f02-2026-03-17"].state == "done"
