@@ -30,6 +30,7 @@ from executor.broker import (
     OrderRejected,
     OrderRequest,
     OrderUpdate,
+    OutcomeUnknown,
 )
 from executor.checks import Controls
 from executor.lease import LeaseLost, LeaseRecord, next_record
@@ -78,6 +79,7 @@ class FakeBroker:
     connect_failures: int = 0
     swallow_next_place: bool = False  # the next order silently vanishes: no ack, nothing at the broker
     lose_next_ack: bool = False  # the next order reaches the broker but its ack is lost
+    doubt_next_place: str = ""  # the next order is answered with this code and not placed (e.g. 103 duplicate id)
     exec_before_ack: bool = False
     listed: bool = True
     what_ifs: int = 0
@@ -187,6 +189,10 @@ class FakeBroker:
             self.swallow_next_place = False
             self.journal.pop()
             raise AckTimeout("no acknowledgement")
+        if self.doubt_next_place:  # as the IB adapter answers a code that leaves the order's fate open
+            code, self.doubt_next_place = self.doubt_next_place, ""
+            self.journal.pop()
+            raise OutcomeUnknown(f"{code} (reconcile code)")
         if request.account in self.reject:
             self.journal[-1]["event"] = "rejected"
             raise OrderRejected("201: order rejected - insufficient permissions")

@@ -145,6 +145,25 @@ def test_an_order_that_never_reached_the_broker_is_sent_once_more_after_reconcil
     assert any(change.note.startswith("resend:") for change in intent.history)
 
 
+def test_a_placement_the_broker_answered_with_a_doubt_is_unknown_until_reconciled_then_sent_once_more() -> None:
+    # the adapter's code catalogue: a 103 (duplicate id) or an unknown code on a new order is OutcomeUnknown
+    w = world([follower(1)])
+    w.broker.doubt_next_place = "103: Duplicate order id"
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)
+    assert len(w.broker.orders_for(REF)) == 1
+    intent = w.store.intents[REF]
+    assert intent.state is IntentState.FILLED
+    assert [c.state for c in intent.history][:4] == [IntentState.PLANNED, IntentState.SUBMITTED,
+                                                     IntentState.UNKNOWN, IntentState.PLANNED]
+    assert intent.history[2].note == "outcome unknown: 103: Duplicate order id (reconcile code)"
+
+
 def test_intent_states_are_timestamped_in_order() -> None:
     w = world([follower(1)])
 
