@@ -156,6 +156,8 @@ class Broker:
             self.journal.write("fault", account, kind="drop_order", **order_record(order, False))
             return
         self.journal.write("order", account, **order_record(order, False))
+        order.partial_once = "partial_fill" in hits  # the order faults a new order carries (a modify ignores them)
+        order.hide_status = "missing_status" in hits
         armed = self.faults.take_order_error(account) if "order_error" in hits else None
         if existing is None:
             self.next_ids[client_id] = max(self.next_ids.get(client_id, 0), req.order_id + 1)
@@ -167,13 +169,13 @@ class Broker:
         if existing is not None:
             self._modify(existing, order)
         elif self.link_lost:
-            self._while_link_lost(order, hits)
+            self._while_link_lost(order)
         else:
-            self._accept(order, hits)
+            self._accept(order, exec_before_open="exec_before_open" in hits)
         if armed is not None:
             self.to_client(client_id, wire.error(req.order_id, armed.code, armed.text))
 
-    def _while_link_lost(self, order: SimOrder, hits: set[str]) -> None:
+    def _while_link_lost(self, order: SimOrder) -> None:
         """An order received during 1100: kept PreSubmitted for the link's return (the gateway's "Maintain and
         resubmit orders" on), or not kept and rejected at once (off)."""
         if not self.config.resubmit_on_restore:
@@ -182,8 +184,6 @@ class Broker:
             return
         order.held = True
         order.status = Status.PRE_SUBMITTED
-        order.partial_once = "partial_fill" in hits
-        order.hide_status = "missing_status" in hits
         self.orders[(order.client_id, order.order_id)] = order
         self.journal.write("held", order.account, order_id=order.order_id, perm_id=order.perm_id,
                            order_ref=order.order_ref)
@@ -204,9 +204,9 @@ class Broker:
             self.journal.write("resubmitted", order.account, order_id=order.order_id, perm_id=order.perm_id,
                                order_ref=order.order_ref)
             self.orders.pop((order.client_id, order.order_id))
-            self._accept(order, {"partial_fill"} if order.partial_once else set())
+            self._accept(order)
 
-    def _accept(self, order: SimOrder, hits: set[str]) -> None:
+    def _accept(self, order: SimOrder, *, exec_before_open: bool = False) -> None:
         """The margin check, then the order works (and fills as the fill model says)."""
         margin = self._margin_figures(order)
         if margin.init_change > margin.equity_before - margin.init_before:
@@ -214,10 +214,8 @@ class Broker:
                                 f"POSITION YOUR EQUITY WITH LOAN VALUE [{margin.equity_before}] MUST EXCEED THE "
                                 f"INITIAL MARGIN [{margin.init_after}]")
             return
-        order.partial_once = "partial_fill" in hits
-        order.hide_status = order.hide_status or "missing_status" in hits
         self.orders[(order.client_id, order.order_id)] = order
-        if "exec_before_open" in hits and self._fill_now(order, announce=False):
+        if exec_before_open and self._fill_now(order, announce=False):
             self._open_and_status(order)
             return
         self._open_and_status(order)
