@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from reports.data import (
     StatementData,
@@ -149,7 +150,10 @@ def render_xlsx(data: StatementData) -> bytes:
     workbook.properties.creator = data.company
     workbook.properties.title = data.title
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    # ExcelWriter, not workbook.save: save_workbook sets the "modified" property to the wall clock, so the same month
+    # rendered a second later differed in bytes (and the content-hashed statements bucket kept a new copy)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(workbook, archive).save()
     return _stamped(buffer.getvalue(), stamp)
 
 
