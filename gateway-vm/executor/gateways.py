@@ -93,11 +93,15 @@ class GatewayLink:
         return {"connected": self.ready.is_set(), "since": since.isoformat(), "accounts": list(self.accounts),
                 "owned": self.owned, "reconcile_failures": self.reconcile_failures}
 
+    def _expected_in(self) -> str | None:
+        """The restart window now falls in (logged with every outage), or None: the outage will be paged."""
+        window = self.windows.covering(self.clock.now())
+        return window[0] if window else None
+
     def _on_disconnected(self) -> None:
         if self.ready.is_set() or self.down_since is None:
-            window = self.windows.covering(self.clock.now())
             log.warning("gateway disconnected", extra={"gateway_id": self.gateway_id,
-                                                       "expected_in": window[0] if window else None})
+                                                       "expected_in": self._expected_in()})
             self.down_since = self.clock.now()
             self.since = None
         self.ready.clear()
@@ -105,7 +109,8 @@ class GatewayLink:
         self._wake.set()
 
     def _on_code(self, code: int, message: str) -> None:
-        log.warning("gateway connectivity", extra={"gateway_id": self.gateway_id, "code": code, "ib_message": message})
+        log.warning("gateway connectivity", extra={"gateway_id": self.gateway_id, "code": code, "ib_message": message,
+                                                   "expected_in": self._expected_in()})
         if code == LINK_LOST:
             if self.ready.is_set():
                 self.down_since = self.clock.now()

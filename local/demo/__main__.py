@@ -143,7 +143,7 @@ def run_day(demo: Demo, console: Console, began: float) -> int:
     store = Store(firestore_client(stack.project))
     timeline = build_timeline(o.scenario)
     last_day = o.scenario.day_list()[-1].date
-    day_end = o.scenario.at(o.scenario.end, last_day)
+    day_end = o.scenario.span(last_day)[1]
     real_start, real_end = clock.anchor, clock.real_epoch_at(day_end)
 
     def panel() -> Any:

@@ -65,5 +65,7 @@ def auth_env(issuer_port: int) -> dict[str, str]:
 
 
 def executor_env(subscription: str, speed: float) -> dict[str, str]:
-    """Settings of the executor on the (simulated) gateway VM."""
-    return {"SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription, "SPREADPILOT_DOWN_ALERT_S": staleness_s(speed, 30)}
+    """Settings of the executor on the (simulated) gateway VM. Reconnect attempts at most a real second apart: at
+    N× speed the production backoff's 15 real seconds would be N quarter-minutes of a day with the gateway down."""
+    return {"SPREADPILOT_SIGNALS_SUBSCRIPTION": subscription, "SPREADPILOT_DOWN_ALERT_S": staleness_s(speed, 30),
+            "SPREADPILOT_RECONNECT_MAX_S": "1"}

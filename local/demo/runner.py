@@ -107,7 +107,8 @@ class Demo:
         days = scenario.day_list()
         anchor = time.time() + warmup_s
         jumps: list[tuple[float, datetime]] = []
-        real, day_length = anchor, (scenario.at(scenario.end) - scenario.at(scenario.start)).total_seconds()
+        start, end = scenario.span()
+        real, day_length = anchor, (end - start).total_seconds()
         for day in days[1:]:
             real += day_length / speed + NIGHT_S
             jumps.append((real, scenario.at(scenario.start, day.date)))
@@ -132,9 +133,9 @@ class Demo:
         accounts = [s.account or f"DU{i:05d}" for i, s in enumerate(seed_specs, start=1)]
         by_follower = {s.id: a for s, a in zip(seed_specs, accounts, strict=True)}
         raw = yaml.safe_load(self.o.scenario_path.read_text(encoding="utf-8"))
-        if self.o.scenario.multi_day:
-            # Over several days the simulator gets each day's path through its control channel and the demo plays
-            # the faults at their times (a scenario file's faults are times of one day).
+        if self.o.scenario.multi_day or self.o.scenario.overnight:
+            # Over several days (or past midnight) the simulator gets each day's path through its control channel
+            # and the demo plays the faults at their times (a scenario file's faults are times of one day).
             first = self.o.scenario.day_list()[0]
             raw = {"name": raw.get("name"), "date": first.date.isoformat(), "market": first.market.model_dump(),
                    "faults": []}

@@ -125,6 +125,22 @@ class Scenario(_Model):
         """``when`` on ``day`` (default: the scenario's first day), in New York time."""
         return datetime.combine(day or self.date, when, NEW_YORK)
 
+    @property
+    def overnight(self) -> bool:
+        """The played span runs past midnight (``end`` before ``start``: e.g. 23:35 to 00:50, the restart night)."""
+        return self.end < self.start
+
+    def span(self, day: dt.date | None = None) -> tuple[datetime, datetime]:
+        """When ``day`` is played, start and end (the end on the next date when the span runs past midnight)."""
+        first = day or self.date
+        return self.at(self.start, first), self.at(self.end, first + dt.timedelta(days=1 if self.overnight else 0))
+
+    def during(self, when: time, day: dt.date | None = None) -> datetime:
+        """``when`` within ``day``'s played span: a time before ``start`` of an overnight span is the next date's."""
+        first = day or self.date
+        after_midnight = self.overnight and when < self.start
+        return self.at(when, first + dt.timedelta(days=1 if after_midnight else 0))
+
     def months(self) -> list[str]:
         """Every month a day of the scenario falls in, in order."""
         return sorted({f"{d.date:%Y-%m}" for d in self.day_list()})

@@ -38,7 +38,7 @@ def day_events(scenario: Scenario, day: Day, multi_day: bool) -> list[Event]:
     d = day.date
     events: list[Event] = []
     for number, sheet in enumerate(day.sheet, start=1):
-        events.append(Event(scenario.at(sheet.at, d), "sheet_row", {"row": sheet.row},
+        events.append(Event(scenario.during(sheet.at, d), "sheet_row", {"row": sheet.row},
                             f"{d} sheet row {number} written" if multi_day else f"sheet row {number} written"))
     for at in _minutes(scenario, d, *POLLER_WINDOW):
         events.append(Event(at, "tick", {"job": "signal-poller", "topic": "tick-signal-poller"}))
@@ -52,12 +52,13 @@ def day_events(scenario: Scenario, day: Day, multi_day: bool) -> list[Event]:
         raw_at = command.get("at")
         when = time.fromisoformat(str(raw_at)) if not isinstance(raw_at, int) else time(raw_at // 60, raw_at % 60)
         body = {k: v for k, v in command.items() if k != "at"}
-        events.append(Event(scenario.at(when, d), "command", body, f"operator command {body.get('kind')}"))
-    if multi_day:  # one simulator plays every day's path; the demo plays the faults at their times
+        events.append(Event(scenario.during(when, d), "command", body, f"operator command {body.get('kind')}"))
+    if multi_day or scenario.overnight:  # the demo plays the faults at their times (one simulator's are one day's)
         for fault in day.faults:
             body = fault.model_dump(exclude_none=True, exclude={"at"})
-            events.append(Event(scenario.at(fault.at, d), "fault", body, f"{d} fault {fault.kind}"))
-    start, end = scenario.at(scenario.start, d), scenario.at(scenario.end, d)
+            at = scenario.during(fault.at, d)
+            events.append(Event(at, "fault", body, f"{at:%Y-%m-%d} fault {fault.kind}"))
+    start, end = scenario.span(d)
     return sorted(e for e in events if start <= e.at <= end)
 
 

@@ -5,6 +5,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 # x180, as the money days: at x360 an entry delayed by a busy machine (make test's other parts run meanwhile) met a
@@ -62,3 +65,46 @@ def test_a_half_day_closes_pinned_spreads_at_12_55_and_nothing_is_left_to_settle
     assert exit_fills
     assert all(ts < close for ts in exit_fills)
     assert [e for e in journal if e["event"] == "expiry"] == []  # every spread was closed before the close
+
+
+def _night(tmp_path: Path, name: str, times: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The restart-night scenario, its span and fault times replaced by ``times`` (old → new), played at x60 (the
+    demo's 5 real seconds of alert slack are 5 business minutes then, less than IBC's 10-minute restart window)."""
+    raw = yaml.safe_load((ROOT / "local/scenarios/restart-night.yaml").read_text(encoding="utf-8"))
+    raw["start"], raw["end"] = times.pop("start"), times.pop("end")
+    raw["faults"] = [{**f, "at": times.get(f["at"], f["at"])} for f in raw["faults"]]
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    out, state = tmp_path / name, tmp_path / f"{name}-state"
+    result = subprocess.run(
+        [sys.executable, "-m", "demo", "--scenario", str(scenario), "--speed", "60", "--out", str(out),
+         "--state-dir", str(state)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["ran_through"] is True
+    log = [json.loads(line) for line in (state / "logs/executor.log").read_text(encoding="utf-8").splitlines()
+           if line.startswith("{")]
+    return summary, log
+
+
+def test_the_nightly_ibc_restart_and_the_ibkr_reset_page_no_one_and_the_same_outages_at_11_00_page_critical(
+        tmp_path: Path) -> None:
+    summary, log = _night(tmp_path, "night", {"start": "23:40", "end": "00:45"})
+    assert [e.split(" ", 2)[2] for e in summary["events"]] == ["fault disconnect", "fault nightly_reset"]
+    assert [a for a in summary["alerts"] if a["severity"] == "CRITICAL"] == []
+    # each outage logged with the window it was expected in, and the gateway reconciled and ready after it
+    lost = [(e["message"], e["expected_in"]) for e in log
+            if e["message"] == "gateway disconnected" or (e["message"] == "gateway connectivity" and e["code"] == 1100)]
+    assert lost[:2] == [("gateway disconnected", "IBC daily restart"), ("gateway connectivity", "IBKR daily reset")]
+    ready = [e["why"] for e in log if e["message"] == "gateway ready"]
+    assert ready == ["connected", "connected", "reconcile requested"]
+
+    summary, log = _night(tmp_path, "day", {"start": "10:55", "end": "11:35", "23:45": "11:00", "00:30": "11:20"})
+    critical = [a for a in summary["alerts"] if a["severity"] == "CRITICAL"]
+    # the executor pages each outage once (the watchdog, which ticks 09:00-16:59 only, pages the stale heartbeat too)
+    assert {a["type"] for a in critical} == {"gateway.disconnected"}, critical
+    assert len([a for a in critical if re.fullmatch(r"gateway gw-advisor down for \d+ s", a["message"])]) == 2
+    assert [e["why"] for e in log if e["message"] == "gateway ready"] == ["connected", "connected",
+                                                                         "reconcile requested"]

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,10 @@ def test_every_shipped_scenario_loads_and_has_a_timeline(path: Path) -> None:
     scenario = load_scenario(path)
     events = build_timeline(scenario)
     assert events == sorted(events)
-    assert any(e.kind == "tick" and e.payload["job"] == "pnl-daily" for e in events)
+    if scenario.overnight:  # a night between trading days: the demo plays its faults, no trading-day job
+        assert {e.kind for e in events} == {"fault"}
+    else:
+        assert any(e.kind == "tick" and e.payload["job"] == "pnl-daily" for e in events)
 
 
 def test_a_scenario_with_a_mistake_says_what_and_where(tmp_path: Path) -> None:
@@ -92,3 +95,19 @@ def test_on_a_half_day_the_watchdog_is_ticked_until_the_13_00_close_not_until_16
     ticks = [e.at for e in build_timeline(scenario) if e.payload.get("job") == "watchdog"]
     assert ticks
     assert max(ticks).astimezone(UTC) == datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 13:00 EST
+
+
+def test_an_overnight_scenario_plays_past_midnight_and_its_faults_after_midnight_fall_on_the_next_date() -> None:
+    scenario = load_scenario(SCENARIOS / "restart-night.yaml")
+    assert scenario.overnight
+    start, end = scenario.span()
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (datetime(2026, 12, 9, 4, 40, tzinfo=UTC),
+                                                            datetime(2026, 12, 9, 5, 45, tzinfo=UTC))
+    faults = [(e.at.astimezone(UTC), e.payload["kind"], e.label) for e in build_timeline(scenario)]
+    assert faults == [
+        (datetime(2026, 12, 9, 4, 45, tzinfo=UTC), "disconnect", "2026-12-08 fault disconnect"),   # 23:45 EST
+        (datetime(2026, 12, 9, 5, 30, tzinfo=UTC), "nightly_reset", "2026-12-09 fault nightly_reset"),  # 00:30
+    ]
+    day = load_scenario(SCENARIOS / "normal-day.yaml")
+    assert not day.overnight
+    assert day.span()[1] - day.span()[0] == timedelta(hours=7, minutes=20)
