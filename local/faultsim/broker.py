@@ -290,6 +290,11 @@ class SimBroker(SimSession):
         self._require()
         self._to_gateway(lambda: self.gateway.write("exercise", account, con_id=con_id, qty=qty, exchange=exchange))
 
+    async def post_expiry_excess(self, account: str) -> Decimal | None:
+        """Not projected by this simulator (ibsim projects it): never reported, so the post-expiry rule stays idle."""
+        self._require()
+        return None
+
     async def account_pnl(self, account: str) -> AccountPnL | None:
         """The account's P&L today from the gateway's marks (``reqPnL`` is a subscription: no request per read);
         None while the link to IB is lost (no updates come) or before the first update."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ibsim import wire
+from ibsim import settlement, wire
 from ibsim.accounts import Account
 from ibsim.broker import Broker
 from ibsim.protocol import Field
+from spreadpilot.clock import new_york
 
 SUMMARY_TAGS = (
     "AccountType", "NetLiquidation", "TotalCashValue", "SettledCash", "AccruedCash", "BuyingPower",
@@ -26,6 +27,8 @@ def account_values(broker: Broker, acct: Account) -> dict[str, str]:
     gross = sum((abs(Decimal(str(broker.mark(p.listing))) * p.listing.multiplier * p.qty) for p in acct.held()),
                 Decimal("0"))
     cushion = (available / net) if net else Decimal("0")
+    after = settlement.projected_after_expiry(broker, acct, new_york(broker.now()).date())
+    margin_after = after.margin(broker.mark, und)
     values = {
         "AccountType": "INDIVIDUAL",
         "NetLiquidation": net,
@@ -46,6 +49,9 @@ def account_values(broker: Broker, acct: Account) -> dict[str, str]:
         "FullExcessLiquidity": available,
         "UnrealizedPnL": acct.unrealized(broker.mark),
         "RealizedPnL": acct.realized,
+        # account updates only (not an account-summary tag): the account once today's options have expired
+        "PostExpirationMargin": margin_after,
+        "PostExpirationExcess": after.net_liquidation(broker.mark) - margin_after,
     }
     return {k: v if isinstance(v, str) else f"{v:.2f}" for k, v in values.items()}
 

@@ -10,6 +10,7 @@ strike). At expiry an option is exercised or assigned by exception when it close
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from decimal import Decimal
 
@@ -93,6 +94,19 @@ def assign(broker: Broker, account: str, con_id: int | None = None, qty: int | N
                          shares=shares, price=und, **_details(listing, "short", shares, und))
     _notify(broker, account)
     return True
+
+
+def projected_after_expiry(broker: Broker, acct: Account, day: date) -> Account:
+    """A copy of ``acct`` as it would stand once ``day``'s options expired at the current underlying: the ones in
+    the money converted to stock at the strike, the rest gone (what IB's ``PostExpiration*`` values project)."""
+    und = broker.underlying()
+    after = copy.deepcopy(acct)
+    for pos in [p for p in after.held() if p.listing.is_option and p.listing.expiry_date() <= day]:
+        if in_the_money_at(pos.listing, und):
+            _convert(broker, after, pos.listing, pos.qty)
+        else:
+            after.apply_trade(pos.listing, -pos.qty, Decimal("0"), Decimal("0"))
+    return after
 
 
 def expire(broker: Broker, day: date) -> int:

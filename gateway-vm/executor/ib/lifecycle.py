@@ -1,7 +1,7 @@
 """Positions through the day over the session (``executor.lifecycle.ports.LifecycleBroker``).
 
 Live positions, leg and underlying snapshot quotes, closing orders (a combo, one leg or the stock; limit or market),
-a working order turned to market, exercise, and the account's live P&L.
+a working order turned to market, exercise, the account's live P&L and its post-expiration excess.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from executor.broker import HeldPosition, OrderAck
 from executor.ib.convert import bag, decimal_or_none, expiry_of, quote_price, right_of
 from executor.ib.session import IBSession
 from executor.lifecycle.ports import AccountPnL, ComboOrder, LegQuote, SingleOrder
+
+POST_EXPIRY_EXCESS = "PostExpirationExcess"  # what the account's excess liquidity would be once today's options expired
 
 
 class LifecycleOperations(IBSession):
@@ -96,6 +98,18 @@ class LifecycleOperations(IBSession):
         await self._slot()
         # IB refuses SMART here: the request goes to the option's listing exchange.
         self.ib.exerciseOptions(Option(conId=con_id, exchange=exchange), 1, qty, account, 0)
+
+    async def post_expiry_excess(self, account: str) -> Decimal | None:
+        """``PostExpirationExcess`` from the account's ``reqAccountUpdatesMulti`` subscription (an account-updates
+        value, not an account-summary tag), started on first use and again after a reconnect; None until reported."""
+        self._require()
+        if account not in self._account_updates:
+            self._account_updates.add(account)
+            request = self.ib.client.reqAccountUpdatesMulti  # ib_async leaves it untyped
+            request(self.ib.client.getReqId(), account, "", False)  # type: ignore[no-untyped-call]
+            return None
+        found = [v.value for v in self.ib.accountValues(account) if v.tag == POST_EXPIRY_EXCESS]
+        return decimal_or_none(found[0]) if found else None
 
     async def account_pnl(self, account: str) -> AccountPnL | None:
         """The account's live ``reqPnL`` subscription (started on first use and again after a reconnect)."""

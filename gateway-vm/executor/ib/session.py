@@ -56,6 +56,7 @@ class IBSession:
         self._errors: dict[int, str] = {}
         # account → tag → value, from the account-summary subscription (read per follower: a lookup, not a scan)
         self._funds: dict[str, dict[str, str]] = {}
+        self._account_updates: set[str] = set()  # accounts with an account-updates subscription in this session
         self.ib.accountSummaryEvent += self._on_summary
         self.ib.orderStatusEvent += self._on_status
         self.ib.openOrderEvent += self._on_open_order
@@ -75,6 +76,7 @@ class IBSession:
     async def connect(self) -> list[str]:
         """Connect (the truth fetch afterwards syncs orders and executions, so start-up fetches only positions)."""
         self._funds.clear()  # the new session's subscription brings them again (ib_async resets its own copy too)
+        self._account_updates.clear()
         try:
             await self.ib.connectAsync(self.host, self.port, clientId=self.client_id,
                                        timeout=self.connect_timeout_s, fetchFields=StartupFetch(0))

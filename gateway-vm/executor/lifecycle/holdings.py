@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from executor.broker import HeldPosition
@@ -161,6 +161,28 @@ def pin_risk_reason(spread: HeldSpread, underlying: Decimal | None, at: datetime
     if gap > distance:
         return None
     return f"pin risk: short strike {spread.short_strike} is {gap:.2f} from the underlying at {local:%H:%M}"
+
+
+POST_EXPIRY_LEAD = timedelta(minutes=15)  # the account-updates subscription starts this long before the check
+
+
+def post_expiry_watch(at: datetime, check_at: time) -> bool:
+    """Whether ``at`` is late enough to read the account's post-expiration excess (from ``POST_EXPIRY_LEAD`` before
+    ``check_at``, a regular-day time moved with a half day's close): one subscription per holder, not all day."""
+    local = new_york(at)
+    due = datetime.combine(local.date(), on_the_day(local.date(), check_at), tzinfo=local.tzinfo)
+    return local >= new_york(due - POST_EXPIRY_LEAD)
+
+
+def post_expiry_reason(excess: Decimal | None, at: datetime, check_at: time) -> str | None:
+    """Why the spreads must be closed now for the margin after expiry, or None: from ``check_at`` (15:30 on a
+    regular day, 12:30 on a half day) an account whose ``PostExpirationExcess`` is negative would be liquidated by
+    IBKR itself at expiry (FIELD-NOTES "Expiry and assignment"); unknown (None) is no reason."""
+    local = new_york(at)
+    if excess is None or excess >= 0 or local.time() < on_the_day(local.date(), check_at):
+        return None
+    return (f"post-expiry margin: the account's post-expiration excess is {excess:.2f} at {local:%H:%M}; closed "
+            "before IBKR's own expiration liquidation")
 
 
 def session_open_for_exits(at: datetime, close_at: time) -> bool:

@@ -6,8 +6,9 @@ Order of the rules in one pass for one follower:
 2. nothing while an entry, a close or a flatten of the follower is in flight (legs may be filling right now);
 3. an orphan leg → close it alone and alert CRITICAL (a naked short is bought back at market);
    (only the day's options count: an option of another expiry is the follower's own, alerted once, left alone)
-4. a spread at pin risk (from ``pin_close_at``) or whose short leg has no time value left → close the WHOLE spread
-   as one combo order.
+4. a spread in an account whose post-expiration excess is negative from ``post_expiry_check_at`` (15:30, 12:30 on
+   a half day: IBKR would liquidate it at expiry itself; alerted CRITICAL once), at pin risk (from ``pin_close_at``)
+   or whose short leg has no time value left → close the WHOLE spread as one combo order.
 The follower's ``positions/{follower_id}:{signal_id}`` document is written when what it holds changed.
 """
 
@@ -28,6 +29,8 @@ from executor.lifecycle.holdings import (
     classify,
     not_managed,
     pin_risk_reason,
+    post_expiry_reason,
+    post_expiry_watch,
     session_open_for_exits,
     time_value_exit_reason,
 )
@@ -48,6 +51,7 @@ class Monitor:
         self.flattener = flattener
         self.written: dict[str, tuple[object, ...]] = {}
         self.told: set[tuple[str, int]] = set()  # (account, conId) of options not ours, already alerted
+        self.deficits: set[tuple[str, str]] = set()  # (follower, signal) alerted for a post-expiry margin deficit
         self.passes = 0
 
     async def run(self) -> None:
@@ -87,10 +91,13 @@ class Monitor:
             # decide at the moment the market data describes: a pass that began before the close and read its
             # quotes after it must not send an exit the session no longer takes (the expiry's moves come at 16:00)
             now = self.ctx.clock.now()
+        watch = post_expiry_watch(now, self.ctx.settings.post_expiry_check_at)
+        excess = {f.id: await broker.post_expiry_excess(f.ibkr_account)
+                  for f in followers if watch and holdings[f.id].spreads}
         for f in followers:
             record = records.get(f.id) or record_of(holdings[f.id], day)
             try:
-                await self._follower(f, holdings[f.id], record, quotes, underlying, now)
+                await self._follower(f, holdings[f.id], record, quotes, underlying, now, excess.get(f.id))
             except Exception as exc:  # one follower's failure is isolated from the others and alerted
                 log.exception("position check failed", extra={"follower_id": f.id})
                 await self.ctx.alerts.send("position.check_failed", Severity.WARNING,
@@ -111,7 +118,8 @@ class Monitor:
                                        "account's margin", follower_id=f.id)
 
     async def _follower(self, follower: Follower, holdings: Holdings, record: SpreadRecord | None,
-                        quotes: dict[int, LegQuote], underlying: Decimal | None, now: datetime) -> None:
+                        quotes: dict[int, LegQuote], underlying: Decimal | None, now: datetime,
+                        post_expiry_excess: Decimal | None = None) -> None:
         if self.flattener.flattening(follower.id):
             return  # an operator action is making this account flat right now
         handled = await self.assignments.check(follower, holdings, record, now, underlying)
@@ -133,10 +141,15 @@ class Monitor:
                                           IntentKind.CLOSE_ORPHAN, why, leg=orphan.position, leg_qty=orphan.qty))
             return
         settings = self.ctx.settings
+        deficit = post_expiry_reason(post_expiry_excess, now, settings.post_expiry_check_at)
+        if deficit is not None and (follower.id, record.signal_id) not in self.deficits:
+            self.deficits.add((follower.id, record.signal_id))
+            await self.ctx.alerts.send("position.post_expiry_deficit", Severity.CRITICAL, deficit,
+                                       follower_id=follower.id, signal_id=record.signal_id)
         for spread in holdings.spreads:
             quote = quotes.get(spread.short.con_id)
-            reason = pin_risk_reason(spread, underlying, now, settings.pin_close_at, settings.session_close_at,
-                                     settings.pin_distance)
+            reason = deficit or pin_risk_reason(spread, underlying, now, settings.pin_close_at,
+                                                settings.session_close_at, settings.pin_distance)
             reason = reason or time_value_exit_reason(spread, quote.mid if quote else None, underlying,
                                                       settings.time_value_exit, settings.near_money)
             if reason is not None:

@@ -102,6 +102,11 @@ class LifecycleBroker(Broker, Protocol):
         """Today's P&L of ``account`` from its live subscription (None until the broker reported it)."""
         ...
 
+    async def post_expiry_excess(self, account: str) -> Decimal | None:
+        """The excess liquidity ``account`` would have once today's options expired (IB's ``PostExpirationExcess``,
+        from a live subscription: None until the broker reported it)."""
+        ...
+
 
 class LifecycleStore(Protocol):
     """What the lifecycle reads and writes in Firestore."""

@@ -41,6 +41,10 @@ class LifecycleSettings(CommonSettings):
     pin_distance: Decimal = Field(
         default=Decimal("1.00"), ge=0,
         description="at pin_close_at, close spreads whose short strike is within this of the underlying, in $")
+    post_expiry_check_at: time = Field(
+        default=time(15, 30),
+        description="from this NY time (12:30 on a half day) a spread is closed if the account's post-expiration "
+                    "excess is negative, before IBKR's own expiration liquidation; read from 15 minutes before")
     session_close_at: time = Field(
         default=time(16, 0),
         description="no exit is sent at or after this NY time on a regular day (13:00 on a half day)")

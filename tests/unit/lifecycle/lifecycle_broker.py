@@ -47,6 +47,7 @@ class MemoryBroker:
     resting: dict[str, Resting] = field(default_factory=dict)
     on_cancel: dict[str, Callable[[], None]] = field(default_factory=dict)  # what a cancel of that ref finds
     pnl: dict[str, AccountPnL | Exception] = field(default_factory=dict)  # reqPnL per account (or what it raises)
+    post_expiry: dict[str, Decimal] = field(default_factory=dict)  # PostExpirationExcess per account, once reported
     on_quote: Callable[[], None] | None = None  # what happens in the account while a close asks for its quote
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -111,6 +112,9 @@ class MemoryBroker:
         shares = qty * 100 * (-1 if held.right is Right.PUT else 1)
         self._trade(account, con_id, -qty)
         self._trade(account, STOCK_CON_ID, shares, sec_type="STK")
+
+    async def post_expiry_excess(self, account: str) -> Decimal | None:
+        return self.post_expiry.get(account)
 
     async def account_pnl(self, account: str) -> AccountPnL | None:
         reading = self.pnl.get(account)

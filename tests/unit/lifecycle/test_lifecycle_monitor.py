@@ -201,3 +201,54 @@ def test_market_data_read_after_the_close_sends_no_exit_though_the_pass_began_be
 
     asyncio.run(one_pass())
     assert broker.journal == []
+
+
+class AskedBroker(MemoryBroker):
+    """Counts the reads of the post-expiration excess (each starts or reads an account-updates subscription)."""
+
+    asked: int = 0
+
+    async def post_expiry_excess(self, account: str) -> Decimal | None:
+        self.asked += 1
+        return await super().post_expiry_excess(account)
+
+
+def after_post_expiry_check(at: datetime, excess: Decimal | None,
+                            expiry: date = date(2026, 3, 17)) -> tuple[AskedBroker, Monitor, RecordingPublisher]:
+    # in the money by $5 with $0.40 of time value left, far from the pin: no other rule closes it
+    short, long_ = replace(option(A, 485, -2), expiry=expiry), replace(option(A, 480, 2), expiry=expiry)
+    broker = AskedBroker([short, long_], {short.con_id: LegQuote(short.con_id, Decimal("5.30"), Decimal("5.50"))})
+    if excess is not None:
+        broker.post_expiry[A] = excess
+    monitor, _, alerts = setup(broker, FixedClock(at))
+    asyncio.run(two_passes(monitor))
+    return broker, monitor, alerts
+
+
+def test_a_negative_post_expiration_excess_from_15_30_closes_the_spread_whole_with_one_critical_alert() -> None:
+    broker, monitor, alerts = after_post_expiry_check(datetime(2026, 3, 17, 19, 31, tzinfo=UTC),  # 15:31 EDT
+                                                      Decimal("-1520.40"))
+    assert [(e["event"], e["action"], e["qty"]) for e in broker.journal] == [("combo", "SELL", 2)]
+    exits = [t.intent for t in monitor.ctx.book.tracked.values()]
+    assert [(i.kind, i.state) for i in exits] == [(IntentKind.EXIT, IntentState.FILLED)]
+    assert exits[0].reason.startswith("post-expiry margin: the account's post-expiration excess is -1520.40 at 15:31")
+    assert alerts.alert_types().count("position.post_expiry_deficit") == 1
+
+
+def test_the_post_expiry_rule_waits_for_15_30_and_leaves_a_positive_or_unreported_excess_alone() -> None:
+    before, _, _ = after_post_expiry_check(datetime(2026, 3, 17, 19, 29, tzinfo=UTC), Decimal("-1520.40"))
+    assert before.journal == []
+    assert before.asked == 2  # read from 15:15 on, so the subscription has answered by 15:30
+    for excess in (Decimal("0.00"), Decimal(250), None):
+        broker, _, alerts = after_post_expiry_check(datetime(2026, 3, 17, 19, 45, tzinfo=UTC), excess)
+        assert broker.journal == []
+        assert "position.post_expiry_deficit" not in alerts.alert_types()
+    early, _, _ = after_post_expiry_check(datetime(2026, 3, 17, 18, 0, tzinfo=UTC), Decimal("-1520.40"))
+    assert early.asked == 0  # no account-updates subscription per holder all day long
+
+
+def test_on_a_half_day_the_post_expiry_check_comes_at_12_30() -> None:
+    at = datetime(2026, 11, 27, 17, 31, tzinfo=UTC)  # 12:31 EST
+    broker, _, alerts = after_post_expiry_check(at, Decimal("-80.00"), expiry=HALF_DAY)
+    assert [e["event"] for e in broker.journal] == ["combo"]
+    assert alerts.alert_types().count("position.post_expiry_deficit") == 1
