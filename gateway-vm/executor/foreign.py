@@ -1,4 +1,4 @@
-"""Foreign activity: an order or an execution in a follower's account that no orderRef of ours explains.
+"""Foreign activity: an order, an execution or a position in a follower's account that no orderRef of ours explains.
 
 A follower trading by hand in the account SpreadPilot trades, or another API client placing orders there, changes
 the account under the executor's feet: margin, positions and the P&L the follower is billed on. So each one is
@@ -8,8 +8,11 @@ reported (``Engine.watch_foreign``) and the lifecycle pauses that follower's ent
 Ours means: the orderRef has the shape of an intent id *and* that intent exists (in this process or in the store).
 Anything else is foreign: no orderRef (an order typed in TWS or the mobile app), any other text, or an intent-shaped
 orderRef no intent carries. A foreign orderRef is only ever compared, never parsed for meaning, so none breaks
-anything. Found in every truth fetch (after each connect, reconnect and resync, and the execution sweep at least
-every ``ledger_full_sweep_s``, 15 minutes by default) and in each live execution that reaches this client.
+anything. A position is ours when the day's executions of our orders traded its contract (or, for stock, traded
+options in that account: an assignment, exercise or expiry delivery of our legs); anything else in a follower's
+account, a hedge of their own or yesterday's stock included, is foreign. Found in every truth fetch (after each
+connect, reconnect and resync, and the execution sweep at least every ``ledger_full_sweep_s``, 15 minutes by
+default) and in each live execution that reaches this client.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from executor.broker import BrokerTruth, Execution, OrderUpdate
+from executor.broker import BrokerTruth, Execution, HeldPosition, OrderUpdate
 from executor.reconcile import is_intent_id
 
 
@@ -43,15 +46,37 @@ def describe_execution(execution: Execution) -> str:
     return f"execution {execution.exec_id}: {execution.side} {execution.qty} {what} at {execution.price} ({ref})"
 
 
+def describe_position(position: HeldPosition) -> str:
+    """A position no execution of ours today explains, as an operator reads it."""
+    what = f"{position.sec_type} {position.strike or ''}{position.right or ''}".strip()
+    expiry = f" expiring {position.expiry}" if position.expiry else ""
+    return f"position {position.qty} {what}{expiry} (conId {position.con_id}) that no order of ours today traded"
+
+
+def _explained(position: HeldPosition, traded: set[int]) -> bool:
+    """A position is ours when today's executions of our orders traded its contract, or, for stock, when they
+    traded options in the account (our short leg assigned, our long leg exercised, or the expiry's delivery)."""
+    return position.con_id in traded or (position.sec_type == "STK" and bool(traded))
+
+
 def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], ours: Callable[[str], bool]) -> list[Foreign]:
-    """The first foreign order or execution of each follower account in ``truth`` (accounts → follower ids);
-    ``ours`` says whether an orderRef is one of our intents (``reconcile.our_intents`` of the same truth)."""
+    """The first foreign order, execution or position of each follower account in ``truth`` (accounts → follower
+    ids); ``ours`` says whether an orderRef is one of our intents (``reconcile.our_intents`` of the same truth).
+    A position is explained by the day's executions of our orders (the truth's executions are the day's)."""
     found: dict[str, Foreign] = {}
+    traded: dict[str, set[int]] = {}
     items: list[OrderUpdate | Execution] = [*truth.open_orders, *truth.executions]
     for x in items:
-        if x.account in accounts and x.account not in found and not (is_intent_id(x.order_ref) and ours(x.order_ref)):
+        mine = is_intent_id(x.order_ref) and ours(x.order_ref)
+        if mine and isinstance(x, Execution):
+            traded.setdefault(x.account, set()).add(x.con_id)
+        if x.account in accounts and x.account not in found and not mine:
             what = describe_order(x) if isinstance(x, OrderUpdate) else describe_execution(x)
             found[x.account] = Foreign(accounts[x.account], x.account, what)
+    for p in truth.positions:
+        explained = _explained(p, traded.get(p.account, set()))
+        if p.account in accounts and p.account not in found and p.qty and not explained:
+            found[p.account] = Foreign(accounts[p.account], p.account, describe_position(p))
     return [found[a] for a in sorted(found)]
 
 

@@ -85,14 +85,15 @@ class SimBroker(SimSession):
             self.listener.on_disconnected()
 
     async def truth(self) -> BrokerTruth:
-        """Open orders, completed orders, executions, positions (four requests); raise the next id above all."""
+        """Positions, open orders, completed orders, executions (four requests, in the adapter's order); raise the
+        next id above all."""
         gw = self.gateway
         injection = self._injection("truth")
         stuck = self.loop.rng.randrange(4) if injection is not None and injection.hang else -1
+        positions = await self._call("positions", 1, gw.positions, hang=stuck == 3)
         opened = await self._call("open orders", 1, lambda: gw.open_orders(self), hang=stuck == 0)
         completed = await self._call("completed orders", 1, lambda: gw.completed_orders(self), hang=stuck == 1)
         executions = await self._call("executions", 1, lambda: gw.execution_list(self), hang=stuck == 2)
-        positions = await self._call("positions", 1, gw.positions, hang=stuck == 3)
         for update in opened:
             if update.order_ref:
                 order = gw.orders[update.perm_id]

@@ -51,7 +51,8 @@ INVARIANTS: dict[str, str] = {
     "m.action_ends": "every operator action (and every part handed to another executor) ends in a final state",
     "n.breaker_trips": "a follower whose broker P&L today reached minus its daily-loss limit ends with its entries "
                        "paused and one CRITICAL breaker alert",
-    "o.foreign_paused": "a follower whose account holds a foreign order from the start ends with its entries paused "
+    "o.foreign_paused": "a follower whose account holds a foreign order or position from the start ends with its "
+                        "entries paused "
                         "and one CRITICAL foreign-activity alert; no follower is alerted without foreign activity",
 }
 # Seconds from an entry's record (or the window's opening) to its first order that need no excuse: a quote, a
@@ -523,12 +524,14 @@ def breaker_trips(ev: Evidence) -> tuple[bool, list[Violation]]:
 
 def foreign_paused(ev: Evidence) -> tuple[bool, list[Violation]]:
     """(o) Foreign activity pauses its follower, and only foreign activity: a trading follower whose account held a
-    foreign order from the start of the day (before any executor looked) ends with its entries paused and exactly
-    one CRITICAL ``follower.foreign_activity`` alert; no follower without a foreign order in its account gets one."""
+    foreign order or a position of its own from the start of the day (before any executor looked) ends with its
+    entries paused and exactly one CRITICAL ``follower.foreign_activity`` alert; no follower without a foreign order
+    or position in its account gets one."""
     start = ev.start.isoformat() if ev.start is not None else ""
     foreign = [line for line in ev.journal if line["event"] == "order" and line.get("foreign")]
-    at_start = {line["account"] for line in foreign if line["ts"] == start}
-    anytime = {line["account"] for line in foreign}
+    held = {account for account, before in ev.held_before.items() if any(before.values())}  # a hedge of their own
+    at_start = {line["account"] for line in foreign if line["ts"] == start} | held
+    anytime = {line["account"] for line in foreign} | held
     out = []
     for fid, facts in sorted(ev.followers.items()):
         alerts = [a for a in ev.alerts if a["type"] == "follower.foreign_activity" and a.get("follower_id") == fid]
@@ -537,7 +540,8 @@ def foreign_paused(ev: Evidence) -> tuple[bool, list[Violation]]:
             critical = [a for a in alerts if a["severity"] == "CRITICAL"]
             if len(critical) != 1 or not paused:
                 state = "paused" if paused else "NOT paused"
-                out.append(Violation("o.foreign_paused", f"{fid}'s account {facts.account} held a foreign order "
+                what = "position" if facts.account in held else "order"
+                out.append(Violation("o.foreign_paused", f"{fid}'s account {facts.account} held a foreign {what} "
                                                          f"from the start: entries {state}, {len(critical)} "
                                                          "foreign-activity alert(s), not one"))
         elif alerts and facts.account not in anytime:

@@ -83,6 +83,11 @@ def _signal(rng: random.Random, at: datetime, avoid: Signal | None = None) -> Si
             return signal
 
 
+def _close_call(market: Market, follower: Follower, required: Decimal, rng: random.Random) -> None:
+    """Funds within 10 % of the spread's margin either way: only a what-if can tell whether it fits."""
+    market.funds[follower.ibkr_account] = (required * Decimal(rng.randint(90, 110)) / 100).quantize(Decimal("0.01"))
+
+
 def build_world(seed: int) -> World:
     """The world of ``seed``: 3–12 followers on 1–3 gateways, one signal (and a possible second one)."""
     rng = random.Random(f"{seed}:world")
@@ -120,12 +125,17 @@ def build_world(seed: int) -> World:
     for f in followers:
         contracts = contracts_for(signal.qty_per_leg, f.multiplier, f.max_contracts)
         if rng.random() < 0.1 and contracts:  # funds close to the spread's margin: only a what-if can tell
-            required = signal.spread.width * 100 * contracts
-            markets[f.gateway_id].funds[f.ibkr_account] = (required * Decimal(rng.randint(90, 110)) / 100).quantize(
-                Decimal("0.01"))
+            _close_call(markets[f.gateway_id], f, signal.spread.width * 100 * contracts, rng)
         if rng.random() < 0.15:  # other positions in the account (an old hedge): the local margin rule is not enough
             holdings[f.ibkr_account] = [HeldPosition(f.ibkr_account, 600_000_000 + rng.randint(1, 999), 1, "OPT",
                                                      Right.PUT, Decimal(400), date(2026, 6, 19))]
+    # more funds close to the margin, from their own stream (every other draw stays as it was): the other way to a
+    # what-if, since an account holding a hedge of its own is now paused as foreign activity before it trades
+    close_calls = random.Random(f"{seed}:close-calls")
+    for f in followers:
+        contracts = contracts_for(signal.qty_per_leg, f.multiplier, f.max_contracts)
+        if close_calls.random() < 0.1 and contracts:
+            _close_call(markets[f.gateway_id], f, signal.spread.width * 100 * contracts, close_calls)
     # daily-loss limits from their own stream (every other draw of the world stays as it was): most followers keep
     # the default, some have one a bad exit reaches, a few have the breaker off (0)
     limits = random.Random(f"{seed}:limits")

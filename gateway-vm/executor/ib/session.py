@@ -144,11 +144,13 @@ class IBSession:
         return trade
 
     async def truth(self) -> BrokerTruth:
-        """Open orders (all clients), completed API orders, executions, positions; raise the next order id."""
+        """Positions, open orders (all clients), completed API orders, executions; raise the next order id.
+        Positions first: whatever fills meanwhile is then among the executions, so every position held is explained
+        by the day's executions (``executor.foreign``), never seen before the trade that made it."""
+        positions = await self._call(self.ib.reqPositionsAsync(), "positions")
         open_trades = await self._call(self.ib.reqAllOpenOrdersAsync(), "open orders")
         completed = await self._call(self.ib.reqCompletedOrdersAsync(apiOnly=True), "completed orders")
         fills = await self._call(self.ib.reqExecutionsAsync(), "executions")
-        positions = await self._call(self.ib.reqPositionsAsync(), "positions")
         opened = []
         for trade in open_trades:  # with an orderRef or without: foreign activity is looked for there too
             if trade.order.orderRef:

@@ -11,7 +11,7 @@ from google.api_core.exceptions import ServiceUnavailable
 from lifecycle_fakes import follower
 from lifecycle_rig import restart, rig, spreads
 
-from executor.broker import BrokerTruth, Execution, OrderUpdate
+from executor.broker import BrokerTruth, Execution, HeldPosition, OrderUpdate
 from executor.foreign import Foreign, foreign_execution, foreign_in
 from spreadpilot.actions import OperatorAction
 from spreadpilot.models import Right
@@ -58,6 +58,29 @@ def test_one_finding_per_account_and_a_live_execution_is_judged_without_the_stor
     assert foreign_execution(execution("DU002", ""), ACCOUNTS) is not None
     assert foreign_execution(execution("DU002", OURS), ACCOUNTS) is None  # intent-shaped: the next truth asks
     assert foreign_execution(execution("DU999", ""), ACCOUNTS) is None
+
+
+def held(account: str, con_id: int, qty: int, sec_type: str = "OPT") -> HeldPosition:
+    return HeldPosition(account, con_id, qty, sec_type, Right.PUT if sec_type == "OPT" else None,
+                        Decimal(485) if sec_type == "OPT" else None)
+
+
+def test_a_position_no_execution_of_ours_today_traded_is_foreign_and_our_legs_and_their_stock_are_not() -> None:
+    ours = execution("DU001", OURS)  # conId 77, today's execution of our entry
+    # our leg, and the stock its assignment delivered: ours
+    assert found(BrokerTruth(executions=(ours,), positions=(held("DU001", 77, -1), held("DU001", 5, 100, "STK")))) == []
+    # a hedge of the follower's own beside our leg, and stock in an account where we traded nothing today (yesterday's
+    # assignment, or bought by hand): foreign, one finding per account
+    truth = BrokerTruth(executions=(ours,), positions=(held("DU001", 77, -1), held("DU001", 91, 2),
+                                                       held("DU002", 5, 100, "STK")))
+    seen = found(truth)
+    assert [(f.follower_id, f.what.split(" ")[0]) for f in seen] == [("f01", "position"), ("f02", "position")]
+    assert "conId 91" in seen[0].what
+    assert "STK" in seen[1].what
+    # a foreign execution explains nothing: its contract's position is foreign too (reported once, as the execution)
+    truth = BrokerTruth(executions=(execution("DU002", "hand"),), positions=(held("DU002", 77, -1),))
+    assert ["execution" in f.what for f in found(truth)] == [True]
+    assert found(BrokerTruth(positions=(held("DU999", 91, 2),))) == []  # not a follower's account
 
 
 def test_foreign_activity_pauses_the_followers_entries_once_a_day_with_one_critical_alert_across_a_restart() -> None:
