@@ -33,13 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--two-factor", default="", help="gateway ids whose login waits for a 2FA approval")
     parser.add_argument("--refuse", default="", help="usernames IBKR refuses")
     parser.add_argument("--interval", type=float, default=0.5, help="real seconds between passes")
+    parser.add_argument("--hung-restart-after", type=float, default=300.0,
+                        help="business seconds a logged-in gateway's API may not answer before it is restarted")
     args = parser.parse_args(argv)
     configure_logging("supervisor", "INFO")
     runtime = IbsimContainers(args.state, args.journals, [g for g in args.two_factor.split(",") if g],
                               [u for u in args.refuse.split(",") if u])
     supervisor = Supervisor(vm=args.vm, capacity=args.capacity, memory_mb=args.capacity * 1024 + 1536,
                             store=Store(firestore_client(args.project)), secrets=Secrets(args.project),
-                            runtime=runtime, probe=handshake_probe(3.0), publisher=PubSubPublisher(args.project))
+                            runtime=runtime, probe=handshake_probe(3.0), publisher=PubSubPublisher(args.project),
+                            hung_restart_after_s=args.hung_restart_after)
     clock = clock_from_env()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -5,13 +5,17 @@ A "container" serves the gateway's accounts on the gateway's port, after IBC's l
 (the owner approved on IBKR Mobile; tests and the demo ``touch`` it), then ``Login has completed`` and the API
 answers. A login whose username is in ``refused_usernames`` logs ``Unrecognized Username or Password`` and never
 logs in. What each container was started with is kept in ``<state>/<id>.login.json`` (the username and a SHA-256 of
-the password, never the password), so tests can see that the supervisor passed the admin's login through.
+the password, never the password), so tests can see that the supervisor passed the admin's login through. A
+container whose ``<state>/<id>.hang`` appears hangs: its process is stopped (SIGSTOP), the port accepts connections
+and nothing answers, as a hung IB Gateway does; a restart replaces it with a fresh one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -35,6 +39,7 @@ class _Container:
     markers: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     refused: bool = False
+    frozen: bool = False  # hung: the process is stopped (SIGSTOP), its port accepts and never answers
 
 
 class IbsimContainers:
@@ -91,6 +96,8 @@ class IbsimContainers:
     def stop(self, gateway_id: str) -> None:
         container = self.containers.pop(gateway_id, None)
         if container is not None and container.process is not None:
+            if container.frozen:
+                container.process.kill()  # a stopped process keeps SIGTERM pending; it is killed as a hung one is
             container.process.terminate()
             try:
                 container.process.wait(timeout=10)
@@ -105,6 +112,11 @@ class IbsimContainers:
             return False
         if container.process is None and not container.refused and self._approved(gateway_id):
             self._log_in(container)  # the owner approved the 2FA prompt
+        hang = self.state / f"{gateway_id}.hang"
+        if container.process is not None and hang.exists():
+            os.kill(container.process.pid, signal.SIGSTOP)  # IB Gateway hangs: running, logged in, silent
+            container.frozen = True
+            hang.unlink()
         return container.process is None or container.process.poll() is None
 
     def log_lines(self, gateway_id: str, since: datetime) -> Sequence[str]:

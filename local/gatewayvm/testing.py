@@ -20,11 +20,12 @@ class GatewayVmProcess:
 
     def __init__(self, state: Path, *, project: str, vm: str = "local", capacity: int = 6,
                  two_factor: Sequence[str] = (), refuse: Sequence[str] = (), journals: Path | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, hung_restart_after_s: float = 300.0) -> None:
         self.state = state
         state.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "gatewayvm", "--project", project, "--vm", vm, "--state", str(state),
-                "--capacity", str(capacity), "--two-factor", ",".join(two_factor), "--refuse", ",".join(refuse)]
+                "--capacity", str(capacity), "--two-factor", ",".join(two_factor), "--refuse", ",".join(refuse),
+                "--hung-restart-after", str(hung_restart_after_s)]
         if journals is not None:
             argv += ["--journals", str(journals)]
         env = dict(os.environ) | (env or {}) | {"LOCAL_IDENTITY": account_email(EXECUTOR, project),
@@ -47,6 +48,10 @@ class GatewayVmProcess:
     def approve(self, gateway_id: str) -> None:
         """The login's owner approves the 2FA notification on IBKR Mobile."""
         (self.state / f"{gateway_id}.approved").touch()
+
+    def hang(self, gateway_id: str) -> None:
+        """The gateway's IB Gateway hangs: its process stops answering (its port still accepts connections)."""
+        (self.state / f"{gateway_id}.hang").touch()
 
     def login(self, gateway_id: str) -> dict[str, Any] | None:
         """What the gateway's container was started with (username, SHA-256 of the password, port), or None."""

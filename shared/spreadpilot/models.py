@@ -212,6 +212,9 @@ class Gateway(Frozen):
     vm: str | None = Field(default=None, min_length=1, max_length=63)
     vnc_port: int | None = Field(default=None, ge=1, le=65535)
     status: GatewayStatus | None = None
+    # an operator approved restarting its hung container during trading hours (the supervisor asks; admin API)
+    restart_approved_at: AwareDatetime | None = None
+    restart_approved_by: str | None = Field(default=None, max_length=200)
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
 

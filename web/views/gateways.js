@@ -151,5 +151,15 @@ export async function detail(ctx, id) {
       ctx.navigate('/gateways');
     } catch (e) { ctx.flash(e.message, 'bad'); }
   } }, 'Remove gateway');
-  return el('div', {}, el('h1', {}, `Gateway ${id}`), head, el('div', { class: 'actions' }, remove), edit, login);
+  const restart = el('button', { id: 'gateway-restart', disabled: !ctx.me.can_change || !g.vm, onclick: async () => {
+    if (!window.confirm(`Restart gateway ${id}? Its container restarts on the supervisor's next pass if its API still `
+      + 'does not answer; open sessions drop, and a cold start asks for a 2FA.')) return;
+    try {
+      await post(`${path}/restart`);
+      ctx.flash(`Restart of ${id} approved; the supervisor restarts it if it is still hung`, 'warn');
+      await draw();
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  } }, 'Restart gateway');
+  return el('div', {}, el('h1', {}, `Gateway ${id}`), head, el('div', { class: 'actions' }, restart, remove), edit,
+    login);
 }

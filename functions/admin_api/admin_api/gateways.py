@@ -219,6 +219,25 @@ def change_login(deps: Deps, call: Call) -> object:
     return gateway_view(current, deps.store.followers.all())
 
 
+def approve_restart(deps: Deps, call: Call) -> object:
+    """An operator approves restarting a hung gateway's container during trading hours (the supervisor asked)."""
+    gateway_id = call.param("gateway_id")
+    current = deps.store.gateways.get(gateway_id)
+    if current is None:
+        raise not_found("gateway", gateway_id)
+    if current.vm is None:
+        raise ApiError(409, f"gateway {gateway_id} runs on no gateway VM (started by hand): restart it where it "
+                       "runs", where="gateway_id")
+    changes = {"restart_approved_at": call.now.isoformat(), "restart_approved_by": call.principal.actor}
+    deps.store.gateways.ref(gateway_id).update(changes)
+    deps.store.audit("gateway.restart", actor=call.principal.actor, source="web", at=call.now.isoformat(),
+                     gateway_id=gateway_id, state=str(current.status.state) if current.status else "unreported")
+    log.info("gateway restart approved", extra={"gateway_id": gateway_id, "actor": call.principal.actor})
+    approved = current.model_copy(update={"restart_approved_at": call.now,
+                                          "restart_approved_by": call.principal.actor})
+    return gateway_view(approved, deps.store.followers.all())
+
+
 def remove_gateway(deps: Deps, call: Call) -> object:
     gateway_id = call.param("gateway_id")
     current = deps.store.gateways.get(gateway_id)
@@ -250,6 +269,8 @@ ROUTES = [
           changes=True, body="GatewayUpdate"),
     Route("POST", "/gateways/{gateway_id}/login", change_login, "Replace a gateway's login (a new secret version)",
           changes=True, body="LoginChange"),
+    Route("POST", "/gateways/{gateway_id}/restart", approve_restart, "Approve restarting a hung gateway's "
+          "container (its supervisor restarts it on its next pass, if it is still hung)", changes=True),
     Route("POST", "/gateways/{gateway_id}/remove", remove_gateway, "Remove a gateway: its container stops, its "
           "login is deleted, its followers are alerted", changes=True),
 ]

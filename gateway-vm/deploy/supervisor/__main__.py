@@ -33,7 +33,8 @@ def main() -> int:
         store=Store(firestore_client(settings.project)), secrets=Secrets(settings.project),
         runtime=SystemdDocker(settings.ib_gateway_image, settings.gateway_restart_time),
         probe=handshake_probe(settings.probe_timeout_s),
-        publisher=PubSubPublisher(settings.project), alerts_topic=settings.alerts_topic)
+        publisher=PubSubPublisher(settings.project), alerts_topic=settings.alerts_topic,
+        hung_restart_after_s=settings.hung_restart_after_s)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("supervisor running", extra={"vm": settings.vm_name, "capacity": supervisor.capacity})

@@ -19,3 +19,6 @@ class SupervisorSettings(CommonSettings):
     supervise_interval_s: float = Field(default=10.0, gt=0, le=300, description="real seconds between passes")
     probe_timeout_s: float = Field(default=15.0, gt=0, le=120, description="real seconds for one API handshake")
     alerts_topic: str = Field(default="alerts", description="topic the supervisor publishes AlertMessage to")
+    hung_restart_after_s: float = Field(
+        default=300.0, gt=0, description="business seconds a logged-in gateway's API may not answer before it is "
+        "restarted (outside 09:25-16:15 ET; inside, after an operator approves it in the web app)")

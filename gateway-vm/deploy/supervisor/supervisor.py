@@ -3,7 +3,9 @@
 Writes (and nothing else): ``gateways/{id}.status`` (only that field, so an admin's concurrent edit is never
 overwritten) and ``gateway_vms/{vm}``. Reads ``gateways/*``, ``followers/*`` (whose gateway waits for a 2FA) and
 each gateway's login secret. Alerts on state changes: ``gateway.2fa_required`` (WARNING, with the follower of a
-follower's own gateway), ``gateway.logged_in`` (INFO), ``gateway.failed`` (CRITICAL).
+follower's own gateway), ``gateway.logged_in`` (INFO), ``gateway.failed`` (CRITICAL); and on a hung gateway
+(``supervisor.hung``) ``gateway.restart_asked`` (CRITICAL, during trading hours) or ``gateway.restarted`` (WARNING).
+Reads ``gateways/{id}.restart_approved_at``: an operator's approval of that restart.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from spreadpilot.models import (
 from spreadpilot.publisher import Publisher
 from spreadpilot.secrets import GatewayLogin, gateway_login_secret
 from spreadpilot.store import GATEWAY_VMS, GATEWAYS, Store
-from supervisor.observe import Observation, Probe, state_of
+from supervisor.hung import HungWatch, Step, busy_hours
+from supervisor.observe import LOGGED_IN, Observation, Probe, last_marker, state_of
 from supervisor.runtime import ContainerRuntime
 
 log = logging.getLogger("supervisor")
@@ -60,7 +63,8 @@ class Supervisor:
     """Runs this VM's gateways; ``reconcile`` is one pass (the caller loops)."""
 
     def __init__(self, vm: str, capacity: int, memory_mb: int, store: Store, secrets: LoginReader,
-                 runtime: ContainerRuntime, probe: Probe, publisher: Publisher, alerts_topic: str = "alerts") -> None:
+                 runtime: ContainerRuntime, probe: Probe, publisher: Publisher, alerts_topic: str = "alerts",
+                 hung_restart_after_s: float = 300.0) -> None:
         self.vm = vm
         self.capacity = capacity
         self.memory_mb = memory_mb
@@ -70,6 +74,7 @@ class Supervisor:
         self.probe = probe
         self.publisher = publisher
         self.alerts_topic = alerts_topic
+        self.hung = HungWatch(hung_restart_after_s)
 
     def reconcile(self, now: datetime) -> dict[str, GatewayStatus]:
         """Start, restart, stop and observe; write every gateway's status and the VM's report."""
@@ -79,9 +84,11 @@ class Supervisor:
         for gone in sorted(self.runtime.managed() - {g.id for g in admitted}):
             log.info("stopping gateway", extra={"gateway_id": gone})
             self.runtime.stop(gone)
+            self.hung.forget(gone)
         statuses: dict[str, GatewayStatus] = {}
         for gateway in admitted:
-            state, detail, accounts = self._run(gateway, now)
+            state, detail, accounts, hung = self._run(gateway, now)
+            detail = self._if_hung(gateway, hung, detail, now)
             statuses[gateway.id] = self._report(gateway, now, state, detail, accounts)
         for gateway in refused:
             detail = f"VM {self.vm} is full ({self.capacity} gateways from {self.memory_mb} MB): remove one or add a VM"
@@ -91,21 +98,23 @@ class Supervisor:
         self.store.db.collection(GATEWAY_VMS).document(self.vm).set(report.to_doc())
         return statuses
 
-    def _run(self, gateway: Gateway, now: datetime) -> tuple[GatewayState, str, tuple[str, ...]]:
+    def _run(self, gateway: Gateway, now: datetime) -> tuple[GatewayState, str, tuple[str, ...], bool]:
+        """Start what should run; the state seen, its detail, the accounts served and whether the gateway is hung
+        (IBC logged in, the container runs, the API handshake does not complete)."""
         if gateway.secret_name is None:
-            return GatewayState.FAILED, "the gateway has no login: set one in the web app", ()
+            return GatewayState.FAILED, "the gateway has no login: set one in the web app", (), False
         try:
             # Always the gateway's own name in the gateway-only name space, whatever the document says.
             name = gateway_login_secret(gateway.id)
         except ValueError as exc:
-            return GatewayState.FAILED, f"not a supervised gateway id: {exc}", ()
+            return GatewayState.FAILED, f"not a supervised gateway id: {exc}", (), False
         try:
             login = GatewayLogin.from_secret(self.secrets.read(name))
         except (ConfigError, GoogleAPICallError) as exc:
             log.error("gateway login unreadable", extra={"gateway_id": gateway.id, "error": type(exc).__name__})
             if gateway.id in self.runtime.managed():
                 self.runtime.stop(gateway.id)
-            return GatewayState.FAILED, f"its login secret cannot be read ({type(exc).__name__})", ()
+            return GatewayState.FAILED, f"its login secret cannot be read ({type(exc).__name__})", (), False
         digest = spec_digest(gateway, login)
         started = self.runtime.started(gateway.id)
         # A container keeps running across supervisor restarts when nothing it runs with changed (a restart costs a
@@ -118,7 +127,31 @@ class Supervisor:
         seen = Observation(active=active, markers=self.runtime.log_lines(gateway.id, started.at),
                            accounts=accounts, probe_error=error)
         state, detail = state_of(seen, gateway.accounts)
-        return state, detail, tuple(accounts or ())
+        hung = active and accounts is None and last_marker(seen.markers) == LOGGED_IN
+        return state, detail, tuple(accounts or ()), hung
+
+    def _if_hung(self, gateway: Gateway, hung: bool, detail: str, now: datetime) -> str:
+        """Restart a gateway hung for ``hung_restart_after_s`` outside the busy hours, or once an operator approved;
+        inside them ask an operator once. The detail to report."""
+        step, hung_s = self.hung.step(gateway.id, hung, now, gateway.restart_approved_at)
+        silent = f"its API has not answered for {hung_s:.0f} s although IB Gateway is logged in"
+        if step is Step.RESTART:
+            approved = gateway.restart_approved_at is not None and busy_hours(now)
+            why = f"approved by {gateway.restart_approved_by}" if approved else "outside trading hours"
+            log.warning("restarting a hung gateway", extra={"gateway_id": gateway.id, "hung_s": hung_s, "why": why})
+            self.runtime.stop(gateway.id)  # the next pass starts it afresh
+            self.hung.forget(gateway.id)
+            self._publish(gateway, Severity.WARNING, "gateway.restarted", f"gateway {gateway.id}: {silent}: "
+                          f"restarted ({why})", now)
+            return f"restarted: {silent} ({why})"
+        if step is Step.ASK:
+            if self.hung.first_ask(gateway.id):
+                self._publish(gateway, Severity.CRITICAL, "gateway.restart_asked",
+                              f"gateway {gateway.id}: {silent}; entries and closes on it cannot go. Restarting it "
+                              "drops its sessions: approve the restart in the web app (Gateways, the gateway, "
+                              "Restart); after 16:15 ET it is restarted without asking", now)
+            return f"{silent}: approve a restart in the web app"
+        return detail
 
     def _report(self, gateway: Gateway, now: datetime, state: GatewayState, detail: str,
                 accounts: tuple[str, ...]) -> GatewayStatus:
@@ -157,11 +190,18 @@ class Supervisor:
             # The alert router e-mails the follower too: it is their login that waits.
             context |= {"notify_follower": "email", "follower_email": follower.email,
                         "follower_message": FOLLOWER_2FA_MESSAGE}
-        message_alert = Alert(alert_id=f"{SOURCE}-{gateway.id}-{status.state}-{status.since:%Y%m%d%H%M%S}",
-                              type=kind, severity=severity, message=message, at=status.checked_at, source=SOURCE,
-                              follower_id=follower.id if follower else None, context=context)
+        self._publish(gateway, severity, kind, message, status.checked_at, context=context,
+                      follower_id=follower.id if follower else None,
+                      alert_id=f"{SOURCE}-{gateway.id}-{status.state}-{status.since:%Y%m%d%H%M%S}")
+
+    def _publish(self, gateway: Gateway, severity: Severity, kind: str, message: str, at: datetime, *,
+                 context: dict[str, str] | None = None, follower_id: str | None = None,
+                 alert_id: str | None = None) -> None:
+        alert = Alert(alert_id=alert_id or f"{SOURCE}-{gateway.id}-{kind}-{at:%Y%m%d%H%M%S}", type=kind,
+                      severity=severity, message=message, at=at, source=SOURCE, follower_id=follower_id,
+                      context=context or {"gateway_id": gateway.id})
         try:
-            self.publisher.publish(self.alerts_topic, AlertMessage(alert=message_alert))
+            self.publisher.publish(self.alerts_topic, AlertMessage(alert=alert))
         except Exception:  # an alert channel failing must never stop supervising the other gateways
             log.exception("alert publish failed", extra={"gateway_id": gateway.id, "alert_type": kind})
 

@@ -166,7 +166,28 @@ def test_a_viewer_sees_gateways_and_changes_none(
     admin.call("POST", "/gateways", new_gateway())
     assert viewer.call("GET", "/gateways").status_code == 200
     for method, path, body in (("POST", "/gateways", new_gateway("adv2")), ("POST", "/gateways/adv/remove", None),
-                               ("PATCH", "/gateways/adv", {"mode": "live"}),
+                               ("POST", "/gateways/adv/restart", None), ("PATCH", "/gateways/adv", {"mode": "live"}),
                                ("POST", "/gateways/adv/login", {"username": "x", "password": "y"})):
         assert viewer.call(method, path, body).status_code == 403
     assert firestore_db.collection("gateways").document("adv").get().exists
+
+
+def test_an_admin_approves_restarting_a_supervised_gateway_with_an_audit_and_a_hand_started_one_is_refused(
+    admin: AdminClient, firestore_db: firestore.Client
+) -> None:
+    vm_reported(firestore_db)
+    admin.call("POST", "/gateways", new_gateway())
+    approved = admin.call("POST", "/gateways/adv/restart")
+    unsupervised = admin.call("POST", "/gateways/gw1/restart")  # the seeded gateway runs on no VM
+    missing = admin.call("POST", "/gateways/nope/restart")
+
+    assert approved.status_code == 200, approved.text
+    doc = firestore_db.collection("gateways").document("adv").get().to_dict()
+    assert doc["restart_approved_by"] == approved.json()["restart_approved_by"] != ""
+    assert datetime.fromisoformat(doc["restart_approved_at"]) <= datetime.now(UTC)
+    [audit] = [d.to_dict() for d in firestore_db.collection("audit").stream()
+               if (d.to_dict() or {}).get("action") == "gateway.restart"]
+    assert (audit["gateway_id"], audit["state"]) == ("adv", "unreported")
+    assert unsupervised.status_code == 409
+    assert "runs on no gateway VM" in unsupervised.json()["error"]["message"]
+    assert missing.status_code == 404

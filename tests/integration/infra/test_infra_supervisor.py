@@ -16,6 +16,7 @@ import pytest
 from google.cloud import firestore
 
 from gatewayvm.testing import GatewayVmProcess
+from spreadpilot.clock import CLOCK_ENV, SimClock
 from spreadpilot.envelopes import AlertMessage, decode
 from spreadpilot.models import Follower, Gateway, GatewayKind, GatewayState
 from spreadpilot.secrets import GatewayLogin, Secrets, gateway_login_secret
@@ -83,11 +84,12 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def alerts_of(tap: TopicTap, kind: str, count: int = 1) -> list[Any]:
+def alerts_of(tap: TopicTap, kind: str, count: int = 1, timeout_s: float = 20.0) -> list[Any]:
     found: list[Any] = []
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + timeout_s
     while len(found) < count and time.monotonic() < deadline:
-        found += [a for a in (decode(m.data, AlertMessage).alert for m in tap.pull(5, timeout_s=2)) if a.type == kind]
+        found += [a for a in (decode(m.data, AlertMessage).alert for m in tap.pull(5, timeout_s=2))
+                  if a.type == kind or not kind]  # "": every alert
     return found
 
 
@@ -199,3 +201,57 @@ def test_a_gateway_whose_login_cannot_be_read_fails_and_a_refused_login_says_to_
 
     assert "login secret cannot be read" in missing["detail"]
     assert "change the gateway's login" in refused["detail"]
+
+
+def _vm_at(start_vm: Callable[..., GatewayVmProcess], new_york_time: str) -> tuple[GatewayVmProcess, SimClock]:
+    """A VM whose supervisor's clock reads ``new_york_time`` on Tuesday 8 December 2026 (a trading day), now."""
+    clock = SimClock(datetime.fromisoformat(f"2026-12-08T{new_york_time}-05:00"), 1.0, time.time())
+    return start_vm(env={CLOCK_ENV: clock.spec()}, hung_restart_after_s=2.0), clock
+
+
+def test_a_gateway_hung_after_the_close_is_restarted_by_the_supervisor_itself(
+    start_vm: Callable[..., GatewayVmProcess], clean_stack: LocalStack, firestore_db: firestore.Client,
+    tap: Callable[[str], TopicTap],
+) -> None:
+    alerts = tap("alerts")
+    vm, _ = _vm_at(start_vm, "19:30:00")
+    add_gateway(clean_stack, firestore_db, "gw-hung")
+    wait_state(firestore_db, "gw-hung", GatewayState.LOGGED_IN)
+
+    vm.hang("gw-hung")  # the process stops answering; the port still accepts
+    [restarted] = alerts_of(alerts, "gateway.restarted")
+    again = wait_state(firestore_db, "gw-hung", GatewayState.LOGGED_IN, timeout_s=40)
+
+    assert restarted.severity == "WARNING"
+    assert "has not answered" in restarted.message
+    assert "outside trading hours" in restarted.message
+    assert again["accounts_seen"] == ["DU001", "DU002"]
+    assert '"message": "restarting a hung gateway"' in vm.log()
+
+
+def test_a_gateway_hung_during_the_trading_day_waits_for_an_operator_then_restarts_once_approved(
+    start_vm: Callable[..., GatewayVmProcess], clean_stack: LocalStack, firestore_db: firestore.Client,
+    tap: Callable[[str], TopicTap],
+) -> None:
+    alerts = tap("alerts")
+    vm, clock = _vm_at(start_vm, "11:00:00")
+    add_gateway(clean_stack, firestore_db, "gw-busy")
+    wait_state(firestore_db, "gw-busy", GatewayState.LOGGED_IN)
+
+    vm.hang("gw-busy")
+    [asked] = alerts_of(alerts, "gateway.restart_asked")
+    waiting = wait_until(lambda: "approve a restart" in status(firestore_db, "gw-busy").get("detail", "")
+                         and status(firestore_db, "gw-busy"), "the status to ask for approval")
+    time.sleep(4)  # two more hang thresholds: still not restarted, and asked only once
+    not_yet = [a for a in alerts_of(alerts, "", count=99, timeout_s=3) if a.type in ("gateway.restarted",
+                                                                           "gateway.restart_asked")]
+    firestore_db.collection("gateways").document("gw-busy").update({  # what POST /gateways/{id}/restart writes
+        "restart_approved_at": clock.now().isoformat(), "restart_approved_by": "ops@example.com"})
+    [restarted] = alerts_of(alerts, "gateway.restarted")
+    wait_state(firestore_db, "gw-busy", GatewayState.LOGGED_IN, timeout_s=40)
+
+    assert asked.severity == "CRITICAL"
+    assert "approve the restart in the web app" in asked.message
+    assert waiting["state"] == "starting"  # logged in, the API does not answer: entries wait
+    assert not_yet == []
+    assert "approved by ops@example.com" in restarted.message
