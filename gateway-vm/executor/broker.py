@@ -200,6 +200,7 @@ class BrokerListener:
     on_order: Callable[[OrderUpdate], None] = lambda update: None
     on_execution: Callable[[Execution], None] = lambda execution: None
     on_connection: Callable[[int, str], None] = lambda code, message: None  # LINK_LOST / LINK_RESTORED_*
+    on_farm: Callable[[int, str], None] = lambda code, message: None  # a data farm's status (executor.farms)
     on_disconnected: Callable[[], None] = lambda: None
     # asked right before an order message goes on the wire (after any wait for the message budget): False while the
     # gateway is not reconciled, so a message that waited in the budget across a reconnect is not sent

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime
 
 from executor.alerts import Alerts
 from executor.book import IntentBook
@@ -31,7 +31,7 @@ from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
 from spreadpilot.clock import Clock, new_york
-from spreadpilot.models import Gateway, IntentState, OrderIntent, Signal
+from spreadpilot.models import Gateway, GatewayRestartWanted, IntentState, OrderIntent, Signal
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,14 @@ class Engine:
             if leases else None,
             on_owned=self._adopt_gateway, on_lost=self._drop_gateway,
             windows=RestartWindows.standard(settings.ibc_restart, settings.ibc_restart_minutes),
+            on_farms_broken=self._want_restart, farm_restart_after_s=settings.farm_restart_after_s,
         )
+
+    async def _want_restart(self, gateway_id: str, since: datetime, why: str) -> None:
+        """A data farm of the gateway stays broken: its supervisor restarts it (outside trading hours, or once an
+        operator approves; ``supervisor.hung``)."""
+        await self.store.want_restart(gateway_id, GatewayRestartWanted(at=self.clock.now(), since=since,
+                                                                       why=f"data farm broken: {why}"[:500]))
 
     def _run_link(self, gateway_id: str) -> None:
         """Start the gateway's session (lease, connection, reconciliation) with a stop of its own (set by

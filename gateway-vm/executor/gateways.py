@@ -31,6 +31,7 @@ from executor.broker import (
     Execution,
     OrderUpdate,
 )
+from executor.farms import FarmWatch
 from executor.lease import GatewayLease
 from executor.restarts import RestartWindows
 from executor.waits import wait_any
@@ -51,7 +52,9 @@ class GatewayLink:
                  lease: GatewayLease | None = None,
                  on_owned: Callable[[str], Awaitable[None]] | None = None,
                  on_lost: Callable[[str], None] | None = None,
-                 windows: RestartWindows | None = None) -> None:
+                 windows: RestartWindows | None = None,
+                 on_farms_broken: Callable[[str, datetime, str], Awaitable[None]] | None = None,
+                 farm_restart_after_s: float = 300.0) -> None:
         self.gateway_id = gateway_id
         self.broker = broker
         self.clock = clock
@@ -74,9 +77,15 @@ class GatewayLink:
         self._wake = asyncio.Event()
         self._resync_lock = asyncio.Lock()
         self._alerted_for: datetime | None = None
+        self.farms = FarmWatch()
+        self.on_farms_broken = on_farms_broken
+        self.farm_restart_after_s = farm_restart_after_s
+        self._restart_wanted_for: datetime | None = None
         broker.set_listener(BrokerListener(on_order=on_order, on_execution=on_execution,
                                            on_connection=self._on_code, on_disconnected=self._on_disconnected,
-                                           may_send=self.may_send))
+                                           may_send=self.may_send,
+                                           on_farm=lambda code, message: self.farms.seen(code, message,
+                                                                                          self.clock.now())))
 
     @property
     def owned(self) -> bool:
@@ -177,6 +186,7 @@ class GatewayLink:
                 if not self.broker.is_connected():
                     self.ready.clear()
                     self._needs_reconcile = True
+                    self.farms.clear()  # the new session is told every farm's state again
                     self.accounts = await self.broker.connect()
                 if self._needs_reconcile and self.owned:
                     await self._reconcile("connected" if self.since is None else "reconcile requested")
@@ -196,6 +206,7 @@ class GatewayLink:
             self._wake.clear()
             await wait_any(stop, self._wake.wait(), asyncio.sleep(1.0))
             await self._maybe_alert_down()
+            await self._maybe_want_restart()
 
     async def _reconcile(self, why: str) -> None:
         async with self._resync_lock:
@@ -252,6 +263,24 @@ class GatewayLink:
             self._alerted_for = self.down_since
             await self.alerts.send("gateway.disconnected", Severity.CRITICAL,
                                    f"gateway {self.gateway_id} down for {down_for:.0f} s", gateway_id=self.gateway_id)
+
+    async def _maybe_want_restart(self) -> None:
+        """A data farm broken for ``farm_restart_after_s``: ask the VM's supervisor to restart the gateway, once per
+        outage (it restarts it outside trading hours, and asks an operator inside them)."""
+        since = self.farms.broken_since()
+        if since is None or self.on_farms_broken is None or not self.owned or since == self._restart_wanted_for:
+            return
+        if (self.clock.now() - since).total_seconds() < self.farm_restart_after_s:
+            return
+        broken = self.farms.describe()
+        log.warning("data farm broken: gateway restart wanted", extra={"gateway_id": self.gateway_id,
+                                                                        "farms": broken})
+        try:
+            await self.on_farms_broken(self.gateway_id, since, broken)
+            self._restart_wanted_for = since
+        except Exception as exc:  # asked again on the next turn
+            log.warning("asking for a gateway restart failed", extra={"gateway_id": self.gateway_id,
+                                                                       "error": repr(exc)})
 
     async def close(self) -> None:
         """Close the session (orders stay at the broker) and give the lease up."""

@@ -7,6 +7,8 @@ Documents written here:
     fills/{exec_id}         Fill (one per leg execution in a follower's account, ours or foreign; an upsert)
     leases/{gateway_id}     {holder, epoch, expires_at} (``executor.lease``)
     heartbeats/executor     {at, started_at, gateways: {id: {connected, since, accounts, owned}}, in_flight, version}
+    gateways/{id}.restart_wanted   GatewayRestartWanted (that field only: a data farm broken for minutes; the
+                            VM's supervisor restarts the gateway, ``executor.farms``)
 Read: followers/*, gateways/*, controls/global and controls/{follower_id} (kill switches; absent = not paused).
 A document that does not parse is skipped and reported by ``malformed()`` (one bad document stops nobody).
 
@@ -17,6 +19,7 @@ never blocked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -36,6 +39,7 @@ from spreadpilot.models import (
     Follower,
     FollowerState,
     Gateway,
+    GatewayRestartWanted,
     IntentState,
     OrderIntent,
     execution_key,
@@ -65,6 +69,10 @@ class ExecutorStore(Protocol):
 
     async def gateways(self) -> dict[str, Gateway]:
         """Every configured gateway by id."""
+        ...
+
+    async def want_restart(self, gateway_id: str, wanted: GatewayRestartWanted) -> None:
+        """Ask the gateway's supervisor for a restart (``gateways/{id}.restart_wanted``; a removed gateway: nothing)."""
         ...
 
     async def controls(self, follower_ids: Iterable[str]) -> tuple[Controls, dict[str, Controls]]:
@@ -141,6 +149,14 @@ class FirestoreExecutorStore:
     async def gateways(self) -> dict[str, Gateway]:
         """Every gateway document."""
         return {g.id: g for g in await self._run(self.store.gateways.all)}
+
+    async def want_restart(self, gateway_id: str, wanted: GatewayRestartWanted) -> None:
+        """One field of the gateway's document (an admin's concurrent edit of the others is kept)."""
+        def write() -> None:
+            with contextlib.suppress(NotFound):  # removed meanwhile: its container is stopping anyway
+                self.store.gateways.ref(gateway_id).update({"restart_wanted": wanted.to_doc()})
+
+        await self._run(write)
 
     async def controls(self, follower_ids: Iterable[str]) -> tuple[Controls, dict[str, Controls]]:
         """Kill switches in one round trip."""

@@ -59,6 +59,9 @@ class ExecutorSettings(CommonSettings):
     reconnect_min_s: float = Field(default=0.5, gt=0, description="first reconnect backoff, real seconds")
     reconnect_max_s: float = Field(default=15.0, gt=0, description="longest reconnect backoff, real seconds")
     down_alert_s: float = Field(default=30.0, gt=0, description="business seconds a gateway is down before an alert")
+    farm_restart_after_s: float = Field(
+        default=300.0, gt=0, description="business seconds a data farm may stay broken (2103/2105/2157) before the "
+        "gateway's restart is asked of its supervisor")
     heartbeat_s: float = Field(default=15.0, gt=0, description="business seconds between heartbeat writes")
     io_threads: int = Field(default=64, ge=4, le=512, description="thread pool for Firestore/Pub/Sub calls (plus a "
                             "quarter as many for the writes of orders on their way)")

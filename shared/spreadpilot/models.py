@@ -194,6 +194,15 @@ class GatewayStatus(Frozen):
     accounts_seen: tuple[str, ...] = ()  # managedAccounts of the last completed API handshake
 
 
+class GatewayRestartWanted(Frozen):
+    """The executor asks the gateway's supervisor for a restart (``gateways/{id}.restart_wanted``): a data farm has
+    stayed broken since ``since`` while the gateway is otherwise up."""
+
+    at: AwareDatetime  # when it was asked; a container started later has answered it
+    since: AwareDatetime
+    why: str = Field(max_length=500)
+
+
 class Gateway(Frozen):
     """One IB Gateway (API socket) the executor connects to; ``gateways/{id}``, edited from the web app.
 
@@ -212,6 +221,7 @@ class Gateway(Frozen):
     vm: str | None = Field(default=None, min_length=1, max_length=63)
     vnc_port: int | None = Field(default=None, ge=1, le=65535)
     status: GatewayStatus | None = None
+    restart_wanted: GatewayRestartWanted | None = None  # written by the executor only
     # an operator approved restarting its hung container during trading hours (the supervisor asks; admin API)
     restart_approved_at: AwareDatetime | None = None
     restart_approved_by: str | None = Field(default=None, max_length=200)

@@ -1,4 +1,5 @@
-"""A hung gateway: its container runs and IBC logged in, but the API handshake has not completed for minutes.
+"""A hung gateway: its container runs and IBC logged in, but the API handshake has not completed for minutes, or
+the executor reports a data farm broken for minutes (``gateways/{id}.restart_wanted``, ``executor.farms``).
 
 IB Gateway hangs that way after a failed nightly restart or a lost server connection it never recovers from (the
 process is up, the port may even accept, nothing answers). Restarting the container cures it, but costs the open
@@ -43,12 +44,15 @@ class HungWatch:
     since: dict[str, datetime] = field(default_factory=dict)
     asked: set[str] = field(default_factory=set)
 
-    def step(self, gateway_id: str, hung: bool, now: datetime, approved_at: datetime | None) -> tuple[Step, float]:
-        """This pass's step for the gateway, and how long it has been hung (seconds)."""
+    def step(self, gateway_id: str, hung: bool, now: datetime, approved_at: datetime | None,
+             since: datetime | None = None) -> tuple[Step, float]:
+        """This pass's step for the gateway, and how long it has been hung (seconds); ``since``: when it began, if
+        known from elsewhere (the executor's word on a data farm broken since then)."""
         if not hung:
             self.forget(gateway_id)
             return Step.NOTHING, 0.0
-        since = self.since.setdefault(gateway_id, now)
+        since = min(self.since.setdefault(gateway_id, now), since or now)
+        self.since[gateway_id] = since
         hung_s = (now - since).total_seconds()
         if hung_s < self.restart_after_s:
             return Step.NOTHING, hung_s

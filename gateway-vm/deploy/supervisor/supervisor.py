@@ -131,10 +131,15 @@ class Supervisor:
         return state, detail, tuple(accounts or ()), hung
 
     def _if_hung(self, gateway: Gateway, hung: bool, detail: str, now: datetime) -> str:
-        """Restart a gateway hung for ``hung_restart_after_s`` outside the busy hours, or once an operator approved;
-        inside them ask an operator once. The detail to report."""
-        step, hung_s = self.hung.step(gateway.id, hung, now, gateway.restart_approved_at)
-        silent = f"its API has not answered for {hung_s:.0f} s although IB Gateway is logged in"
+        """Restart a gateway hung for ``hung_restart_after_s`` (or whose data farm the executor reports broken)
+        outside the busy hours, or once an operator approved; inside them ask an operator once. The detail to
+        report."""
+        wanted, started = gateway.restart_wanted, self.runtime.started(gateway.id)
+        farms = wanted is not None and started is not None and wanted.at >= started.at  # not answered by a restart
+        step, hung_s = self.hung.step(gateway.id, hung or farms, now, gateway.restart_approved_at,
+                                      since=wanted.since if farms and wanted else None)
+        silent = (f"the executor reports it broken for {hung_s:.0f} s ({wanted.why})" if farms and wanted else
+                  f"its API has not answered for {hung_s:.0f} s although IB Gateway is logged in")
         if step is Step.RESTART:
             approved = gateway.restart_approved_at is not None and busy_hours(now)
             why = f"approved by {gateway.restart_approved_by}" if approved else "outside trading hours"

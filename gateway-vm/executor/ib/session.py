@@ -30,6 +30,7 @@ from executor.broker import (
     OrderUpdate,
     OutcomeUnknown,
 )
+from executor.farms import FARM_CODES
 from executor.ib.codes import CONNECTIVITY_LINK, REFUSALS, Kind, classify
 from executor.ib.convert import completed_update, decimal_or_none, execution, expiry_of, order_update, right_of
 from executor.throttle import MessageBudget
@@ -242,6 +243,8 @@ class IBSession:
         if code in CONNECTIVITY_LINK:
             self.listener.on_connection(code, message)
             return
+        if code in FARM_CODES:
+            self.listener.on_farm(code, message)
         level = logging.INFO if known.kind is Kind.INFORMATIONAL else logging.WARNING
         log.log(level, "IB message", extra={"gateway_id": self.gateway_id, "req_id": req_id, "code": code,
                                             "kind": known.label,

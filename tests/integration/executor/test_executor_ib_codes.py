@@ -45,10 +45,12 @@ class Seen:
     def __init__(self) -> None:
         self.orders: list[OrderUpdate] = []
         self.connection: list[int] = []
+        self.farms: list[tuple[int, str]] = []
 
     def listener(self) -> BrokerListener:
         return BrokerListener(on_order=self.orders.append, on_execution=lambda e: None,
                               on_connection=lambda code, message: self.connection.append(code),
+                              on_farm=lambda code, message: self.farms.append((code, message)),
                               may_send=lambda: True)
 
 
@@ -187,5 +189,17 @@ def test_202_after_a_cancel_ends_the_order_as_cancelled_not_rejected() -> None:
             await broker.cancel("entry-codes-f01")
             await until(lambda: any(u.status == "Cancelled" for u in seen.orders))
             assert "Inactive" not in [u.status for u in seen.orders]
+
+    run(body)
+
+
+def test_a_data_farm_status_reaches_the_gateway_link_with_the_farms_name() -> None:
+    async def body() -> None:
+        async with adapter() as (sim, broker, seen):
+            connected = list(seen.farms)  # the session was told each farm's state on connecting
+            sim.inject("system_message", code=2103, text="Market data farm connection is broken:usopt")
+            assert await broker.ib.reqCurrentTimeAsync() is not None  # the message has arrived before this answer
+            assert {code for code, _ in connected} <= {2104, 2106, 2158}
+            assert seen.farms[len(connected):] == [(2103, "Market data farm connection is broken:usopt")]
 
     run(body)

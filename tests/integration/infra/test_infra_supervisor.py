@@ -8,7 +8,7 @@ import hashlib
 import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from google.cloud import firestore
 from gatewayvm.testing import GatewayVmProcess
 from spreadpilot.clock import CLOCK_ENV, SimClock
 from spreadpilot.envelopes import AlertMessage, decode
-from spreadpilot.models import Follower, Gateway, GatewayKind, GatewayState
+from spreadpilot.models import Follower, Gateway, GatewayKind, GatewayRestartWanted, GatewayState
 from spreadpilot.secrets import GatewayLogin, Secrets, gateway_login_secret
 from spreadpilot.store import Store
 from stack.local_stack import LocalStack
@@ -255,3 +255,27 @@ def test_a_gateway_hung_during_the_trading_day_waits_for_an_operator_then_restar
     assert waiting["state"] == "starting"  # logged in, the API does not answer: entries wait
     assert not_yet == []
     assert "approved by ops@example.com" in restarted.message
+
+
+def test_a_gateway_whose_data_farm_the_executor_reports_broken_is_restarted_and_a_restart_answers_the_request(
+    start_vm: Callable[..., GatewayVmProcess], clean_stack: LocalStack, firestore_db: firestore.Client,
+    tap: Callable[[str], TopicTap],
+) -> None:
+    alerts = tap("alerts")
+    vm, clock = _vm_at(start_vm, "20:00:00")
+    add_gateway(clean_stack, firestore_db, "gw-farm")
+    wait_state(firestore_db, "gw-farm", GatewayState.LOGGED_IN)
+
+    wanted = GatewayRestartWanted(at=clock.now(), since=clock.now() - timedelta(minutes=5),
+                                  why="data farm broken: market data farm usopt since 00:55:00 UTC")
+    firestore_db.collection("gateways").document("gw-farm").update({"restart_wanted": wanted.to_doc()})
+    [restarted] = alerts_of(alerts, "gateway.restarted")
+    wait_state(firestore_db, "gw-farm", GatewayState.LOGGED_IN, timeout_s=40)
+    time.sleep(3)  # passes after the restart: the request was answered by it, nothing is restarted again
+    again = [a for a in alerts_of(alerts, "", count=99, timeout_s=3) if a.type == "gateway.restarted"]
+
+    assert restarted.severity == "WARNING"
+    assert "the executor reports it broken" in restarted.message
+    assert "market data farm usopt" in restarted.message
+    assert again == []
+    assert vm.log().count('"message": "restarting a hung gateway"') == 1

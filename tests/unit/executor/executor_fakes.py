@@ -41,6 +41,7 @@ from spreadpilot.models import (
     Follower,
     FollowerState,
     Gateway,
+    GatewayRestartWanted,
     IntentState,
     OrderIntent,
     Right,
@@ -361,6 +362,12 @@ class MemoryStore:
         await asyncio.sleep(0)
         self._before("gateways")
         return dict(self.gateway_docs)
+
+    async def want_restart(self, gateway_id: str, wanted: GatewayRestartWanted) -> None:
+        await asyncio.sleep(0)
+        self._before("want_restart")
+        if gateway_id in self.gateway_docs:
+            self.gateway_docs[gateway_id] = self.gateway_docs[gateway_id].model_copy(update={"restart_wanted": wanted})
 
     async def controls(self, follower_ids: Iterable[str]) -> tuple[Controls, dict[str, Controls]]:
         await asyncio.sleep(0)
