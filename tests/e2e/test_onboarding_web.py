@@ -5,8 +5,10 @@ change anything, and is locked out once disabled. Screenshots go to ``out/e2e/``
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from gatewayvm.testing import GatewayVmProcess
 from identity.testing import SessionServers
+from spreadpilot import market_calendar
+from spreadpilot.clock import CLOCK_ENV, NEW_YORK, SimClock
 from stack.local_stack import LocalStack
 
 INVITEE_PASSWORD = "Viewer-chose-this-1"
@@ -118,3 +122,38 @@ def test_an_invited_viewer_signs_in_reads_changes_nothing_and_is_locked_out_once
     invitee.click("#signin-form button[type=submit]")
     expect(invitee.locator("#signin-error")).to_contain_text("user-disabled")
     shot(invitee, "26-viewer-locked-out")
+
+
+def _last_trading_morning() -> datetime:
+    """11:00 New York on the last trading day before today: the trading day's busy hours, in the past of the admin
+    API's own (real) clock, so an approval given now comes after the hang began."""
+    day = datetime.now(NEW_YORK).date() - timedelta(days=1)
+    while not market_calendar.is_trading_day(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, datetime.min.time().replace(hour=11), NEW_YORK)
+
+
+def test_an_admin_approves_restarting_a_gateway_hung_during_the_trading_day_and_it_logs_in_again(
+    clean_stack: LocalStack, web_app: str, browser: Browser, tmp_path: Path
+) -> None:
+    clock = SimClock(_last_trading_morning(), 1.0, time.time())
+    vm = GatewayVmProcess(tmp_path / "vm-busy", project=clean_stack.project, capacity=2,
+                          env={CLOCK_ENV: clock.spec()}, hung_restart_after_s=2.0)
+    vm.wait_ready()
+    try:
+        page = signed_in(browser, web_app)
+        add_gateway(page, "adv-hung", "advisor", "DU001")
+        state = page.locator("#gateway-state .badge")
+        expect(state).to_have_text("logged in", timeout=30_000)
+        vm.hang("adv-hung")
+        expect(page.locator("#gateway-detail")).to_contain_text("approve a restart in the web app", timeout=30_000)
+        shot(page, "24-gateway-hung-asks-for-a-restart")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#gateway-restart")
+        expect(page.locator(".flash")).to_contain_text("Restart of adv-hung approved")
+        expect(state).to_have_text("starting")  # hung: IBC logged in, the API silent
+        expect(state).to_have_text("logged in", timeout=30_000)  # restarted: the API answers again
+        shot(page, "25-gateway-restarted")
+        assert '"why": "approved by admin@spreadpilot.local"' in vm.log()
+    finally:
+        vm.stop()
