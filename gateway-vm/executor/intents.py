@@ -44,11 +44,10 @@ from spreadpilot.models import (
     OrderIntent,
     execution_key,
 )
-from spreadpilot.store import CONTROLS, HEARTBEATS, Malformed, Store
+from spreadpilot.store import CONTROLS, GLOBAL_CONTROLS, HEARTBEATS, Malformed, Store
 
 T = TypeVar("T")
 OPEN_STATES = [s.value for s in IntentState if not s.final]
-GLOBAL_CONTROLS = "global"
 LEASES = "leases"
 RELEASED = datetime(2000, 1, 1, tzinfo=UTC)  # a released lease "expired" long ago
 DOC_ID = re.compile(ID_PATTERN)

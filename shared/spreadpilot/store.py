@@ -67,6 +67,7 @@ STATEMENTS = "statements"
 ALERTS = "alerts"
 COMMANDS = "commands"
 CONTROLS = "controls"
+GLOBAL_CONTROLS = "global"  # controls/global: the kill switch of every follower (the others: controls/{follower_id})
 HEARTBEATS = "heartbeats"
 AUDIT = "audit"
 CLAIMS = "claims"

@@ -24,12 +24,13 @@ from telegram_bot.commands import HELP, Invalid, Parsed, parse_command
 from telegram_bot.ports import BotStore, PendingConfirmation, Replier
 from telegram_bot.settings import TelegramBotSettings
 from telegram_bot.update import TgMessage, Update
-from telegram_bot.views import pnl_text, positions_text, status_text
+from telegram_bot.views import alerts_text, follower_text, pnl_text, positions_text, status_text
 
 log = logging.getLogger(__name__)
 
 REFUSAL = "Not authorised."
 SHOWN_IDS = 20  # follower ids listed when an unknown one is refused
+SHOWN_ALERTS = 10  # newest unacknowledged alerts /alerts lists
 
 
 def confirm_code(key: str, update_id: int) -> str:
@@ -85,7 +86,8 @@ class OperatorBot:
         self, parsed: Parsed, update_id: int, message: TgMessage, actor: str, now: datetime, wall: datetime
     ) -> tuple[str, str]:
         day = new_york(now).date()
-        if parsed.name in ("pnl", "pause", "resume", "flatten") and parsed.arg not in (None, "all"):
+        if parsed.name in ("pnl", "pause", "resume", "flatten", "reconcile", "follower") and parsed.arg not in (
+                None, "all"):
             known = self.store.follower_ids()
             if parsed.arg not in known:
                 shown = ", ".join(sorted(known)[:SHOWN_IDS]) + (" …" if len(known) > SHOWN_IDS else "")
@@ -100,6 +102,10 @@ class OperatorBot:
             return status_text(now, heartbeat, self.settings.bot_heartbeat_max_age_s, day, signals, orders), "answered"
         if parsed.name == "positions":
             return positions_text(self.store.open_positions()), "answered"
+        if parsed.name == "alerts":
+            return alerts_text(self.store.open_alerts(SHOWN_ALERTS), now), "answered"
+        if parsed.name == "follower":
+            return self._follower(parsed.arg or "", now), "answered"
         if parsed.name == "pnl":
             since = datetime.combine(day, time(0), NEW_YORK)
             snapshots = self.store.latest_pnl(parsed.arg, since)
@@ -112,9 +118,11 @@ class OperatorBot:
         if parsed.name == "confirm":
             return self._confirm(parsed, update_id, actor, now, wall)
         scope = parsed.arg or "all"
-        kind = {"pause": CommandKind.PAUSE, "resume": CommandKind.RESUME,
+        kind = {"pause": CommandKind.PAUSE, "resume": CommandKind.RESUME, "reconcile": CommandKind.RECONCILE,
                 "flatten": CommandKind.FLATTEN_REQUEST}[parsed.name]
         code = confirm_code(self.settings.telegram_webhook_secret.get_secret_value(), update_id)
+        if kind is CommandKind.PAUSE and scope == "all":
+            return self._ask_to_pause_everyone(code, update_id, message, actor, wall)
         flatten = kind is CommandKind.FLATTEN_REQUEST
         command = self._command(kind, scope, update_id, actor, now, code if flatten else None)
         if flatten:
@@ -128,6 +136,30 @@ class OperatorBot:
                     "confirmation_requested")
         self._publish(command)
         return f"{parsed.name.capitalize()} {scope}: sent (command {command.command_id}).", "published"
+
+    def _ask_to_pause_everyone(self, code: str, update_id: int, message: TgMessage, actor: str,
+                               wall: datetime) -> tuple[str, str]:
+        """Pausing every follower's entries is confirmed as a flatten is: a code for this operator, with a TTL; the
+        pause is published by the ``/confirm`` (``pending_confirmations/{code}`` of kind ``pause``)."""
+        ttl = timedelta(seconds=self.settings.bot_confirm_ttl_s)
+        self.store.save_confirmation(PendingConfirmation(
+            code=code, kind="pause", scope="all", requested_by=actor, chat_id=message.chat.id, source="telegram",
+            command_id=command_id_for(update_id), requested_at=wall, expires_at=wall + ttl))
+        minutes = self.settings.bot_confirm_ttl_s / 60
+        return (f"Pause of every follower's entries asked: nothing is sent yet. Send /confirm {code} within "
+                f"{minutes:g} minutes to pause everyone.", "confirmation_requested")
+
+    def _follower(self, follower_id: str, now: datetime) -> str:
+        brief = self.store.follower(follower_id)
+        if brief is None:  # removed between the id check and this read
+            return f"No follower {follower_id!r}."
+        day = new_york(now).date()
+        orders = [o for s in self.store.signals_on(day) for o in self.store.orders_for(s.signal_id)
+                  if o.follower_id == follower_id]
+        positions = [p for p in self.store.open_positions() if p.follower_id == follower_id]
+        snapshots = self.store.latest_pnl(follower_id, datetime.combine(day, time(0), NEW_YORK))
+        text: str = follower_text(brief, self.store.entries_paused(follower_id), orders, positions, snapshots)
+        return text
 
     def _confirm(self, parsed: Parsed, update_id: int, actor: str, now: datetime,
                  wall: datetime) -> tuple[str, str]:
@@ -147,17 +179,22 @@ class OperatorBot:
             if pending.issued_in != "Telegram":
                 return (f"Code {code} was issued in {pending.issued_in} to {pending.requested_by} for a "
                         f"{pending.kind} of {pending.scope}: confirm it there. Nothing was sent.", "issued_elsewhere")
-            return "Only the operator who asked for the flatten can confirm it.", "wrong_user"
+            return f"Only the operator who asked for the {pending.kind} can confirm it.", "wrong_user"
         if found is Verdict.CONFIRMED:
             return f"Code {code} was already confirmed.", "already_confirmed"
         if found is Verdict.EXPIRED:
-            return f"Code {code} expired. Send /flatten {pending.scope} again.", "expired"
-        if pending.kind != "flatten":
-            return f"Code {code} confirms a {pending.kind}, not a flatten: confirm it where it was asked.", "wrong_kind"
-        command = self._command(CommandKind.FLATTEN_CONFIRM, pending.scope, update_id, actor, now, code)
+            return f"Code {code} expired. Send /{pending.kind} {pending.scope} again.", "expired"
+        if pending.kind not in ("flatten", "pause"):
+            return (f"Code {code} confirms a {pending.kind}, not a flatten or a pause: confirm it where it was asked.",
+                    "wrong_kind")
+        pause = pending.kind == "pause"
+        kind = CommandKind.PAUSE if pause else CommandKind.FLATTEN_CONFIRM
+        command = self._command(kind, pending.scope, update_id, actor, now, None if pause else code)
         if not self.store.use_confirmation(code, command.command_id, actor, wall):
             return f"Code {code} was already confirmed.", "already_confirmed"
         self._publish(command)
+        if pause:
+            return (f"Pause of every follower's entries confirmed (command {command.command_id}).", "published")
         return (f"Flatten {pending.scope} confirmed (command {command.command_id}); the executor reports the outcome "
                 "as an alert.", "published")
 

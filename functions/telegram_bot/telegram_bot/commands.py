@@ -13,10 +13,13 @@ HELP = (
     "/status — executor, gateways, today's signal and orders\n"
     "/positions — open positions\n"
     "/pnl [follower] — latest P&L\n"
-    "/pause [all|follower] — stop new entries\n"
+    "/follower ID — one follower: settings, kill switch, today's order, position, P&L\n"
+    "/alerts — the newest alerts nobody acknowledged\n"
+    "/pause [all|follower] — stop new entries (all: asks for /confirm)\n"
     "/resume [all|follower] — allow entries again\n"
+    "/reconcile [all|follower] — reconcile with the broker now\n"
     "/flatten all|follower — close positions (asks for /confirm)\n"
-    "/confirm CODE — confirm a flatten\n"
+    "/confirm CODE — confirm a flatten or a pause of everyone\n"
     "/ack ALERT_ID — acknowledge an alert"
 )
 
@@ -43,6 +46,8 @@ _USAGE = {
     "confirm": "usage: /confirm CODE",
     "ack": "usage: /ack ALERT_ID",
     "pnl": "usage: /pnl [follower]",
+    "reconcile": "usage: /reconcile [all|follower]",
+    "follower": "usage: /follower ID",
 }
 
 
@@ -55,15 +60,15 @@ def parse_command(text: str, bot_username: str = "") -> Parsed | Invalid:
     if mention and bot_username and mention.lower() != bot_username.lower():
         return Invalid("That command is for another bot.")
     name, args = head.lower(), words[1:]
-    if name in ("help", "start", "status", "positions") and not args:
+    if name in ("help", "start", "status", "positions", "alerts") and not args:
         return Parsed("help" if name == "start" else name)
-    if name in ("pnl", "pause", "resume", "flatten") and len(args) <= 1:
+    if name in ("pnl", "pause", "resume", "flatten", "reconcile", "follower") and len(args) <= 1:
         arg = args[0] if args else None
-        if name == "flatten" and arg is None:
+        if name in ("flatten", "follower") and arg is None:
             return Invalid(_USAGE[name])
-        if name in ("pause", "resume") and arg is None:
+        if name in ("pause", "resume", "reconcile") and arg is None:
             arg = "all"
-        if arg is not None and not _SCOPE.match(arg):
+        if (arg is not None and not _SCOPE.match(arg)) or (name == "follower" and arg == "all"):
             return Invalid(_USAGE[name])
         return Parsed(name, arg)
     if name == "confirm" and len(args) == 1:

@@ -4,7 +4,8 @@ Reads ``heartbeats/executor``, ``signals`` (by ``date``), ``orders`` (by ``signa
 ``pnl_snapshots`` (by ``follower_id`` and ``at``), ``daily_pnl`` (by id or ``date``). Writes ``commands/{command_id}``
 (+ ``published_message_id``), ``pending_confirmations/{code}`` (through ``spreadpilot.confirmations``, shared with
 the admin API: a code is spent once whichever front end confirms it), ``alerts/{id}.acknowledged_by/at`` and
-``audit``. Reads follower ids (ids only) to refuse an unknown one.
+``audit``. Reads follower ids (ids only) to refuse an unknown one, one follower's operational fields for
+``/follower`` (never its e-mail or IBAN), ``controls/*`` and the newest ``alerts``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from google.cloud import firestore
 from spreadpilot import confirmations
 from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
-from spreadpilot.store import ALERTS, FOLLOWERS, HEARTBEATS, PNL_SNAPSHOTS, Store
-from telegram_bot.ports import Heartbeat
+from spreadpilot.store import ALERTS, CONTROLS, FOLLOWERS, GLOBAL_CONTROLS, HEARTBEATS, PNL_SNAPSHOTS, Store
+from telegram_bot.ports import FollowerBrief, Heartbeat, OpenAlert
 
 EXECUTOR_HEARTBEAT = "executor"
+ALERTS_READ = 200  # the newest alerts read for /alerts: enough for a bad day's unacknowledged ones
+FOLLOWER_FIELDS = tuple(f for f in FollowerBrief.model_fields if f != "id")
 
 
 def _snapshot(doc: dict[str, object]) -> PnLSnapshot:
@@ -106,6 +109,27 @@ class FirestoreBotStore:
             return False
         ref.update({"acknowledged_by": by, "acknowledged_at": at.isoformat()})
         return True
+
+    def open_alerts(self, limit: int) -> list[OpenAlert]:
+        """The newest alerts (a bounded read: the last ``ALERTS_READ`` by time), unacknowledged and not collapsed."""
+        query = self.db.collection(ALERTS).order_by("at", direction=firestore.Query.DESCENDING).limit(ALERTS_READ)
+        found = [OpenAlert.model_validate(doc) for snap in query.stream()
+                 if (doc := {"alert_id": snap.id, **(snap.to_dict() or {})})]
+        return [a for a in found if a.acknowledged_by is None and a.collapsed_into is None][:limit]
+
+    def follower(self, follower_id: str) -> FollowerBrief | None:
+        """The follower's operational fields (the document's others are not read into the bot)."""
+        snap = self.db.collection(FOLLOWERS).document(follower_id).get(field_paths=list(FOLLOWER_FIELDS))
+        return FollowerBrief.model_validate({"id": follower_id, **(snap.to_dict() or {})}) if snap.exists else None
+
+    def entries_paused(self, follower_id: str) -> str | None:
+        """The global kill switch first, then the follower's own."""
+        for scope in (GLOBAL_CONTROLS, follower_id):
+            doc = self.db.collection(CONTROLS).document(scope).get().to_dict() or {}
+            if doc.get("entries_paused") is True:
+                who = "everyone" if scope == GLOBAL_CONTROLS else "this follower"
+                return f"{who}: {doc.get('reason') or 'no reason given'} (by {doc.get('updated_by') or 'unknown'})"
+        return None
 
     def audit(self, action: str, actor: str, at: datetime, **details: object) -> None:
         """Append an audit record."""

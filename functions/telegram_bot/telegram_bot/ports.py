@@ -7,6 +7,7 @@ executor share, so a code issued by the web app reads the same here.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -14,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
 
-__all__ = ["BotStore", "GatewayStatus", "Heartbeat", "PendingConfirmation", "Replier"]
+__all__ = ["BotStore", "FollowerBrief", "GatewayStatus", "Heartbeat", "OpenAlert", "PendingConfirmation", "Replier"]
 
 
 class _Doc(BaseModel):
@@ -31,6 +32,33 @@ class Heartbeat(_Doc):
 
     at: AwareDatetime
     gateways: dict[str, GatewayStatus] = {}
+
+
+class OpenAlert(_Doc):
+    """An ``alerts/{id}`` document as the bot lists it."""
+
+    alert_id: str
+    type: str
+    severity: str
+    message: str
+    at: AwareDatetime
+    follower_id: str | None = None
+    count: int = 1
+    acknowledged_by: str | None = None
+    collapsed_into: str | None = None
+
+
+class FollowerBrief(_Doc):
+    """What ``/follower`` shows of a follower: the operational fields only (no e-mail, no IBAN)."""
+
+    id: str
+    enabled: bool = True
+    state: str = "active"
+    gateway_id: str | None = None
+    ibkr_account: str = ""
+    multiplier: Decimal = Decimal(1)
+    max_contracts: int = 0
+    daily_loss_limit: Decimal = Decimal(0)
 
 
 class Replier(Protocol):
@@ -90,6 +118,18 @@ class BotStore(Protocol):
 
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> bool:
         """Mark an alert acknowledged; False if there is no such alert."""
+        ...
+
+    def open_alerts(self, limit: int) -> list[OpenAlert]:
+        """The newest ``limit`` alerts nobody acknowledged (collapsed repeats left out), newest first."""
+        ...
+
+    def follower(self, follower_id: str) -> FollowerBrief | None:
+        """One follower's operational fields."""
+        ...
+
+    def entries_paused(self, follower_id: str) -> str | None:
+        """Why the follower's entries are paused (the global kill switch or its own), or None."""
         ...
 
     def audit(self, action: str, actor: str, at: datetime, **details: object) -> None:

@@ -1,4 +1,4 @@
-"""What ``/status``, ``/positions`` and ``/pnl`` answer, as plain text."""
+"""What ``/status``, ``/positions``, ``/pnl``, ``/alerts`` and ``/follower`` answer, as plain text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 from spreadpilot.clock import new_york
 from spreadpilot.models import DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
 from spreadpilot.money import format_money
-from telegram_bot.ports import Heartbeat
+from telegram_bot.ports import FollowerBrief, Heartbeat, OpenAlert
 
 MAX_LINES = 40
 
@@ -93,4 +93,38 @@ def pnl_text(snapshots: list[PnLSnapshot], dailies: list[DailyPnL], follower_id:
     for daily in sorted(dailies, key=lambda d: d.follower_id)[:MAX_LINES]:
         lines.append(f"{daily.follower_id} {daily.date} closed: realised {money(daily.realized_pnl)},"
                      f" {daily.trades} trade(s)")
+    return "\n".join(lines)
+
+
+def alerts_text(alerts: list[OpenAlert], now: datetime) -> str:
+    """The newest unacknowledged alerts, each with the id ``/ack`` takes."""
+    if not alerts:
+        return "No open alerts: every recent alert is acknowledged."
+    lines = [f"{len(alerts)} newest alert(s) nobody acknowledged (/ack ID):"]
+    for alert in alerts:
+        repeats = f" ×{alert.count}" if alert.count > 1 else ""
+        who = f" {alert.follower_id}" if alert.follower_id else ""
+        lines.append(f"{alert.severity} {alert.type}{who}{repeats}, {_age(now, alert.at)} ago: "
+                     f"{alert.message[:160]} [{alert.alert_id}]")
+    return "\n".join(lines)
+
+
+def follower_text(brief: FollowerBrief, paused: str | None, orders: list[OrderIntent], positions: list[Position],
+                  snapshots: list[PnLSnapshot]) -> str:
+    """One follower: settings, kill switch, today's orders, open position and latest P&L."""
+    state = "enabled" if brief.enabled else "DISABLED"
+    lines = [f"Follower {brief.id}: {state}, {brief.state}, account {brief.ibkr_account} on gateway "
+             f"{brief.gateway_id or '(none)'}",
+             f"Sizing: ×{brief.multiplier}, at most {brief.max_contracts} contract(s); daily-loss limit "
+             f"${format_money(brief.daily_loss_limit)}",
+             f"Entries: {'PAUSED for ' + paused if paused else 'allowed'}"]
+    if not orders:
+        lines.append("Orders today: none")
+    for intent in sorted(orders, key=lambda i: i.created_at):
+        price = f" at {intent.avg_price}" if intent.avg_price is not None else ""
+        reason = f" ({intent.reason})" if intent.reason else ""
+        lines.append(f"Order {intent.kind} {intent.state}: {intent.filled_qty}/{intent.contracts}{price}{reason}"[:300])
+    position_lines = positions_text(positions).splitlines()
+    lines.append("Position: " + (position_lines[0].split(": ", 1)[-1] if positions else "none"))
+    lines.extend(pnl_text(snapshots, [], brief.id).splitlines())
     return "\n".join(lines)

@@ -105,3 +105,45 @@ def test_ack_marks_the_alert_acknowledged_by_the_operator(
     doc = firestore_db.collection("alerts").document("it-ack-1").get().to_dict()
     assert doc["acknowledged_by"] == f"telegram:{OPERATOR}"
     assert replies(sink) == ["Alert it-ack-1 acknowledged."]
+
+
+def test_pausing_everyone_publishes_only_after_its_code_is_confirmed(
+    webhook: Webhook, tap: Callable[[str], TopicTap], sink: SinkControl, firestore_db: firestore.Client
+) -> None:
+    published = tap("commands")
+    webhook.send("/pause", 40)
+    assert commands(published, 1, timeout_s=2) == []
+    asked = wait_for(lambda: replies(sink), "the /pause reply")[0]
+    code = asked.split("/confirm ", 1)[1].split()[0]
+    stored = firestore_db.collection("pending_confirmations").document(code).get().to_dict()
+    assert (stored["kind"], stored["scope"], stored["requested_by"]) == ("pause", "all", f"telegram:{OPERATOR}")
+    webhook.send(f"/confirm {code}", 41)
+    [pause] = commands(published, 1)
+    assert (pause.kind, pause.scope, pause.command_id, pause.source) == (CommandKind.PAUSE, "all", "tg-41",
+                                                                         "telegram")
+
+
+def test_alerts_and_follower_read_firestore_and_show_no_email_or_iban(
+    webhook: Webhook, sink: SinkControl, firestore_db: firestore.Client
+) -> None:
+    now = datetime.now(UTC)
+    for n, acked in ((1, None), (2, "telegram:1"), (3, None)):
+        firestore_db.collection("alerts").document(f"it-al-{n}").set({
+            "alert_id": f"it-al-{n}", "type": "order.rejected", "severity": "CRITICAL", "message": f"rejected {n}",
+            "at": now.replace(minute=n).isoformat(), "follower_id": "f01", "acknowledged_by": acked})
+    firestore_db.collection("followers").document("f01").set({
+        "id": "f01", "name": "Anna Rossi", "email": "anna@example.com", "iban": "DE89370400440532013000",
+        "commission_pct": "20", "gateway_id": "gw1", "ibkr_account": "DU001", "enabled": True, "state": "active",
+        "multiplier": "1.5", "max_contracts": 4, "daily_loss_limit": "1500"})
+    firestore_db.collection("controls").document("f01").set({"entries_paused": True, "reason": "asked by investor",
+                                                             "updated_by": "ops@example.com"})
+    webhook.send("/alerts", 50)
+    webhook.send("/follower f01", 51)
+    alerts_reply, follower_reply = wait_for(lambda: len(replies(sink)) == 2 and replies(sink), "both replies")
+
+    assert [line.rsplit("[", 1)[1] for line in alerts_reply.splitlines()[1:]] == ["it-al-3]", "it-al-1]"]
+    assert "Follower f01: enabled, active, account DU001 on gateway gw1" in follower_reply
+    assert "Sizing: ×1.5, at most 4 contract(s); daily-loss limit $1,500.00" in follower_reply
+    assert "PAUSED for this follower: asked by investor (by ops@example.com)" in follower_reply
+    assert "anna@example.com" not in follower_reply
+    assert "DE89" not in follower_reply

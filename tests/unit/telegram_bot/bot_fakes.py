@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from spreadpilot.envelopes import Message
 from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
-from telegram_bot.ports import Heartbeat, PendingConfirmation
+from telegram_bot.ports import FollowerBrief, Heartbeat, OpenAlert, PendingConfirmation
 from telegram_bot.settings import TelegramBotSettings
 from telegram_bot.update import Update
 
@@ -50,6 +51,8 @@ class MemoryBotStore:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.audits: list[dict[str, Any]] = []
         self.followers: set[str] = {"f01", "f02", "f03"}
+        self.briefs: dict[str, FollowerBrief] = {}
+        self.paused: dict[str, str] = {}  # scope ("global" or a follower id) → why
 
     def heartbeat(self) -> Heartbeat | None:
         return self.beat
@@ -104,6 +107,20 @@ class MemoryBotStore:
             return False
         self.alerts[alert_id].update(acknowledged_by=by, acknowledged_at=at)
         return True
+
+    def open_alerts(self, limit: int) -> list[OpenAlert]:
+        found = [OpenAlert.model_validate({"alert_id": alert_id, **doc}) for alert_id, doc in self.alerts.items()]
+        found = [a for a in found if a.acknowledged_by is None and a.collapsed_into is None]
+        return sorted(found, key=lambda a: a.at, reverse=True)[:limit]
+
+    def follower(self, follower_id: str) -> FollowerBrief | None:
+        if follower_id not in self.followers:
+            return None
+        return self.briefs.get(follower_id) or FollowerBrief(id=follower_id, ibkr_account="DU001", gateway_id="gw1",
+                                                             max_contracts=10, daily_loss_limit=Decimal(2000))
+
+    def entries_paused(self, follower_id: str) -> str | None:
+        return self.paused.get(follower_id) or self.paused.get("global")
 
     def audit(self, action: str, actor: str, at: datetime, **details: object) -> None:
         self.audits.append({"action": action, "actor": actor, "at": at, **details})

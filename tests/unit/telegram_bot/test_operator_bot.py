@@ -199,7 +199,7 @@ def test_ack_marks_the_alert_acknowledged_by_the_operator() -> None:
 
 def test_every_command_is_audited_and_answered_in_its_chat() -> None:
     rig = Rig()
-    for update_id, text in enumerate(["/help", "/status", "/pause all", "/nonsense"], start=1):
+    for update_id, text in enumerate(["/help", "/status", "/pause f01", "/nonsense"], start=1):
         rig.say(text, update_id=update_id)
     assert [a["action"] for a in rig.store.audits] == ["telegram.help", "telegram.status", "telegram.pause",
                                                        "telegram.invalid"]
@@ -211,3 +211,64 @@ def test_updates_without_text_are_ignored() -> None:
     assert rig.bot.handle(update("/status").model_copy(update={"message": None}), NOW) is None
     assert rig.replier.sent == []
     assert rig.store.audits == []
+
+
+def test_pausing_everyone_asks_for_a_code_and_only_its_confirmation_by_the_same_operator_publishes_the_pause() -> None:
+    rig = Rig()
+    for text, update_id in (("/pause", 20), ("/pause all", 21)):
+        reply = rig.say(text, update_id=update_id)
+        assert "nothing is sent yet" in reply
+        assert "within 2 minutes" in reply
+    assert rig.publisher.commands() == []
+    code = next(c for c, p in rig.store.confirmations.items() if p.command_id == "tg-20")
+    assert rig.store.confirmations[code].kind == "pause"
+    assert "Only the operator who asked for the pause" in rig.say(f"/confirm {code}", update_id=22, user=222)
+    assert "confirmed" in rig.say(f"/confirm {code}", update_id=23, at_s=30)
+    [pause] = rig.publisher.commands()
+    assert (pause.kind, pause.scope, pause.command_id) == (CommandKind.PAUSE, "all", "tg-23")
+    assert "already confirmed" in rig.say(f"/confirm {code}", update_id=24, at_s=40)
+    late = next(c for c, p in rig.store.confirmations.items() if p.command_id == "tg-21")
+    assert "expired. Send /pause all again" in rig.say(f"/confirm {late}", update_id=25, at_s=121)
+    assert len(rig.publisher.commands()) == 1
+
+
+def test_reconcile_publishes_one_command_for_a_follower_or_everyone_and_refuses_an_unknown_id() -> None:
+    rig = Rig()
+    assert "sent" in rig.say("/reconcile f02", update_id=30)
+    assert "sent" in rig.say("/reconcile", update_id=31)
+    assert "No follower 'f9'" in rig.say("/reconcile f9", update_id=32)
+    assert [(c.kind, c.scope) for c in rig.publisher.commands()] == [(CommandKind.RECONCILE, "f02"),
+                                                                     (CommandKind.RECONCILE, "all")]
+
+
+def test_alerts_lists_the_newest_unacknowledged_ones_with_the_id_to_ack() -> None:
+    rig = Rig()
+    assert rig.say("/alerts") == "No open alerts: every recent alert is acknowledged."
+    for n in range(14):
+        rig.store.alerts[f"a-{n}"] = {"type": "order.rejected", "severity": "CRITICAL", "message": f"rejected {n}",
+                                      "at": NOW - timedelta(minutes=30 - n), "follower_id": "f01"}
+    rig.store.alerts["a-13"]["acknowledged_by"] = "telegram:1"
+    rig.store.alerts["a-12"]["collapsed_into"] = "a-11"
+    rig.store.alerts["a-11"]["count"] = 2
+    lines = rig.say("/alerts", update_id=2).splitlines()
+    assert lines[0] == "10 newest alert(s) nobody acknowledged (/ack ID):"
+    assert lines[1] == "CRITICAL order.rejected f01 ×2, 19 min ago: rejected 11 [a-11]"
+    assert [line.rsplit("[", 1)[1] for line in lines[1:]] == [f"a-{n}]" for n in range(11, 1, -1)]
+
+
+def test_follower_shows_its_settings_kill_switch_orders_position_and_pnl_and_refuses_an_unknown_id() -> None:
+    rig = Rig()
+    rig.store.signals = [Signal(signal_id=SIGNAL_ID, date=DAY, ticker="QQQ", spread=SPREAD, qty_per_leg=2,
+                                detected_at=NOW)]
+    rig.store.orders = [intent("f01", IntentState.FILLED).model_copy(update={"filled_qty": 2,
+                                                                            "avg_price": Decimal("0.84")}),
+                        intent("f02", IntentState.SUBMITTED)]
+    rig.store.paused["global"] = "everyone: desk review (by telegram:111)"
+    reply = rig.say("/follower f01").splitlines()
+    assert reply[0] == "Follower f01: enabled, active, account DU001 on gateway gw1"
+    assert reply[1] == "Sizing: ×1, at most 10 contract(s); daily-loss limit $2,000.00"
+    assert reply[2] == "Entries: PAUSED for everyone: desk review (by telegram:111)"
+    assert reply[3] == "Order entry filled: 2/2 at 0.84"
+    assert reply[4] == "Position: none"
+    assert "No follower 'f9'" in rig.say("/follower f9", update_id=2)
+    assert rig.say("/follower", update_id=3) == "usage: /follower ID"
