@@ -35,6 +35,7 @@ from fakes.sink_parsing import email_summary, parse_body
 
 BOT_ID = 7000000001
 BOT_USERNAME = "spreadpilot_local_bot"
+_SENT_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "forwardMessage", "copyMessage"}
 _MESSAGE_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "editMessageText", "forwardMessage", "copyMessage"}
 
 
@@ -69,6 +70,13 @@ class SinkState:
             entry["id"] = next(self.ids)
             self.received.append(entry)
             return entry
+
+    def sent_message(self, chat_id: object, message_id: object) -> bool:
+        """Whether a message with this id was delivered to this chat (Telegram edits only those)."""
+        with self.lock:
+            return any(e["kind"] == "telegram" and e["status"] == 200 and e["method"] in _SENT_METHODS
+                       and str(e["id"]) == str(message_id) and str(e["summary"]["chat_id"]) == str(chat_id)
+                       for e in self.received)
 
     def clear(self) -> None:
         """Forget everything."""
@@ -154,6 +162,12 @@ class SinkHandler(JsonHandler):
                 "document": files[0]["filename"] if files else None,
             },
         }
+        if api_method == "editMessageText" and not self.state.sent_message(fields.get("chat_id"),
+                                                                           fields.get("message_id")):
+            self.state.record(entry | {"status": 400})  # as Telegram answers an edit of a message it never sent
+            self.send_json(400, {"ok": False, "error_code": 400,
+                                 "description": "Bad Request: message to edit not found"})
+            return
         fault = self.state.next_fault("telegram")
         if fault is not None:
             self.state.record(entry | {"status": fault.status})

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from telegram import Bot, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from spreadpilot.errors import Rejected, Retryable
@@ -54,13 +54,41 @@ def _translate(error: TelegramError) -> Exception:
     return Rejected(error.message, where="telegram")
 
 
-async def send_message(bot: Bot, chat_id: int | str, text: str, *, parse_mode: str | None = None) -> int:
-    """Send ``text`` to ``chat_id``; returns Telegram's message id."""
+Buttons = Sequence[tuple[str, str]]  # one row of inline buttons: (label, callback data of at most 64 bytes)
+
+
+def _keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
+
+
+async def send_message(bot: Bot, chat_id: int | str, text: str, *, parse_mode: str | None = None,
+                       buttons: Buttons | None = None) -> int:
+    """Send ``text`` to ``chat_id`` (with a row of inline ``buttons``); returns Telegram's message id."""
     try:
-        message = await bot.send_message(chat_id=chat_id, text=text, parse_mode=parse_mode)
+        message = await bot.send_message(chat_id=chat_id, text=text, parse_mode=parse_mode,
+                                         reply_markup=_keyboard(buttons))
     except TelegramError as error:
         raise _translate(error) from error
     return int(message.message_id)
+
+
+async def edit_message(bot: Bot, chat_id: int | str, message_id: int, text: str,
+                       buttons: Buttons | None = None) -> None:
+    """Replace a message's text and buttons (a page turned)."""
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=_keyboard(buttons))
+    except TelegramError as error:
+        raise _translate(error) from error
+
+
+async def answer_callback(bot: Bot, callback_id: str, text: str = "") -> None:
+    """Answer a button press (Telegram shows a spinner on the button until then)."""
+    try:
+        await bot.answer_callback_query(callback_id, text=text or None)
+    except TelegramError as error:
+        raise _translate(error) from error
 
 
 async def send_document(bot: Bot, chat_id: int | str, filename: str, content: bytes, caption: str | None = None) -> int:
@@ -100,6 +128,14 @@ class SyncBot:
             bot, loop = self.bot, self.loop
         return asyncio.run_coroutine_threadsafe(make(bot), loop).result(timeout=self.timeout_s)
 
-    def send_message(self, chat_id: int | str, text: str) -> int:
+    def send_message(self, chat_id: int | str, text: str, buttons: Buttons | None = None) -> int:
         """Send ``text`` to ``chat_id``; errors as ``send_message`` raises them."""
-        return self.run(lambda bot: send_message(bot, chat_id, text))
+        return self.run(lambda bot: send_message(bot, chat_id, text, buttons=buttons))
+
+    def edit_message(self, chat_id: int | str, message_id: int, text: str, buttons: Buttons | None = None) -> None:
+        """Replace a message's text and buttons."""
+        self.run(lambda bot: edit_message(bot, chat_id, message_id, text, buttons))
+
+    def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Answer a button press."""
+        self.run(lambda bot: answer_callback(bot, callback_id, text))

@@ -17,14 +17,16 @@ from spreadpilot import confirmations
 from spreadpilot.clock import NEW_YORK, new_york
 from spreadpilot.confirmations import Verdict
 from spreadpilot.envelopes import CommandMessage
+from spreadpilot.errors import Rejected
 from spreadpilot.models import Command, CommandKind
 from spreadpilot.publisher import Publisher
 from spreadpilot.resources import COMMANDS
+from spreadpilot.telegram import Buttons
 from telegram_bot.commands import HELP, Invalid, Parsed, parse_command
 from telegram_bot.ports import BotStore, PendingConfirmation, Replier
 from telegram_bot.settings import TelegramBotSettings
-from telegram_bot.update import TgMessage, Update
-from telegram_bot.views import alerts_text, follower_text, pnl_text, positions_text, status_text
+from telegram_bot.update import TgCallback, TgMessage, Update
+from telegram_bot.views import alerts_text, follower_text, pnl_page, pnl_text, positions_page, status_text
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class OperatorBot:
     def handle(self, update: Update, now: datetime, wall: datetime | None = None) -> str | None:
         """Answer ``update`` at business time ``now`` (real time ``wall``: confirmation codes are typed by people);
         the reply sent, or None when there was nothing to answer."""
+        if update.callback_query is not None:
+            return self._turn_page(update.callback_query, now)
         message = update.message
         if message is None or message.text is None or message.sender is None:
             return None
@@ -78,9 +82,49 @@ class OperatorBot:
         if isinstance(parsed, Invalid):
             self.store.audit("telegram.invalid", actor, now, outcome="refused", reason=parsed.reason, **details)
             return self._reply(message, parsed.reason)
+        if parsed.name == "positions" or (parsed.name == "pnl" and parsed.arg in (None, "all")):
+            text, buttons = self._page_of(parsed.name, 1, now)  # a long list: its first page, buttons to the rest
+            self.store.audit(f"telegram.{parsed.name}", actor, now, outcome="answered", arg=parsed.arg, **details)
+            return self._reply(message, text, buttons)
         reply, outcome = self._dispatch(parsed, update.update_id, message, actor, now, wall or now)
         self.store.audit(f"telegram.{parsed.name}", actor, now, outcome=outcome, arg=parsed.arg, **details)
         return self._reply(message, reply)
+
+    def _page_of(self, kind: str, number: int, now: datetime) -> tuple[str, Buttons]:
+        shown: tuple[str, Buttons]
+        if kind == "positions":
+            shown = positions_page(self.store.open_positions(), number)
+            return shown
+        day = new_york(now).date()
+        snapshots = self.store.latest_pnl(None, datetime.combine(day, time(0), NEW_YORK))
+        shown = pnl_page(snapshots, self.store.daily_pnl(day, None), None, number)
+        return shown
+
+    def _turn_page(self, press: TgCallback, now: datetime) -> str | None:
+        """A page button of ``/positions`` or ``/pnl``: the message shows that page, read afresh."""
+        message = press.message
+        actor = f"telegram:{press.sender.id}"
+        details: dict[str, object] = {"callback_id": press.id, "data": (press.data or "")[:64]}
+        if message is None or message.chat.id not in self.settings.allowed_chats or \
+                press.sender.id not in self.settings.allowed_users:
+            self.store.audit("telegram.refused", actor, now, outcome="unauthorised", **details)
+            self.replier.answer_callback(press.id, REFUSAL)
+            return None
+        kind, _, number = (press.data or "").partition(":")
+        if kind not in ("positions", "pnl") or not number.isdigit():
+            self.store.audit("telegram.page", actor, now, outcome="refused", **details)
+            self.replier.answer_callback(press.id, "That button is not ours any more: send the command again.")
+            return None
+        text, buttons = self._page_of(kind, int(number), now)
+        try:
+            self.replier.edit_message(str(message.chat.id), message.message_id, text, buttons)
+        except Rejected as exc:  # Telegram refuses to edit it (too old, deleted): redelivering would not help
+            self.store.audit("telegram.page", actor, now, outcome="edit_refused", error=str(exc)[:200], **details)
+            self.replier.answer_callback(press.id, f"That list cannot be updated any more: send /{kind} again.")
+            return None
+        self.replier.answer_callback(press.id)
+        self.store.audit("telegram.page", actor, now, outcome="answered", **details)
+        return text
 
     def _dispatch(
         self, parsed: Parsed, update_id: int, message: TgMessage, actor: str, now: datetime, wall: datetime
@@ -100,8 +144,6 @@ class OperatorBot:
             orders = {s.signal_id: self.store.orders_for(s.signal_id) for s in signals}
             heartbeat = self.store.heartbeat()
             return status_text(now, heartbeat, self.settings.bot_heartbeat_max_age_s, day, signals, orders), "answered"
-        if parsed.name == "positions":
-            return positions_text(self.store.open_positions()), "answered"
         if parsed.name == "alerts":
             return alerts_text(self.store.open_alerts(SHOWN_ALERTS), now), "answered"
         if parsed.name == "follower":
@@ -213,6 +255,6 @@ class OperatorBot:
         log.info("command published", extra={"command_id": command.command_id, "kind": str(command.kind),
                                              "scope": command.scope, "message_id": message_id})
 
-    def _reply(self, message: TgMessage, text: str) -> str:
-        self.replier.send_message(str(message.chat.id), text)
+    def _reply(self, message: TgMessage, text: str, buttons: Buttons | None = None) -> str:
+        self.replier.send_message(str(message.chat.id), text, buttons or None)
         return text

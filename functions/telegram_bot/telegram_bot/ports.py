@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.models import Command, DailyPnL, OrderIntent, PnLSnapshot, Position, Signal
+from spreadpilot.telegram import Buttons
 
 __all__ = ["BotStore", "FollowerBrief", "GatewayStatus", "Heartbeat", "OpenAlert", "PendingConfirmation", "Replier"]
 
@@ -62,8 +63,16 @@ class FollowerBrief(_Doc):
 
 
 class Replier(Protocol):
-    def send_message(self, chat_id: str, text: str) -> str:
-        """Send ``text`` to ``chat_id``; the Telegram message id."""
+    def send_message(self, chat_id: str, text: str, buttons: Buttons | None = None) -> str:
+        """Send ``text`` to ``chat_id`` (with a row of inline buttons: label, callback data); the message id."""
+        ...
+
+    def edit_message(self, chat_id: str, message_id: int, text: str, buttons: Buttons | None = None) -> None:
+        """Replace one of our messages' text and buttons."""
+        ...
+
+    def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Answer a button press."""
         ...
 
 

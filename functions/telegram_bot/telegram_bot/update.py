@@ -30,9 +30,19 @@ class TgMessage(_Tg):
     text: str | None = None
 
 
+class TgCallback(_Tg):
+    """A press of one of our inline buttons (``data`` is what the button was sent with)."""
+
+    id: str
+    sender: TgUser = Field(alias="from")
+    message: TgMessage | None = None
+    data: str | None = None
+
+
 class Update(_Tg):
     update_id: int
     message: TgMessage | None = None
+    callback_query: TgCallback | None = None
 
 
 def secret_matches(header: str | None, expected: str) -> bool:

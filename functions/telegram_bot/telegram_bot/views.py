@@ -11,7 +11,7 @@ from spreadpilot.models import DailyPnL, OrderIntent, PnLSnapshot, Position, Sig
 from spreadpilot.money import format_money
 from telegram_bot.ports import FollowerBrief, Heartbeat, OpenAlert
 
-MAX_LINES = 40
+PAGE_LINES = 25  # lines of a long list per message; the buttons under it turn the pages
 
 
 def money(value: Decimal) -> str:
@@ -24,8 +24,17 @@ def _age(now: datetime, then: datetime) -> str:
     return f"{seconds} s" if abs(seconds) < 120 else f"{seconds // 60} min"
 
 
-def _capped(lines: list[str]) -> list[str]:
-    return lines if len(lines) <= MAX_LINES else [*lines[:MAX_LINES], f"… and {len(lines) - MAX_LINES} more"]
+def page(head: str, lines: list[str], number: int, kind: str) -> tuple[str, list[tuple[str, str]]]:
+    """Page ``number`` (from 1, clamped) of ``lines`` under ``head``, and the buttons to the pages beside it (their
+    callback data ``{kind}:{page}``; none when everything fits on one page)."""
+    pages = max(1, -(-len(lines) // PAGE_LINES))
+    number = min(max(1, number), pages)
+    shown = lines[(number - 1) * PAGE_LINES:number * PAGE_LINES]
+    if pages == 1:
+        return "\n".join([head, *shown] if head else shown), []
+    buttons = ([(f"‹ page {number - 1}", f"{kind}:{number - 1}")] if number > 1 else []) + (
+        [(f"page {number + 1} ›", f"{kind}:{number + 1}")] if number < pages else [])
+    return "\n".join([f"{head} (page {number} of {pages})".strip(), *shown]), buttons
 
 
 def status_text(
@@ -62,9 +71,19 @@ def status_text(
 
 
 def positions_text(positions: list[Position]) -> str:
-    """One line per open position."""
+    """One line per open position (every line: ``positions_page`` pages them)."""
+    return "\n".join(positions_lines(positions)) if positions else "No open positions."
+
+
+def positions_page(positions: list[Position], number: int) -> tuple[str, list[tuple[str, str]]]:
+    """One page of ``/positions``."""
     if not positions:
-        return "No open positions."
+        return "No open positions.", []
+    return page(f"{len(positions)} open position(s)", positions_lines(positions), number, "positions")
+
+
+def positions_lines(positions: list[Position]) -> list[str]:
+    """One line per open position, by follower."""
     lines = []
     for position in sorted(positions, key=lambda p: (p.follower_id, p.signal_id or "")):
         legs = ", ".join(
@@ -74,26 +93,30 @@ def positions_text(positions: list[Position]) -> str:
         )
         flag = f" ({position.assignment})" if position.assignment != "NONE" else ""
         lines.append(f"{position.follower_id} {position.account}: {legs}{flag}")
-    return "\n".join(_capped(lines))
+    return lines
 
 
 def pnl_text(snapshots: list[PnLSnapshot], dailies: list[DailyPnL], follower_id: str | None) -> str:
-    """Latest mark-to-market per follower (and the closing daily P&L once computed)."""
+    """Latest mark-to-market per follower (and the closing daily P&L once computed), every line."""
+    return pnl_page(snapshots, dailies, follower_id, 1, every_line=True)[0]
+
+
+def pnl_page(snapshots: list[PnLSnapshot], dailies: list[DailyPnL], follower_id: str | None, number: int,
+             every_line: bool = False) -> tuple[str, list[tuple[str, str]]]:
+    """One page of ``/pnl``: the total first, then a line per follower (``every_line``: one page of all)."""
     if not snapshots and not dailies:
-        return f"No P&L yet today{' for ' + follower_id if follower_id else ''}."
-    lines = []
-    for snap in sorted(snapshots, key=lambda s: s.follower_id):
-        lines.append(
-            f"{snap.follower_id}: day {money(snap.daily_pnl)} (unrealised {money(snap.unrealized_pnl)},"
-            f" realised {money(snap.realized_pnl)}) at {new_york(snap.at):%H:%M:%S} ET"
-        )
-    lines = _capped(lines)
-    if len(snapshots) > 1:
-        lines.append(f"Total: day {money(sum((s.daily_pnl for s in snapshots), Decimal(0)))}")
-    for daily in sorted(dailies, key=lambda d: d.follower_id)[:MAX_LINES]:
-        lines.append(f"{daily.follower_id} {daily.date} closed: realised {money(daily.realized_pnl)},"
-                     f" {daily.trades} trade(s)")
-    return "\n".join(lines)
+        return f"No P&L yet today{' for ' + follower_id if follower_id else ''}.", []
+    head = f"Total: day {money(sum((s.daily_pnl for s in snapshots), Decimal(0)))}" if len(snapshots) > 1 else ""
+    lines = [
+        f"{snap.follower_id}: day {money(snap.daily_pnl)} (unrealised {money(snap.unrealized_pnl)},"
+        f" realised {money(snap.realized_pnl)}) at {new_york(snap.at):%H:%M:%S} ET"
+        for snap in sorted(snapshots, key=lambda s: s.follower_id)
+    ]
+    lines += [f"{daily.follower_id} {daily.date} closed: realised {money(daily.realized_pnl)}, {daily.trades} "
+              "trade(s)" for daily in sorted(dailies, key=lambda d: d.follower_id)]
+    if every_line:
+        return "\n".join([head, *lines] if head else lines), []
+    return page(head, lines, number, "pnl")
 
 
 def alerts_text(alerts: list[OpenAlert], now: datetime) -> str:

@@ -147,3 +147,46 @@ def test_alerts_and_follower_read_firestore_and_show_no_email_or_iban(
     assert "PAUSED for this follower: asked by investor (by ops@example.com)" in follower_reply
     assert "anna@example.com" not in follower_reply
     assert "DE89" not in follower_reply
+
+
+def test_a_long_positions_list_comes_with_a_page_button_that_turns_the_page_in_the_same_message(
+    webhook: Webhook, sink: SinkControl, firestore_db: firestore.Client
+) -> None:
+    now = datetime.now(UTC).isoformat()
+    for n in range(1, 31):
+        firestore_db.collection("positions").document(f"f{n:02d}:sig").set({
+            "follower_id": f"f{n:02d}", "account": f"DU{n:03d}", "signal_id": "sig", "updated_at": now,
+            "legs": [{"con_id": 1, "sec_type": "OPT", "right": "P", "strike": "485", "qty": -1}]})
+    webhook.send("/positions", 60)
+    [sent] = wait_for(lambda: sink.telegram_messages(), "the /positions reply")
+    markup = sent["payload"]["reply_markup"]  # python-telegram-bot posts JSON: the field arrives parsed
+    assert markup == {"inline_keyboard": [[{"text": "page 2 ›", "callback_data": "positions:2"}]]}
+    assert sent["summary"]["text"].startswith("30 open position(s) (page 1 of 2)")
+
+    press = {"update_id": 61, "callback_query": {
+        "id": "cb-61", "data": "positions:2", "chat_instance": "1",
+        "from": {"id": OPERATOR, "is_bot": False, "first_name": "Operator"},
+        "message": {"message_id": int(sent["id"]), "date": 0, "chat": {"id": int(OPS_CHAT), "type": "group"}}}}
+    assert requests.post(webhook.url, json=press, headers={SECRET_HEADER: WEBHOOK_SECRET}, timeout=30).ok
+    [edit] = wait_for(lambda: sink.received(kind="telegram", method="editMessageText"), "the page turned")
+    [answer] = sink.received(kind="telegram", method="answerCallbackQuery")
+    assert edit["payload"]["message_id"] == sent["id"]
+    assert edit["summary"]["text"].splitlines()[0] == "30 open position(s) (page 2 of 2)"
+    assert [line.split()[0] for line in edit["summary"]["text"].splitlines()[1:]] == [f"f{n:02d}" for n in
+                                                                                      range(26, 31)]
+    assert answer["payload"]["callback_query_id"] == "cb-61"
+
+
+def test_turning_the_page_of_a_message_telegram_cannot_edit_tells_the_operator_to_ask_again(
+    webhook: Webhook, sink: SinkControl
+) -> None:
+    press = {"update_id": 70, "callback_query": {
+        "id": "cb-70", "data": "positions:2", "chat_instance": "1",
+        "from": {"id": OPERATOR, "is_bot": False, "first_name": "Operator"},
+        "message": {"message_id": 987654, "date": 0, "chat": {"id": int(OPS_CHAT), "type": "group"}}}}
+    answer = requests.post(webhook.url, json=press, headers={SECRET_HEADER: WEBHOOK_SECRET}, timeout=30)
+    assert answer.status_code == 200  # a redelivery could not edit it either: the operator is told instead
+    [refused] = sink.received(kind="telegram", method="editMessageText", include_failed=True)
+    [told] = sink.received(kind="telegram", method="answerCallbackQuery")
+    assert refused["status"] == 400
+    assert told["payload"]["text"] == "That list cannot be updated any more: send /positions again."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -141,7 +142,18 @@ class RecordingPublisher:
 class RecordingReplier:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.buttons: list[list[tuple[str, str]]] = []  # of each message sent, in order
+        self.edits: list[tuple[str, int, str, list[tuple[str, str]]]] = []
+        self.answered: list[tuple[str, str]] = []
 
-    def send_message(self, chat_id: str, text: str) -> str:
+    def send_message(self, chat_id: str, text: str, buttons: Sequence[tuple[str, str]] | None = None) -> str:
         self.sent.append((chat_id, text))
+        self.buttons.append(list(buttons or []))
         return str(len(self.sent))
+
+    def edit_message(self, chat_id: str, message_id: int, text: str,
+                     buttons: Sequence[tuple[str, str]] | None = None) -> None:
+        self.edits.append((chat_id, message_id, text, list(buttons or [])))
+
+    def answer_callback(self, callback_id: str, text: str = "") -> None:
+        self.answered.append((callback_id, text))

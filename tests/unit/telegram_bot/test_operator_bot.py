@@ -20,6 +20,7 @@ from spreadpilot.models import (
 )
 from telegram_bot.bot import REFUSAL, OperatorBot
 from telegram_bot.ports import Heartbeat
+from telegram_bot.update import Update
 
 DAY = date(2026, 3, 17)
 SPREAD = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480))
@@ -175,7 +176,7 @@ def test_positions_lists_open_legs_only() -> None:
         Position(follower_id="f02", account="DU002", signal_id=SIGNAL_ID,
                  legs=(PositionLeg(con_id=1, qty=0),), updated_at=NOW),
     ]
-    assert rig.say("/positions") == "f01 DU001: -2 QQQ P485, +2 QQQ P480"
+    assert rig.say("/positions") == "1 open position(s)\nf01 DU001: -2 QQQ P485, +2 QQQ P480"
 
 
 def test_pnl_shows_the_latest_snapshot_of_a_follower() -> None:
@@ -272,3 +273,46 @@ def test_follower_shows_its_settings_kill_switch_orders_position_and_pnl_and_ref
     assert reply[4] == "Position: none"
     assert "No follower 'f9'" in rig.say("/follower f9", update_id=2)
     assert rig.say("/follower", update_id=3) == "usage: /follower ID"
+
+
+def test_300_followers_positions_come_in_pages_whose_buttons_turn_them_in_the_same_message() -> None:
+    rig = Rig()
+    legs = (PositionLeg(con_id=1, right="P", strike=Decimal(485), qty=-1),)
+    rig.store.positions = [Position(follower_id=f"f{n:03d}", account=f"DU{n:03d}", signal_id=SIGNAL_ID, legs=legs,
+                                    updated_at=NOW) for n in range(1, 301)]
+    first = rig.say("/positions").splitlines()
+    assert first[0] == "300 open position(s) (page 1 of 12)"
+    assert [line.split()[0] for line in first[1:]] == [f"f{n:03d}" for n in range(1, 26)]
+    assert rig.replier.buttons == [[("page 2 ›", "positions:2")]]
+
+    def press(data: str, user: int = OPERATOR, press_id: str = "cb-1") -> str | None:
+        return rig.bot.handle(Update.model_validate({"update_id": 900, "callback_query": {
+            "id": press_id, "from": {"id": user, "is_bot": False, "first_name": "Op"}, "data": data,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": CHAT, "type": "group"}}}}), NOW)
+
+    assert press("positions:12") is not None
+    [(chat, message_id, text, buttons)] = rig.replier.edits
+    assert (chat, message_id) == (str(CHAT), 1)
+    assert text.splitlines()[0] == "300 open position(s) (page 12 of 12)"
+    assert [line.split()[0] for line in text.splitlines()[1:]] == [f"f{n:03d}" for n in range(276, 301)]
+    assert buttons == [("‹ page 11", "positions:11")]
+    assert press("positions:99", press_id="cb-2") is not None  # beyond the end: the last page
+    assert rig.replier.edits[-1][2].splitlines()[0].endswith("(page 12 of 12)")
+    assert press("positions:2", user=999, press_id="cb-3") is None  # not an allowed operator: nothing shown
+    assert press("sell:everything", press_id="cb-4") is None
+    assert len(rig.replier.edits) == 2
+    assert rig.replier.answered == [("cb-1", ""), ("cb-2", ""), ("cb-3", REFUSAL),
+                                    ("cb-4", "That button is not ours any more: send the command again.")]
+    assert [a["outcome"] for a in rig.store.audits if a["action"] in ("telegram.page", "telegram.refused")] == [
+        "answered", "answered", "unauthorised", "refused"]
+
+
+def test_pnl_of_everyone_pages_with_the_total_on_every_page() -> None:
+    rig = Rig()
+    rig.store.snapshots = [PnLSnapshot(follower_id=f"f{n:03d}", account=f"DU{n:03d}", at=NOW, daily_pnl=Decimal(2),
+                                       unrealized_pnl=Decimal(2), realized_pnl=Decimal(0)) for n in range(1, 61)]
+    first = rig.say("/pnl").splitlines()
+    assert first[0] == "Total: day +120.00 (page 1 of 3)"
+    assert len(first) == 26
+    assert rig.replier.buttons == [[("page 2 ›", "pnl:2")]]
+    assert "(page" not in rig.say("/pnl f001", update_id=2)  # one follower: one short answer
