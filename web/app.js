@@ -28,6 +28,7 @@ const ROUTES = [
   [/^\/events$/, events.eventConsole],
   [/^\/controls$/, operations.controls],
   [/^\/statements$/, operations.statements],
+  [/^\/invoices$/, operations.invoices],
   [/^\/audit$/, operations.audit],
 ];
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import shot as _shot
+from e2e_support import signed_in
 from google.cloud import firestore
 from playwright.sync_api import Browser, expect
 from reportlab.pdfgen import canvas
@@ -146,3 +147,32 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a
     phone.goto(web_app + "/followers")
     expect(phone.locator("button[data-action=pause][data-follower=e2e01]")).to_be_disabled()
     _shot(phone, "09-phone-viewer-followers")
+
+
+def test_an_admin_marks_an_invoice_paid_in_the_invoices_page_and_the_iban_is_never_shown(
+    clean_stack: LocalStack, web_app: str, browser: Browser, firestore_db: firestore.Client,
+) -> None:
+    iban = "DE89370400440532013000"
+    firestore_db.collection("invoices").document("e2e01:2026-02").set({
+        "follower_id": "e2e01", "month": "2026-02", "iban": iban, "account": "DU001", "commission": "162.50",
+        "adjustments": [], "amount": "162.50", "currency": "USD", "status": "unpaid",
+        "payment_reference": "SP-202602-e2e01", "created_at": datetime.now(UTC).isoformat()})
+    page = signed_in(browser, web_app)
+    page.click("a[href='/invoices']")
+    expect(page.locator("h1")).to_have_text("Invoices")
+    row = page.locator("tr", has=page.locator("[data-invoice='e2e01:2026-02']"))
+    expect(row).to_contain_text("162.50 USD")
+    expect(row).to_contain_text("unpaid")
+    assert iban not in page.content()
+    _shot(page, "06-invoice-unpaid")
+    page.once("dialog", lambda dialog: dialog.accept("transfer 8812"))
+    page.click("[data-invoice='e2e01:2026-02']")
+    expect(page.locator(".flash")).to_contain_text("Invoice e2e01:2026-02 marked paid")
+    expect(page.locator("tr", has_text="SP-202602-e2e01")).to_contain_text("paid")
+    expect(page.locator("[data-invoice='e2e01:2026-02']")).to_have_count(0)
+    _shot(page, "07-invoice-paid")
+    doc = firestore_db.collection("invoices").document("e2e01:2026-02").get().to_dict()
+    assert (doc["status"], doc["paid_by"]) == ("paid", "admin@spreadpilot.local")
+    [audit] = [d.to_dict() for d in firestore_db.collection("audit").stream()
+               if (d.to_dict() or {}).get("action") == "invoice.paid"]
+    assert audit["note"] == "transfer 8812"

@@ -120,6 +120,31 @@ export async function statements(ctx) {
     viewer);
 }
 
+// Commission invoices: an admin marks one paid for the amount shown (refused if the rollup corrected it since).
+export async function invoices(ctx) {
+  const { invoices: rows, unreadable } = await get('/invoices');
+  const markPaid = (inv) => async () => {
+    const note = window.prompt(`Mark ${inv.follower_id} ${inv.month} paid (${money(inv.amount)} ${inv.currency})? `
+      + 'Payment reference (optional):', inv.payment_reference);
+    if (note === null) return;
+    try {
+      await post(`/invoices/${encodeURIComponent(inv.id)}/paid`, { amount: inv.amount, note });
+      ctx.flash(`Invoice ${inv.id} marked paid`);
+      ctx.rerender();
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  };
+  const state = (inv) => (inv.status === 'paid' ? badge(`paid ${when(inv.paid_at)}`, 'good')
+    : inv.status === 'void' ? badge('void', '') : badge(inv.credit_note ? 'credit note' : 'unpaid', 'warn'));
+  return el('div', {}, el('h1', {}, 'Invoices'),
+    unreadable.length ? el('p', { class: 'error', id: 'invoices-unreadable' },
+      `Unreadable invoice documents (fix them in the Firestore console): ${unreadable.join(', ')}`) : '',
+    section('Commission invoices, newest month first', table(
+      ['Month', 'Follower', 'Amount', 'IBAN', 'Reference', 'State', ''], rows.map((inv) => [
+        inv.month, inv.follower_id, `${money(inv.amount)} ${inv.currency}`, inv.iban_masked, inv.payment_reference,
+        state(inv), inv.status === 'unpaid' ? el('button', { class: 'small', 'data-invoice': inv.id,
+          disabled: !ctx.me.can_change, onclick: markPaid(inv) }, 'Mark paid') : '']), 'No invoices yet.')));
+}
+
 export async function audit() {
   const { entries } = await get('/audit?limit=200');
   const detail = (e) => Object.entries(e).filter(([k]) => !['id', 'action', 'actor', 'source', 'at'].includes(k))

@@ -13,50 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
-from pydantic import Field
+from spreadpilot.invoices import MONTH, ZERO, Adjustment, Invoice, InvoiceStatus
 
-from spreadpilot.models import AwareDatetime, Frozen, Id
-
-ZERO = Decimal(0)
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-
-class InvoiceStatus(StrEnum):
-    UNPAID = "unpaid"
-    PAID = "paid"
-    VOID = "void"  # its month was corrected down to nothing to bill
-
-
-class Adjustment(Frozen):
-    """A correction of an earlier, already paid month carried onto this invoice."""
-
-    month: str = Field(pattern=MONTH)
-    amount: Decimal  # + the follower owes more, − a credit
-    note: str = ""
-
-
-class Invoice(Frozen):
-    """``invoices/{follower_id}:{YYYY-MM}``; the only place besides ``followers/`` holding the full IBAN."""
-
-    follower_id: Id
-    month: str = Field(pattern=MONTH)
-    iban: str
-    account: str = ""  # the IBKR account the commission was earned in
-    commission: Decimal = ZERO  # this month's own commission
-    adjustments: tuple[Adjustment, ...] = ()
-    amount: Decimal  # commission + adjustments: what is due (below 0: a credit note)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    status: InvoiceStatus = InvoiceStatus.UNPAID
-    payment_reference: str
-    created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
-
-    @property
-    def credit_note(self) -> bool:
-        """True when the follower is owed money."""
-        return self.amount < 0
+__all__ = ["MONTH", "ZERO", "Adjustment", "Invoice", "InvoiceStatus", "adjustments_due", "month_invoice",
+           "payment_reference"]
 
 
 def payment_reference(prefix: str, month: str, follower_id: str) -> str:
