@@ -61,8 +61,9 @@ locals {
       commands = "forwards operators' close-all / kill-switch commands to the executor"
     }
     admin_api = {
-      commands = "forwards admin actions (close positions, kill switch) to the executor"
-      alerts   = "tells operators that followers lost their gateway when an admin removes it"
+      commands             = "forwards admin actions (close positions, kill switch) to the executor"
+      alerts               = "tells operators that followers lost their gateway when an admin removes it"
+      "statement-requests" = "asks reports to regenerate or resend a follower's statement for an admin"
     }
     executor = {
       alerts = "raises order, assignment and connectivity alerts"

@@ -149,7 +149,7 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a
     _shot(phone, "09-phone-viewer-followers")
 
 
-def test_an_admin_marks_an_invoice_paid_in_the_invoices_page_and_the_iban_is_never_shown(
+def test_an_admin_marks_an_invoice_paid_and_resends_its_statement_and_the_iban_is_never_shown(
     clean_stack: LocalStack, web_app: str, browser: Browser, firestore_db: firestore.Client,
 ) -> None:
     iban = "DE89370400440532013000"
@@ -176,3 +176,14 @@ def test_an_admin_marks_an_invoice_paid_in_the_invoices_page_and_the_iban_is_nev
     [audit] = [d.to_dict() for d in firestore_db.collection("audit").stream()
                if (d.to_dict() or {}).get("action") == "invoice.paid"]
     assert audit["note"] == "transfer 8812"
+
+    # the same month's statement, e-mailed again from the statements page
+    firestore_db.collection("monthly_pnl").document("e2e01:2026-02").set({"follower_id": "e2e01", "month": "2026-02"})
+    firestore_db.collection("statements").document("e2e01:2026-02").set(
+        {"follower_id": "e2e01", "month": "2026-02", "net_pnl": "812.50", "commission": "162.50"})
+    page.click("a[href='/statements']")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-ask='resend:e2e01:2026-02']")
+    expect(page.locator(".flash")).to_contain_text("Statement e2e01:2026-02: resend asked")
+    assert [d.to_dict()["action"] for d in firestore_db.collection("audit").stream()
+            if (d.to_dict() or {}).get("action", "").startswith("statement.")] == ["statement.resend"]

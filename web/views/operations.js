@@ -112,11 +112,22 @@ export async function statements(ctx) {
         kind === 'pdf' ? el('iframe', { src: url, class: 'pdf', title: `statement ${s.id}` }) : null));
     } catch (e) { ctx.flash(e.message, 'bad'); }
   };
+  const ask = (s, what) => async () => {
+    const resend = what === 'resend';
+    if (resend && !window.confirm(`E-mail ${s.follower_id}'s ${s.month} statement to the follower again?`)) return;
+    try {
+      await post(`/statements/${encodeURIComponent(s.id)}/${what}`);
+      ctx.flash(resend ? `Statement ${s.id}: resend asked` : `Statement ${s.id}: regeneration asked (no second e-mail)`);
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  };
   return el('div', {}, el('h1', {}, 'Statements'),
-    section('Monthly statements', table(['Month', 'Follower', 'Net P&L', 'Commission', 'Sent', 'Files'], rows.map((s) => [
+    section('Monthly statements', table(['Month', 'Follower', 'Net P&L', 'Commission', 'Sent', 'Files', ''], rows.map((s) => [
       s.month, s.follower_id, money(s.net_pnl), money(s.commission), when(s.sent_at || s.emailed_at),
       el('span', { class: 'actions' }, Object.keys(s.links).map((kind) => el('button', { class: 'small',
-        'data-statement': s.id, 'data-kind': kind, onclick: open(s, kind) }, kind.toUpperCase())))]))),
+        'data-statement': s.id, 'data-kind': kind, onclick: open(s, kind) }, kind.toUpperCase()))),
+      el('span', { class: 'actions' }, ['regenerate', 'resend'].map((what) => el('button', { class: 'small',
+        'data-ask': `${what}:${s.id}`, disabled: !ctx.me.can_change, onclick: ask(s, what) },
+      what === 'resend' ? 'Resend' : 'Regenerate')))]))),
     viewer);
 }
 

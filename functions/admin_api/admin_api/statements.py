@@ -1,4 +1,4 @@
-"""Statements: the list per follower and month, and download links.
+"""Statements: the list per follower and month, download links, and asking for one again (regenerate, resend).
 
 A ``gs://bucket/object`` path becomes a short-lived V4 signed URL (production); any other path is served by the
 authenticated file route ``/statements/{id}/files/{kind}``, only from under ``statements_dir`` (local stack).
@@ -7,13 +7,17 @@ authenticated file route ``/statements/{id}/files/{kind}``, only from under ``st
 from __future__ import annotations
 
 import mimetypes
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from admin_api.deps import Deps, Route
 from admin_api.http import ApiError, ApiResponse, Call, not_found
-from spreadpilot.store import STATEMENTS
+from spreadpilot.envelopes import StatementRequest
+from spreadpilot.invoices import MONTH
+from spreadpilot.resources import STATEMENT_REQUESTS
+from spreadpilot.store import MONTHLY_PNL, STATEMENTS
 
 KINDS = {"pdf": "pdf_path", "xlsx": "xlsx_path"}
 API_PREFIX = "/api/v1"
@@ -100,8 +104,41 @@ def statement_file(deps: Deps, call: Call) -> object:
                        headers={"Content-Disposition": f'inline; filename="{file.name}"'})
 
 
+def _ask(deps: Deps, call: Call, resend: bool) -> object:
+    """Ask the reports function for a statement again: regenerated (files rendered afresh from the month as it
+    stands, the e-mail not sent twice) or resent (e-mailed again)."""
+    statement_id = call.param("statement_id")
+    follower_id, _, month = statement_id.partition(":")
+    if not re.fullmatch(MONTH, month) or not follower_id:
+        raise ApiError(400, f"a statement id is <follower_id>:<YYYY-MM>, got {statement_id!r}", where="path")
+    if not deps.store.db.collection(MONTHLY_PNL).document(statement_id).get().exists:
+        raise ApiError(404, f"no closed month {month} for follower {follower_id}: the monthly rollup has not run for "
+                       "it, so there is no statement to make", where="path")
+    if resend and not deps.store.db.collection(STATEMENTS).document(statement_id).get().exists:
+        raise ApiError(409, f"statement {statement_id} was never made: regenerate it first", where="path")
+    request = StatementRequest(follower_id=follower_id, month=month, resend=resend,
+                               requested_by=call.principal.actor)
+    message_id = deps.publisher.publish(STATEMENT_REQUESTS, request)
+    action = "statement.resend" if resend else "statement.regenerate"
+    deps.store.audit(action, actor=call.principal.actor, source="web", at=call.now.isoformat(),
+                     statement_id=statement_id, message_id=message_id)
+    return {"requested": statement_id, "resend": resend, "message_id": message_id}
+
+
+def regenerate_statement(deps: Deps, call: Call) -> object:
+    return _ask(deps, call, resend=False)
+
+
+def resend_statement(deps: Deps, call: Call) -> object:
+    return _ask(deps, call, resend=True)
+
+
 ROUTES = [
     Route("GET", "/statements", list_statements, "Monthly statements with download links (query: follower_id)"),
+    Route("POST", "/statements/{statement_id}/regenerate", regenerate_statement, "Render the statement again from "
+          "the month as it stands (the e-mail is not sent twice)", changes=True),
+    Route("POST", "/statements/{statement_id}/resend", resend_statement, "E-mail the statement to the follower "
+          "again", changes=True),
     Route("GET", "/statements/{statement_id}", get_statement, "One statement with its download links"),
     Route("GET", "/statements/{statement_id}/files/{kind}", statement_file, "The statement's pdf or xlsx file "
           "(local files only; production links are signed URLs)"),
