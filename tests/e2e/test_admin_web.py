@@ -61,7 +61,8 @@ def _seed(db: firestore.Client) -> Signal:
         {"follower_id": "e2e01", "month": "2026-02", "pdf_path": str(pdf), "net_pnl": "812.50", "commission": "162.50"})
     for day, value in (("2026-02-02", "120"), ("2026-02-03", "-45"), ("2026-02-04", "210")):
         db.collection("daily_pnl").document(f"e2e01:{day}").set(
-            {"follower_id": "e2e01", "date": day, "realized_pnl": value, "commissions": "4", "trades": 1})
+            {"follower_id": "e2e01", "date": day, "realized_pnl": value, "commissions": "4", "trades": 1,
+             "closing_mtm": "0", "best_mtm": "0", "worst_mtm": "0", "computed_at": now.isoformat()})
     return signal
 
 
@@ -136,6 +137,10 @@ def test_admin_signs_in_adds_and_pauses_a_follower_acknowledges_an_alert_opens_a
     _shot(page, "07-signal-timeline")
     page.goto(web_app + "/positions")
     expect(page.locator("svg.chart rect")).to_have_count(3)
+    # three trades: +120, -45, +210 → 2 of 3 won, profit factor 330 / 45
+    everyone = page.locator("#performance tr", has_text="everyone")
+    expect(everyone).to_contain_text("66.7 %")
+    expect(everyone).to_contain_text("7.33")
     _shot(page, "08-pnl-chart")
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)

@@ -50,11 +50,27 @@ export async function order(ctx, id) {
       money(f.commission), when(f.at)]))));
 }
 
+const ratio = (v) => (v === null || v === undefined ? '—' : `${(Number(v) * 100).toFixed(1)} %`);
+const factor = (v) => (v === null || v === undefined ? '— (nothing lost)' : Number(v).toFixed(2));
+
+function performanceRow(who, p) {
+  return [who, p.trades, ratio(p.win_rate), factor(p.profit_factor), money(p.net), money(p.max_drawdown),
+    `${p.max_consecutive_losses} (now ${p.consecutive_losses})`];
+}
+
 export async function positions() {
-  const [pos, daily, monthly] = await Promise.all([get('/positions'), get('/pnl/daily'), get('/pnl/monthly')]);
+  const [pos, daily, monthly, perf] = await Promise.all([get('/positions'), get('/pnl/daily'), get('/pnl/monthly'),
+    get('/performance')]);
   const points = dailyPoints(daily.rows);
   return el('div', {}, el('h1', {}, 'Positions & P&L'),
     section('Daily P&L (all followers)', points.length ? pnlChart(points) : el('p', { class: 'muted' }, 'No P&L yet.')),
+    section('Performance (trades, not days)', el('div', { id: 'performance' }, perf.unreadable.length
+      ? el('p', { class: 'error' }, `Daily P&L documents left out (they do not parse): ${perf.unreadable.join(', ')}`)
+      : '', table(
+      ['Who', 'Trades', 'Win rate', 'Profit factor', 'Net', 'Max drawdown', 'Most losses in a row'],
+      [performanceRow('everyone', perf.overall),
+        ...Object.entries(perf.followers).map(([fid, p]) => performanceRow(
+          link(`/followers/${encodeURIComponent(fid)}`, fid), p))]))),
     section('Open positions', table(['Follower', 'Signal', 'Legs', 'Assignment', 'Updated'], pos.positions.map((p) => [
       link(`/followers/${encodeURIComponent(p.follower_id)}`, p.follower_id), p.signal_id || '—',
       (p.legs || []).map((l) => `${l.qty} ${l.right || l.sec_type} ${l.strike ?? ''}`).join(', '),

@@ -11,11 +11,14 @@ from collections import Counter
 from typing import Any
 
 from google.cloud import firestore
+from pydantic import ValidationError
 
 from admin_api.deps import Deps, Route
 from admin_api.eventlog import note
 from admin_api.http import Call, not_found
 from spreadpilot.clock import new_york
+from spreadpilot.models import DailyPnL
+from spreadpilot.performance import overall, performance
 from spreadpilot.store import (
     ALERTS,
     AUDIT,
@@ -159,6 +162,27 @@ def monthly_pnl(deps: Deps, call: Call) -> object:
     return _pnl(deps, call, MONTHLY_PNL, "month")
 
 
+def performance_view(deps: Deps, call: Call) -> object:
+    """Trade win rate, profit factor, drawdown and losing runs per follower and overall (``spreadpilot.performance``),
+    from the daily P&L; a document that does not parse is listed by id and left out."""
+    db = deps.store.db
+    follower_id = call.query("follower_id")
+    query = db.collection(DAILY_PNL)
+    if follower_id:
+        query = query.where(filter=firestore.FieldFilter("follower_id", "==", follower_id))
+    by_follower: dict[str, list[DailyPnL]] = {}
+    unreadable = []
+    for snap in query.stream():
+        try:
+            day = DailyPnL.model_validate(snap.to_dict() or {})
+        except ValidationError:
+            unreadable.append(snap.id)
+            continue
+        by_follower.setdefault(day.follower_id, []).append(day)
+    return {"followers": {fid: performance(days).to_doc() for fid, days in sorted(by_follower.items())},
+            "overall": overall(by_follower.values()).to_doc(), "unreadable": sorted(unreadable)}
+
+
 def list_alerts(deps: Deps, call: Call) -> object:
     rows = _latest(deps.store.db, ALERTS, "at", call.query_int("limit", 100, high=500))
     if call.query("acknowledged") in ("false", "0"):
@@ -209,6 +233,8 @@ ROUTES = [
     Route("GET", "/positions", list_positions, "Positions (query: follower_id)"),
     Route("GET", "/pnl/daily", daily_pnl, "Daily P&L (query: follower_id, limit)"),
     Route("GET", "/pnl/monthly", monthly_pnl, "Monthly P&L and commission (query: follower_id, limit)"),
+    Route("GET", "/performance", performance_view, "Trade win rate, profit factor, max drawdown and consecutive "
+          "losses per follower and overall (query: follower_id)"),
     Route("GET", "/alerts", list_alerts, "Latest alerts (query: acknowledged=false, limit)"),
     Route("POST", "/alerts/{alert_id}/acknowledge", acknowledge_alert, "Acknowledge an alert", changes=True),
     Route("GET", "/audit", audit_log, "The audit log, newest first (query: limit)"),
