@@ -13,7 +13,8 @@ from spreadpilot.resources import ALERTS
 log = logging.getLogger(__name__)
 
 
-def _publish(publisher: Publisher, alert: Alert) -> None:
+def publish_alert(publisher: Publisher, alert: Alert) -> None:
+    """Publish ``alert``; a failure to alert is logged, never raised over the rollup's own outcome."""
     try:
         publisher.publish(ALERTS, AlertMessage(alert=alert))
     except Exception:  # isolate: the rollup's own outcome is what matters; the log keeps this one
@@ -23,7 +24,7 @@ def _publish(publisher: Publisher, alert: Alert) -> None:
 
 def report_failure(publisher: Publisher, kind: str, follower_id: str, message: str, at: datetime) -> None:
     """Publish a WARNING alert about one follower; a failure to alert is logged, never raised over the cause."""
-    _publish(publisher, Alert(
+    publish_alert(publisher, Alert(
         alert_id=f"{kind.replace('.', '-')}-{follower_id}-{int(at.timestamp())}", type=kind,
         severity=Severity.WARNING, message=message, at=at, source="pnl", follower_id=follower_id,
     ))
@@ -31,7 +32,7 @@ def report_failure(publisher: Publisher, kind: str, follower_id: str, message: s
 
 def report_unreconciled(publisher: Publisher, follower_id: str, day: date, note: str, at: datetime) -> None:
     """Publish a CRITICAL alert: the day's P&L from the ledger disagrees with the broker (its statement waits)."""
-    _publish(publisher, Alert(
+    publish_alert(publisher, Alert(
         alert_id=f"pnl-unreconciled-{follower_id}-{day.isoformat()}", type="pnl.unreconciled",
         severity=Severity.CRITICAL, at=at, source="pnl", follower_id=follower_id,
         message=f"P&L of {day} does not reconcile with the broker: {note}"[:4000],

@@ -27,6 +27,7 @@ class MemoryRecords:
         self.snapshots: list[PnLSnapshot] = []
         self.broker_readings: dict[str, BrokerReading] = {}
         self.daily_docs: dict[str, DailyPnL] = {}
+        self.controls: dict[str, dict[str, object]] = {}  # controls/{follower_id}: what the breaker paused
         self.lots: dict[tuple[str, date], tuple[OpenLot, ...]] = {}
         self.follower_docs: dict[str, Follower] = {}
         self.monthly_docs: dict[str, MonthlyStatement] = {}
@@ -75,6 +76,10 @@ class MemoryRecords:
     def daily_between(self, first: date, last: date) -> list[DailyPnL]:
         return sorted((d for d in self.daily_docs.values() if first <= d.date <= last),
                       key=lambda d: (d.date, d.follower_id))
+
+    def pause_entries(self, follower_id: str, *, reason: str, by: str, at: datetime) -> None:
+        self.controls[follower_id] = {"entries_paused": True, "reason": reason, "updated_by": by,
+                                      "updated_at": at.isoformat()}
 
     # ── followers ──
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:

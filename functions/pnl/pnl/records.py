@@ -25,7 +25,7 @@ from pnl.lots import OpenLot
 from spreadpilot.errors import Retryable
 from spreadpilot.ledger import BROKER_READINGS, COMMISSION_RATES, SETTLEMENTS, BrokerReading, SettlementEvent
 from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
-from spreadpilot.store import INVOICES, Store
+from spreadpilot.store import CONTROLS, INVOICES, Store
 
 PAD = timedelta(days=1)
 PHASES = ("close", "open")
@@ -72,6 +72,10 @@ class PnLRecords(Protocol):
 
     def daily_between(self, first: date, last: date) -> list[DailyPnL]:
         """Every follower's daily documents from ``first`` to ``last`` inclusive."""
+        ...
+
+    def pause_entries(self, follower_id: str, *, reason: str, by: str, at: datetime) -> None:
+        """Pause the follower's new entries (``controls/{follower_id}``, the kill switch the executor reads)."""
         ...
 
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
@@ -182,6 +186,11 @@ class FirestoreRecords:
             .where(filter=firestore.FieldFilter("date", "<=", last.isoformat()))
         )
         return [_model(DailyPnL, snap.to_dict()) for snap in query.stream()]
+
+    def pause_entries(self, follower_id: str, *, reason: str, by: str, at: datetime) -> None:
+        """The kill switch's fields only (an operator's note on the document is kept)."""
+        self.db.collection(CONTROLS).document(follower_id).set(
+            {"entries_paused": True, "reason": reason, "updated_by": by, "updated_at": at.isoformat()}, merge=True)
 
     def followers(self, follower_ids: Iterable[str]) -> dict[str, Follower]:
         """Followers by id."""

@@ -24,6 +24,11 @@ class PnLSettings(CommonSettings):
         pattern=r"^[A-Z0-9]{1,8}$",
         description="SPREADPILOT_PAYMENT_REFERENCE_PREFIX: invoices are referenced <prefix>-<YYYYMM>-<follower>.",
     )
+    consecutive_loss_limit: int = Field(
+        default=0, ge=0, le=100,
+        description="SPREADPILOT_CONSECUTIVE_LOSS_LIMIT: after the daily rollup, pause the entries of a follower "
+        "whose trades lost this many times in a row (one CRITICAL alert; an operator resumes); 0 = off.",
+    )
     request_statements: bool = Field(
         default=True,
         description="SPREADPILOT_REQUEST_STATEMENTS: the monthly rollup publishes one statement request per "

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from pydantic import ConfigDict, Field, ValidationError
 
+from pnl.breaker import trip_on_losing_runs
 from pnl.daily import DailyRun, run_daily
 from pnl.monthly import MonthlyRun, previous_month, run_monthly
 from pnl.records import PnLRecords
@@ -91,7 +92,11 @@ def run_tick(
             log.info("no daily rollup: the market is closed", extra={"date": day.isoformat()})
             return None
         # An explicit date is an operator's correction: every later day and closed month follows it.
-        return run_daily(records, publisher, day, now, correction=tick.date is not None, settings=settings)
+        run = run_daily(records, publisher, day, now, correction=tick.date is not None, settings=settings)
+        if tick.date is None:  # the day just closed (a correction of an old day pauses nobody today)
+            today = records.daily(day, [*run.written, *run.unchanged]).values()
+            trip_on_losing_runs(records, publisher, day, today, settings.consecutive_loss_limit, now)
+        return run
     month = tick.month or (f"{tick.date:%Y-%m}" if tick.date else previous_month(today))
     correction = tick.month is not None or tick.date is not None
     return run_monthly(records, publisher, settings, month, now, correction=correction)

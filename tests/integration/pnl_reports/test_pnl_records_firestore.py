@@ -74,3 +74,13 @@ def test_settlements_readings_rates_and_invoices_read_back(
     corrected = invoice.model_copy(update={"amount": Decimal("80.00"), "commission": Decimal("80.00")})
     assert records.put_invoice(corrected) is InvoiceOutcome.KEPT_PAID
     assert records.invoices_of("f01")["2026-03"].amount == Decimal("60.00")
+
+
+def test_the_loss_breaker_pauses_entries_in_the_kill_switch_document_keeping_its_other_fields(
+        clean_stack: LocalStack, firestore_db: firestore.Client) -> None:
+    firestore_db.collection("controls").document("f01").set({"entries_paused": False, "note": "vip"})
+    at = datetime(2026, 3, 18, 16, 31, tzinfo=NEW_YORK)
+    FirestoreRecords(Store(firestore_db)).pause_entries("f01", reason="3 losing trades in a row", by="breaker", at=at)
+    doc = firestore_db.collection("controls").document("f01").get().to_dict()
+    assert doc == {"entries_paused": True, "reason": "3 losing trades in a row", "updated_by": "breaker",
+                   "updated_at": at.isoformat(), "note": "vip"}
