@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 REFUSAL = "Not authorised."
 SHOWN_IDS = 20  # follower ids listed when an unknown one is refused
 SHOWN_ALERTS = 10  # newest unacknowledged alerts /alerts lists
+PAUSE_ALL = "pause_all"  # the confirmation kind of a pause of everyone (the web app's too)
+ASKED = {"flatten": ("flatten", "/flatten {scope}"), PAUSE_ALL: ("pause of everyone", "/pause all")}
 
 
 def confirm_code(key: str, update_id: int) -> str:
@@ -182,10 +184,11 @@ class OperatorBot:
     def _ask_to_pause_everyone(self, code: str, update_id: int, message: TgMessage, actor: str,
                                wall: datetime) -> tuple[str, str]:
         """Pausing every follower's entries is confirmed as a flatten is: a code for this operator, with a TTL; the
-        pause is published by the ``/confirm`` (``pending_confirmations/{code}`` of kind ``pause``)."""
+        pause is published by the ``/confirm`` (``pending_confirmations/{code}`` of kind ``pause_all``, as the web
+        app issues it)."""
         ttl = timedelta(seconds=self.settings.bot_confirm_ttl_s)
         self.store.save_confirmation(PendingConfirmation(
-            code=code, kind="pause", scope="all", requested_by=actor, chat_id=message.chat.id, source="telegram",
+            code=code, kind=PAUSE_ALL, scope="all", requested_by=actor, chat_id=message.chat.id, source="telegram",
             command_id=command_id_for(update_id), requested_at=wall, expires_at=wall + ttl))
         minutes = self.settings.bot_confirm_ttl_s / 60
         return (f"Pause of every follower's entries asked: nothing is sent yet. Send /confirm {code} within "
@@ -221,15 +224,15 @@ class OperatorBot:
             if pending.issued_in != "Telegram":
                 return (f"Code {code} was issued in {pending.issued_in} to {pending.requested_by} for a "
                         f"{pending.kind} of {pending.scope}: confirm it there. Nothing was sent.", "issued_elsewhere")
-            return f"Only the operator who asked for the {pending.kind} can confirm it.", "wrong_user"
+            return f"Only the operator who asked for the {ASKED[pending.kind][0]} can confirm it.", "wrong_user"
         if found is Verdict.CONFIRMED:
             return f"Code {code} was already confirmed.", "already_confirmed"
+        if pending.kind not in ASKED:
+            return (f"Code {code} confirms a {pending.kind}, not a flatten or a pause of everyone: confirm it where "
+                    "it was asked.", "wrong_kind")
         if found is Verdict.EXPIRED:
-            return f"Code {code} expired. Send /{pending.kind} {pending.scope} again.", "expired"
-        if pending.kind not in ("flatten", "pause"):
-            return (f"Code {code} confirms a {pending.kind}, not a flatten or a pause: confirm it where it was asked.",
-                    "wrong_kind")
-        pause = pending.kind == "pause"
+            return f"Code {code} expired. Send {ASKED[pending.kind][1].format(scope=pending.scope)} again.", "expired"
+        pause = pending.kind == PAUSE_ALL
         kind = CommandKind.PAUSE if pause else CommandKind.FLATTEN_CONFIRM
         command = self._command(kind, pending.scope, update_id, actor, now, None if pause else code)
         if not self.store.use_confirmation(code, command.command_id, actor, wall):

@@ -116,7 +116,7 @@ def test_pausing_everyone_publishes_only_after_its_code_is_confirmed(
     asked = wait_for(lambda: replies(sink), "the /pause reply")[0]
     code = asked.split("/confirm ", 1)[1].split()[0]
     stored = firestore_db.collection("pending_confirmations").document(code).get().to_dict()
-    assert (stored["kind"], stored["scope"], stored["requested_by"]) == ("pause", "all", f"telegram:{OPERATOR}")
+    assert (stored["kind"], stored["scope"], stored["requested_by"]) == ("pause_all", "all", f"telegram:{OPERATOR}")
     webhook.send(f"/confirm {code}", 41)
     [pause] = commands(published, 1)
     assert (pause.kind, pause.scope, pause.command_id, pause.source) == (CommandKind.PAUSE, "all", "tg-41",

@@ -222,8 +222,9 @@ def test_pausing_everyone_asks_for_a_code_and_only_its_confirmation_by_the_same_
         assert "within 2 minutes" in reply
     assert rig.publisher.commands() == []
     code = next(c for c, p in rig.store.confirmations.items() if p.command_id == "tg-20")
-    assert rig.store.confirmations[code].kind == "pause"
-    assert "Only the operator who asked for the pause" in rig.say(f"/confirm {code}", update_id=22, user=222)
+    assert rig.store.confirmations[code].kind == "pause_all"
+    refused = rig.say(f"/confirm {code}", update_id=22, user=222)
+    assert "Only the operator who asked for the pause of everyone" in refused
     assert "confirmed" in rig.say(f"/confirm {code}", update_id=23, at_s=30)
     [pause] = rig.publisher.commands()
     assert (pause.kind, pause.scope, pause.command_id) == (CommandKind.PAUSE, "all", "tg-23")
