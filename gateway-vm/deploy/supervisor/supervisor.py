@@ -32,7 +32,7 @@ from spreadpilot.models import (
 from spreadpilot.publisher import Publisher
 from spreadpilot.secrets import GatewayLogin, gateway_login_secret
 from spreadpilot.store import GATEWAY_VMS, GATEWAYS, Store
-from supervisor.hung import HungWatch, Step, busy_hours
+from supervisor.hung import SELF_RESTARTS, HungWatch, Step, busy_hours
 from supervisor.observe import LOGGED_IN, Observation, Probe, last_marker, state_of
 from supervisor.runtime import ContainerRuntime
 
@@ -127,6 +127,8 @@ class Supervisor:
         seen = Observation(active=active, markers=self.runtime.log_lines(gateway.id, started.at),
                            accounts=accounts, probe_error=error)
         state, detail = state_of(seen, gateway.accounts)
+        if accounts is not None:
+            self.hung.answered(gateway.id)
         hung = active and accounts is None and last_marker(seen.markers) == LOGGED_IN
         return state, detail, tuple(accounts or ()), hung
 
@@ -145,17 +147,20 @@ class Supervisor:
             why = f"approved by {gateway.restart_approved_by}" if approved else "outside trading hours"
             log.warning("restarting a hung gateway", extra={"gateway_id": gateway.id, "hung_s": hung_s, "why": why})
             self.runtime.stop(gateway.id)  # the next pass starts it afresh
-            self.hung.forget(gateway.id)
+            self.hung.restarted(gateway.id, now)
             self._publish(gateway, Severity.WARNING, "gateway.restarted", f"gateway {gateway.id}: {silent}: "
                           f"restarted ({why})", now)
             return f"restarted: {silent} ({why})"
         if step is Step.ASK:
+            in_vain = self.hung.restarting_in_vain(gateway.id, now)
             if self.hung.first_ask(gateway.id):
+                why = (f"restarted {SELF_RESTARTS} times within the hour and still silent, so it is not restarted "
+                       "again by itself: check the gateway (its API settings, its login)" if in_vain else
+                       "Restarting it drops its sessions: approve the restart in the web app (Gateways, the gateway, "
+                       "Restart); after 16:15 ET it is restarted without asking")
                 self._publish(gateway, Severity.CRITICAL, "gateway.restart_asked",
-                              f"gateway {gateway.id}: {silent}; entries and closes on it cannot go. Restarting it "
-                              "drops its sessions: approve the restart in the web app (Gateways, the gateway, "
-                              "Restart); after 16:15 ET it is restarted without asking", now)
-            return f"{silent}: approve a restart in the web app"
+                              f"gateway {gateway.id}: {silent}; entries and closes on it cannot go. {why}", now)
+            return f"{silent}: approve a restart in the web app" + (" (restarts did not help)" if in_vain else "")
         return detail
 
     def _report(self, gateway: Gateway, now: datetime, state: GatewayState, detail: str,

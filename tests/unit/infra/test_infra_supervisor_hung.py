@@ -41,3 +41,20 @@ def test_during_the_busy_hours_an_operator_is_asked_once_and_only_an_approval_gi
     approved = TUESDAY_1100 + timedelta(minutes=7)
     assert watch.step("gw", True, approved + timedelta(seconds=10), approved)[0] is Step.RESTART
     assert watch.step("other", False, later, None) == (Step.NOTHING, 0.0)
+
+
+def test_three_restarts_within_the_hour_that_never_made_the_api_answer_stop_the_restarts_and_ask_instead() -> None:
+    watch = HungWatch(restart_after_s=300)
+    at = TUESDAY_1630
+    for _ in range(3):
+        watch.step("gw", True, at, None)
+        assert watch.step("gw", True, at + timedelta(seconds=300), None)[0] is Step.RESTART
+        watch.restarted("gw", at + timedelta(seconds=300))
+        at += timedelta(minutes=6)
+    watch.step("gw", True, at, None)
+    assert watch.step("gw", True, at + timedelta(seconds=300), None)[0] is Step.ASK  # 16:48: a fourth would loop
+    assert watch.restarting_in_vain("gw", at + timedelta(seconds=300))
+    later = at + timedelta(hours=1, minutes=5)  # the oldest restarts have aged out of the hour
+    assert watch.step("gw", True, later, None)[0] is Step.RESTART
+    watch.answered("gw")  # a restart that works clears the count
+    assert not watch.restarting_in_vain("gw", later)
