@@ -175,6 +175,7 @@ class HeldPosition:
     right: Right | None = None
     strike: Decimal | None = None
     expiry: date | None = None
+    symbol: str = "QQQ"  # the underlying (the broker's contract symbol; only QQQ is traded: executor.settings)
 
 
 @dataclass(frozen=True)

@@ -319,7 +319,7 @@ class Engine:
     def _look_for_foreign(self, truth: BrokerTruth, ours: Mapping[str, OrderIntent]) -> None:
         """Foreign orders and executions in this truth (every reconciliation, and the sweep every
         ``ledger_full_sweep_s``, find what no live event told: another client's or a hand-entered order)."""
-        for found in foreign_in(truth, self.accounts, ours.__contains__):
+        for found in foreign_in(truth, self.accounts, ours.__contains__, self.settings.tickers):
             self._report_foreign(found)
 
     def watch_foreign(self, watch: Callable[[Foreign], None]) -> None:

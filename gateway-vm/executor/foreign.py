@@ -48,21 +48,24 @@ def describe_execution(execution: Execution) -> str:
 
 def describe_position(position: HeldPosition) -> str:
     """A position no execution of ours today explains, as an operator reads it."""
-    what = f"{position.sec_type} {position.strike or ''}{position.right or ''}".strip()
+    what = f"{position.symbol} {position.sec_type} {position.strike or ''}{position.right or ''}".strip()
     expiry = f" expiring {position.expiry}" if position.expiry else ""
     return f"position {position.qty} {what}{expiry} (conId {position.con_id}) that no order of ours today traded"
 
 
-def _explained(position: HeldPosition, traded: set[int]) -> bool:
-    """A position is ours when today's executions of our orders traded its contract, or, for stock, when they
-    traded options in the account (our short leg assigned, our long leg exercised, or the expiry's delivery)."""
-    return position.con_id in traded or (position.sec_type == "STK" and bool(traded))
+def _explained(position: HeldPosition, traded: set[int], symbols: frozenset[str]) -> bool:
+    """A position is ours when today's executions of our orders traded its contract, or, for stock of an underlying
+    we trade, when they traded options in the account (our short leg assigned, our long leg exercised, or the
+    expiry's delivery)."""
+    return position.con_id in traded or (position.sec_type == "STK" and position.symbol in symbols and bool(traded))
 
 
-def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], ours: Callable[[str], bool]) -> list[Foreign]:
+def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], ours: Callable[[str], bool],
+               symbols: frozenset[str] = frozenset({"QQQ"})) -> list[Foreign]:
     """The first foreign order, execution or position of each follower account in ``truth`` (accounts → follower
     ids); ``ours`` says whether an orderRef is one of our intents (``reconcile.our_intents`` of the same truth).
-    A position is explained by the day's executions of our orders (the truth's executions are the day's)."""
+    A position is explained by the day's executions of our orders (the truth's executions are the day's), stock
+    only of an underlying in ``symbols`` (the ones traded)."""
     found: dict[str, Foreign] = {}
     traded: dict[str, set[int]] = {}
     items: list[OrderUpdate | Execution] = [*truth.open_orders, *truth.executions]
@@ -74,7 +77,7 @@ def foreign_in(truth: BrokerTruth, accounts: Mapping[str, str], ours: Callable[[
             what = describe_order(x) if isinstance(x, OrderUpdate) else describe_execution(x)
             found[x.account] = Foreign(accounts[x.account], x.account, what)
     for p in truth.positions:
-        explained = _explained(p, traded.get(p.account, set()))
+        explained = _explained(p, traded.get(p.account, set()), symbols)
         if p.account in accounts and p.account not in found and p.qty and not explained:
             found[p.account] = Foreign(accounts[p.account], p.account, describe_position(p))
     return [found[a] for a in sorted(found)]

@@ -33,7 +33,7 @@ class LifecycleOperations(IBSession):
         return [HeldPosition(p.account, p.contract.conId, int(p.position), p.contract.secType,
                              right_of(p.contract.right),
                              decimal_or_none(p.contract.strike) if p.contract.strike else None,
-                             expiry_of(p.contract))
+                             expiry_of(p.contract), p.contract.symbol or "QQQ")
                 for p in live if p.position and p.contract.symbol in ("QQQ", "")]
 
     async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:

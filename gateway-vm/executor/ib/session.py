@@ -163,7 +163,8 @@ class IBSession:
         max_id = max([0, *ids])
         self.ib.client.updateReqId(max_id + 1)  # type: ignore[no-untyped-call]  # ib_async leaves it untyped
         held = [HeldPosition(p.account, p.contract.conId, int(p.position), p.contract.secType,
-                             right_of(p.contract.right), decimal_or_none(p.contract.strike), expiry_of(p.contract))
+                             right_of(p.contract.right), decimal_or_none(p.contract.strike), expiry_of(p.contract),
+                             p.contract.symbol)
                 for p in positions if p.position]
         return BrokerTruth(tuple(opened), tuple(done), tuple(executions), tuple(held), max_id)
 

@@ -60,9 +60,9 @@ def test_one_finding_per_account_and_a_live_execution_is_judged_without_the_stor
     assert foreign_execution(execution("DU999", ""), ACCOUNTS) is None
 
 
-def held(account: str, con_id: int, qty: int, sec_type: str = "OPT") -> HeldPosition:
+def held(account: str, con_id: int, qty: int, sec_type: str = "OPT", symbol: str = "QQQ") -> HeldPosition:
     return HeldPosition(account, con_id, qty, sec_type, Right.PUT if sec_type == "OPT" else None,
-                        Decimal(485) if sec_type == "OPT" else None)
+                        Decimal(485) if sec_type == "OPT" else None, symbol=symbol)
 
 
 def test_a_position_no_execution_of_ours_today_traded_is_foreign_and_our_legs_and_their_stock_are_not() -> None:
@@ -81,6 +81,9 @@ def test_a_position_no_execution_of_ours_today_traded_is_foreign_and_our_legs_an
     truth = BrokerTruth(executions=(execution("DU002", "hand"),), positions=(held("DU002", 77, -1),))
     assert ["execution" in f.what for f in found(truth)] == [True]
     assert found(BrokerTruth(positions=(held("DU999", 91, 2),))) == []  # not a follower's account
+    # the follower's own AAPL shares beside our QQQ trade: not explained by it
+    [aapl] = found(BrokerTruth(executions=(ours,), positions=(held("DU001", 265598, 50, "STK", "AAPL"),)))
+    assert "AAPL STK" in aapl.what
 
 
 def test_foreign_activity_pauses_the_followers_entries_once_a_day_with_one_critical_alert_across_a_restart() -> None:
