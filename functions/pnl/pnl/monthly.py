@@ -2,7 +2,8 @@
 
 Every active follower gets a statement (a month without trading is a statement of zeros), and so does anyone
 with daily P&L in the month. Figures come from the month's daily documents (cents): best and worst day, winning
-and losing days (a flat day is neither), win rate = winning / (winning + losing), maximum drawdown of the
+and losing days (a flat day is neither), win rate = winning trades / decided trades (``spreadpilot.performance``:
+a day without a trade is not one), maximum drawdown of the
 cumulative realized P&L. The fee basis (``net_pnl``) is the realized P&L plus the change of the open lots'
 mark-to-market value between the previous month's last close and this month's (how IBKR's "percentage of P&L"
 advisor fee works: stock held over a month end is billed at what the close was worth, not at cost).
@@ -31,13 +32,13 @@ from spreadpilot.envelopes import StatementRequest
 from spreadpilot.errors import Retryable
 from spreadpilot.models import DailyPnL, Follower, MonthlyStatement, Reconciliation
 from spreadpilot.money import to_cents
+from spreadpilot.performance import performance
 from spreadpilot.publisher import Publisher
 from spreadpilot.resources import STATEMENT_REQUESTS
 
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
-WIN_RATE_PLACES = Decimal("0.0001")
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -96,14 +97,13 @@ def month_figures(days: Sequence[DailyPnL]) -> MonthFigures:
     pnls = [d.realized_pnl for d in ordered]
     winning = sum(1 for p in pnls if p > 0)
     losing = sum(1 for p in pnls if p < 0)
-    decided = winning + losing
     return MonthFigures(
         realized=sum(pnls, ZERO),
         best_day=max(pnls, default=ZERO),
         worst_day=min(pnls, default=ZERO),
         winning_days=winning,
         losing_days=losing,
-        win_rate=(Decimal(winning) / Decimal(decided)).quantize(WIN_RATE_PLACES) if decided else ZERO,
+        win_rate=performance(ordered).win_rate,  # of trades, as the app shows it: a day without one is not counted
         max_drawdown=max_drawdown(pnls),
         days=len(pnls),
         unrealized_end=ordered[-1].unrealized_pnl if ordered else None,

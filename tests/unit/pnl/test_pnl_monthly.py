@@ -31,6 +31,14 @@ def test_month_figures_of_a_mixed_month() -> None:
     assert figures.max_drawdown == Decimal("300")  # from the 250 peak down to -50
 
 
+def test_the_statements_win_rate_counts_trades_and_leaves_out_a_day_without_one() -> None:
+    traded = [daily("f01", date(2026, 3, d), v) for d, v in [(2, "100"), (3, "-50")]]
+    untraded = daily("f01", date(2026, 3, 4), "-30").model_copy(update={"trades": 0})  # stock sold the day after
+    figures = month_figures([*traded, untraded])
+    assert figures.win_rate == Decimal("0.5000")  # 1 of 2 trades; counting days it was 1 of 3
+    assert (figures.winning_days, figures.losing_days) == (1, 2)  # the days themselves are still counted
+
+
 def test_drawdown_counts_from_the_start_of_the_month() -> None:
     assert max_drawdown([Decimal("-100"), Decimal("40"), Decimal("-10")]) == Decimal("100")
     assert max_drawdown([Decimal("10"), Decimal("20")]) == Decimal(0)
