@@ -31,7 +31,7 @@ from executor.restarts import RestartWindows
 from executor.settings import ExecutorSettings
 from executor.waits import wait_any
 from spreadpilot.clock import Clock, new_york
-from spreadpilot.models import Gateway, GatewayRestartWanted, IntentState, OrderIntent, Signal
+from spreadpilot.models import Gateway, GatewayRestartWanted, IntentState, OrderIntent, Severity, Signal
 from spreadpilot.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,14 @@ class Engine:
 
     async def _want_restart(self, gateway_id: str, since: datetime, why: str) -> None:
         """A data farm of the gateway stays broken: its supervisor restarts it (outside trading hours, or once an
-        operator approves; ``supervisor.hung``)."""
+        operator approves; ``supervisor.hung``). A gateway no supervisor runs (started by hand) is put to the
+        operators instead: nothing would read the request."""
+        gateway = (await self.store.gateways()).get(gateway_id)
+        if gateway is not None and gateway.vm is None:
+            await self.alerts.send("gateway.farm_broken", Severity.WARNING,
+                                   f"gateway {gateway_id}: data farm broken: {why}; it runs on no gateway VM, so "
+                                   "restart IB Gateway by hand", gateway_id=gateway_id)
+            return
         await self.store.want_restart(gateway_id, GatewayRestartWanted(at=self.clock.now(), since=since,
                                                                        why=f"data farm broken: {why}"[:500]))
 

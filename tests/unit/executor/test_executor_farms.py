@@ -1,4 +1,5 @@
-"""A data farm broken for minutes: the gateway link asks the VM's supervisor for a restart, once per outage."""
+"""A data farm broken for minutes: the gateway link asks the VM's supervisor for a restart, once per outage (a
+gateway no supervisor runs is put to the operators instead)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from executor_fakes import FakeBroker, RecordingPublisher
+from executor_world import follower, run, started, world
 from test_executor_restart_windows import StepClock
 
 from executor.alerts import Alerts
 from executor.broker import BrokerTruth
 from executor.farms import FarmWatch
 from executor.gateways import GatewayLink
+from spreadpilot.models import Gateway
 
 T0 = datetime(2026, 3, 17, 15, 0, tzinfo=UTC)
 BROKEN = "Market data farm connection is broken:usopt"
@@ -65,3 +68,22 @@ def test_a_farm_broken_for_five_minutes_asks_for_one_restart_per_outage_and_a_fa
 
     asyncio.run(scenario())
     assert asked == [("gw", T0, "market data farm usopt since 15:00:00 UTC")]  # the first ask failed, the next held
+
+
+def test_the_engine_asks_a_supervised_gateways_supervisor_and_tells_the_operators_about_a_hand_started_one() -> None:
+    w = world([follower(1)])
+    w.store.gateway_docs["gw-advisor"] = Gateway(id="gw-advisor", port=4002, client_id=1)  # no VM: by hand
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine._want_restart("gw-advisor", T0, "market data farm usopt since 15:00:00 UTC")
+        assert w.store.gateway_docs["gw-advisor"].restart_wanted is None
+        w.store.gateway_docs["gw-advisor"] = w.store.gateway_docs["gw-advisor"].model_copy(update={"vm": "vm-a"})
+        await engine._want_restart("gw-advisor", T0, "market data farm usopt since 15:00:00 UTC")
+        await engine.shutdown()
+
+    run(scenario)
+    wanted = w.store.gateway_docs["gw-advisor"].restart_wanted
+    assert wanted is not None
+    assert (wanted.since, wanted.why) == (T0, "data farm broken: market data farm usopt since 15:00:00 UTC")
+    assert w.publisher.alert_types().count("gateway.farm_broken") == 1
