@@ -3,7 +3,7 @@ times in a row gets its entries paused (``controls/{follower_id}``, as the daily
 pause write it) and one CRITICAL alert; an operator looks and resumes. 0 turns it off.
 
 Runs over trades, not days (``spreadpilot.performance``): a day without a trade neither extends nor breaks a run.
-Reads the last ``LOOKBACK`` of daily documents once per rollup, only when a follower lost today. Idempotent: a
+Reads the last ``LOOKBACK`` of daily documents of each follower who lost today, and of no one else. Idempotent: a
 redelivered tick writes the same pause and the same alert id.
 """
 
@@ -36,13 +36,9 @@ def trip_on_losing_runs(records: PnLRecords, publisher: Publisher, day: date, to
     losers = losing_today(today, day)
     if limit <= 0 or not losers:
         return []
-    history: dict[str, list[DailyPnL]] = {}
-    for doc in records.daily_between(day - LOOKBACK, day):
-        if doc.follower_id in losers:
-            history.setdefault(doc.follower_id, []).append(doc)
     tripped = []
     for follower_id in sorted(losers):
-        run = performance(history.get(follower_id, [])).consecutive_losses
+        run = performance(records.daily_of(follower_id, day - LOOKBACK, day)).consecutive_losses
         if run < limit:
             continue
         reason = f"{run} losing trades in a row (limit {limit}), the last on {day}"

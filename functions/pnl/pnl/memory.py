@@ -77,6 +77,9 @@ class MemoryRecords:
         return sorted((d for d in self.daily_docs.values() if first <= d.date <= last),
                       key=lambda d: (d.date, d.follower_id))
 
+    def daily_of(self, follower_id: str, first: date, last: date) -> list[DailyPnL]:
+        return [d for d in self.daily_between(first, last) if d.follower_id == follower_id]
+
     def pause_entries(self, follower_id: str, *, reason: str, by: str, at: datetime) -> None:
         self.controls[follower_id] = {"entries_paused": True, "reason": reason, "updated_by": by,
                                       "updated_at": at.isoformat()}

@@ -74,6 +74,10 @@ class PnLRecords(Protocol):
         """Every follower's daily documents from ``first`` to ``last`` inclusive."""
         ...
 
+    def daily_of(self, follower_id: str, first: date, last: date) -> list[DailyPnL]:
+        """One follower's daily documents from ``first`` to ``last`` inclusive."""
+        ...
+
     def pause_entries(self, follower_id: str, *, reason: str, by: str, at: datetime) -> None:
         """Pause the follower's new entries (``controls/{follower_id}``, the kill switch the executor reads)."""
         ...
@@ -182,6 +186,16 @@ class FirestoreRecords:
         """Daily documents whose ``date`` is in ``[first, last]``."""
         query = (
             self.db.collection(self.store.daily_pnl.collection)
+            .where(filter=firestore.FieldFilter("date", ">=", first.isoformat()))
+            .where(filter=firestore.FieldFilter("date", "<=", last.isoformat()))
+        )
+        return [_model(DailyPnL, snap.to_dict()) for snap in query.stream()]
+
+    def daily_of(self, follower_id: str, first: date, last: date) -> list[DailyPnL]:
+        """Equality on ``follower_id`` with a range on ``date`` (composite index follower_id + date)."""
+        query = (
+            self.db.collection(self.store.daily_pnl.collection)
+            .where(filter=firestore.FieldFilter("follower_id", "==", follower_id))
             .where(filter=firestore.FieldFilter("date", ">=", first.isoformat()))
             .where(filter=firestore.FieldFilter("date", "<=", last.isoformat()))
         )

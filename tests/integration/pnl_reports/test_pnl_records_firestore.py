@@ -84,3 +84,15 @@ def test_the_loss_breaker_pauses_entries_in_the_kill_switch_document_keeping_its
     doc = firestore_db.collection("controls").document("f01").get().to_dict()
     assert doc == {"entries_paused": True, "reason": "3 losing trades in a row", "updated_by": "breaker",
                    "updated_at": at.isoformat(), "note": "vip"}
+
+
+def test_one_followers_days_in_a_range_are_read_without_the_others(
+        clean_stack: LocalStack, firestore_db: firestore.Client) -> None:
+    store = Store(firestore_db)
+    at = datetime(2026, 3, 18, 16, 30, tzinfo=NEW_YORK)
+    for fid, day in (("f01", 16), ("f01", 18), ("f02", 17), ("f01", 20)):
+        store.daily_pnl.put(DailyPnL(follower_id=fid, date=date(2026, 3, day), realized_pnl=Decimal(-1),
+                                     commissions=Decimal(0), closing_mtm=Decimal(0), best_mtm=Decimal(0),
+                                     worst_mtm=Decimal(0), trades=1, computed_at=at))
+    found = FirestoreRecords(store).daily_of("f01", date(2026, 3, 16), date(2026, 3, 19))
+    assert sorted((d.follower_id, d.date.day) for d in found) == [("f01", 16), ("f01", 18)]
