@@ -70,11 +70,6 @@ def status_text(
     return "\n".join(lines)
 
 
-def positions_text(positions: list[Position]) -> str:
-    """One line per open position (every line: ``positions_page`` pages them)."""
-    return "\n".join(positions_lines(positions)) if positions else "No open positions."
-
-
 def positions_page(positions: list[Position], number: int) -> tuple[str, list[tuple[str, str]]]:
     """One page of ``/positions``."""
     if not positions:
@@ -84,16 +79,15 @@ def positions_page(positions: list[Position], number: int) -> tuple[str, list[tu
 
 def positions_lines(positions: list[Position]) -> list[str]:
     """One line per open position, by follower."""
-    lines = []
-    for position in sorted(positions, key=lambda p: (p.follower_id, p.signal_id or "")):
-        legs = ", ".join(
-            f"{leg.qty:+d} {leg.symbol}{' ' + str(leg.right) + str(leg.strike) if leg.strike else ''}"
-            for leg in position.legs
-            if leg.qty
-        )
-        flag = f" ({position.assignment})" if position.assignment != "NONE" else ""
-        lines.append(f"{position.follower_id} {position.account}: {legs}{flag}")
-    return lines
+    return [f"{p.follower_id} {p.account}: {held(p)}"
+            for p in sorted(positions, key=lambda p: (p.follower_id, p.signal_id or ""))]
+
+
+def held(position: Position) -> str:
+    """A position's open legs (and its assignment state when there is one)."""
+    legs = ", ".join(f"{leg.qty:+d} {leg.symbol}{' ' + str(leg.right) + str(leg.strike) if leg.strike else ''}"
+                     for leg in position.legs if leg.qty)
+    return legs + (f" ({position.assignment})" if position.assignment != "NONE" else "")
 
 
 def pnl_text(snapshots: list[PnLSnapshot], dailies: list[DailyPnL], follower_id: str | None) -> str:
@@ -147,7 +141,6 @@ def follower_text(brief: FollowerBrief, paused: str | None, orders: list[OrderIn
         price = f" at {intent.avg_price}" if intent.avg_price is not None else ""
         reason = f" ({intent.reason})" if intent.reason else ""
         lines.append(f"Order {intent.kind} {intent.state}: {intent.filled_qty}/{intent.contracts}{price}{reason}"[:300])
-    position_lines = positions_text(positions).splitlines()
-    lines.append("Position: " + (position_lines[0].split(": ", 1)[-1] if positions else "none"))
+    lines.append("Position: " + ("; ".join(held(p) for p in positions) if positions else "none"))
     lines.extend(pnl_text(snapshots, [], brief.id).splitlines())
     return "\n".join(lines)

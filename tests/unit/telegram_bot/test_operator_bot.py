@@ -272,6 +272,9 @@ def test_follower_shows_its_settings_kill_switch_orders_position_and_pnl_and_ref
     assert reply[2] == "Entries: PAUSED for everyone: desk review (by telegram:111)"
     assert reply[3] == "Order entry filled: 2/2 at 0.84"
     assert reply[4] == "Position: none"
+    rig.store.positions = [Position(follower_id="f01", account="DU001", signal_id=SIGNAL_ID, updated_at=NOW,
+                                    legs=(PositionLeg(con_id=1, right="P", strike=Decimal(485), qty=-2),))]
+    assert rig.say("/follower f01", update_id=4).splitlines()[4] == "Position: -2 QQQ P485"
     assert "No follower 'f9'" in rig.say("/follower f9", update_id=2)
     assert rig.say("/follower", update_id=3) == "usage: /follower ID"
 
