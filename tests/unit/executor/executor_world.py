@@ -99,3 +99,13 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return await coro_fn()
 
     return asyncio.run(main())
+
+
+def trade_one_signal(w: World) -> None:
+    """Start an engine on ``w``, hand it the day's signal and wait until every intent is settled."""
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(signal())
+        await engine.idle()
+
+    run(scenario)

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from executor_fakes import MemoryLeases
-from executor_world import World, follower, run, signal, sim_clock, started, until, world
+from executor_world import World, follower, run, signal, sim_clock, started, trade_one_signal, until, world
 
 from executor.broker import Execution
 from executor.engine import Engine
@@ -47,12 +47,7 @@ def test_an_ack_timeout_while_reconciling_does_not_disable_the_gateway() -> None
     w = world(EVERYONE)
     w.broker.truth_timeouts = 1  # the first truth request after connecting is slow
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     one_order_each(w, ["DU001", "DU002", "DU003"])
     assert set(w.store.states().values()) == {IntentState.FILLED}
 
@@ -79,12 +74,7 @@ def test_a_foreign_order_ref_with_a_slash_breaks_nothing_and_its_execution_is_le
                        qty=100, price=Decimal("484.10"), at=datetime(2026, 3, 17, 13, 40, tzinfo=UTC))
     w.broker.executions.append(manual)
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     one_order_each(w, ["DU001", "DU002", "DU003"])
     foreign = w.store.fills[execution_key(manual.exec_id)]
     assert foreign.foreign
@@ -130,12 +120,7 @@ def test_a_slow_quote_is_asked_again_and_never_makes_an_order_unknown() -> None:
     w = world(EVERYONE, market_retry_s=1.0)
     w.broker.quote_timeouts = 2
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert set(w.store.states().values()) == {IntentState.FILLED}
     one_order_each(w, ["DU001", "DU002", "DU003"])
     assert "order.unknown" not in w.publisher.alert_types()
@@ -145,12 +130,7 @@ def test_quotes_that_never_come_skip_the_entry_with_an_alert_and_no_order() -> N
     w = world([follower(1)], market_retry_s=1.0, market_attempts=3)
     w.broker.quote_timeouts = 100
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.SKIPPED}
     assert w.orders() == []
     assert "order.no_market_data" in w.publisher.alert_types()
@@ -248,12 +228,7 @@ def test_a_store_outage_during_the_entry_is_retried_and_trades_once() -> None:
     w = world(EVERYONE, store_retry_s=0.5)
     w.store.fail["save_intent"] = 4
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     one_order_each(w, ["DU001", "DU002", "DU003"])
     assert set(w.store.states().values()) == {IntentState.FILLED}
 
@@ -304,12 +279,7 @@ def test_a_refused_modify_does_not_reject_a_live_order() -> None:
     w.broker.default_fill_credit = w.broker.mid_credit - 2 * w.settings.ladder_tick  # fills after two steps
     w.broker.refuse_modifies = 1
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.FILLED}
     one_order_each(w, ["DU001"])
 
@@ -483,12 +453,7 @@ def test_an_order_this_client_cannot_modify_is_unknown_with_a_critical_alert_not
     w.broker.default_fill_credit = Decimal("0.10")  # never fills
     w.broker.foreign_client.add("DU001")  # as after a takeover by a process with another client id
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.UNKNOWN}
     assert "order.not_modifiable" in w.publisher.alert_types()
     one_order_each(w, ["DU001"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from executor_world import follower, run, settings, signal, started, world
+from executor_world import follower, run, settings, signal, started, trade_one_signal, world
 
 from executor.price_path import daily_order
 from spreadpilot.clock import NEW_YORK, SimClock
@@ -44,12 +44,7 @@ def test_every_follower_climbs_the_same_price_path_and_fills_at_the_same_credit(
     w = world(FOLLOWERS, ladder_step_s=5)
     w.broker.default_fill_credit = w.broker.mid_credit - 2 * settings().ladder_tick  # fills at the third step
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     rows = fill_quality(w.store.intents.values())
     assert {i.state for i in w.store.intents.values()} == {IntentState.FILLED}
     assert credit_spread(rows) == Decimal("0.00")

@@ -7,7 +7,7 @@ from datetime import time
 from decimal import Decimal
 
 from executor_fakes import FakeBroker, IoLane
-from executor_world import World, follower, run, signal, sim_clock, started, world
+from executor_world import World, follower, run, signal, sim_clock, started, trade_one_signal, world
 
 from executor.broker import OrderAck, OrderRequest
 from spreadpilot.models import IntentState, make_intent_id
@@ -45,12 +45,7 @@ def test_the_follower_short_of_margin_is_skipped_with_an_alert() -> None:
     w = world([follower(1), follower(2)])
     w.broker.funds["DU002"] = Decimal(100)
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.FILLED, "f02": IntentState.SKIPPED}
     assert [o["account"] for o in w.orders()] == ["DU001"]
     assert "order.margin_skip" in w.publisher.alert_types()
@@ -103,12 +98,7 @@ def test_duplicate_delivery_to_two_executor_processes_places_one_order_per_follo
 def test_followers_on_separate_gateways_each_trade_on_their_own_gateway() -> None:
     w = world([follower(1, "gw-a"), follower(2, "gw-b"), follower(3, "gw-b")])
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert [o["account"] for o in w.brokers["gw-a"].journal if o["event"] == "order"] == ["DU001"]
     assert sorted(str(o["account"]) for o in w.brokers["gw-b"].journal if o["event"] == "order") == ["DU002", "DU003"]
 
@@ -117,12 +107,7 @@ def test_global_kill_switch_skips_every_entry() -> None:
     w = world([follower(1), follower(2)])
     w.store.control_docs["global"] = {"entries_paused": True, "updated_by": "ops"}
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert set(w.store.states().values()) == {IntentState.SKIPPED}
     assert w.orders() == []
 
@@ -131,12 +116,7 @@ def test_follower_kill_switch_skips_only_that_follower() -> None:
     w = world([follower(1), follower(2)])
     w.store.control_docs["f02"] = {"entries_paused": True}
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.FILLED, "f02": IntentState.SKIPPED}
 
 
@@ -145,12 +125,7 @@ def test_a_signal_outside_the_entry_window_is_skipped_with_an_alert() -> None:
 
     w = world([follower(1)], clock=sim_clock(11, 0))
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.SKIPPED}
     assert "signal.outside_window" in w.publisher.alert_types()
 
@@ -159,12 +134,7 @@ def test_credit_below_minimum_skips_without_an_order() -> None:
     w = world([follower(1)])
     w.broker.mid_credit = Decimal("0.65")
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.SKIPPED}
     assert w.orders() == []
 
@@ -173,12 +143,7 @@ def test_a_rejected_order_is_recorded_and_alerted_and_others_still_fill() -> Non
     w = world([follower(1), follower(2)])
     w.broker.reject.add("DU001")
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states() == {"f01": IntentState.REJECTED, "f02": IntentState.FILLED}
     assert "order.rejected" in w.publisher.alert_types()
 
@@ -191,12 +156,7 @@ def test_one_followers_unexpected_failure_is_isolated_retried_and_alerted() -> N
 
     w.brokers["gw-a"].quote = broken  # type: ignore[method-assign]
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.states()["f02"] is IntentState.FILLED
     assert "executor.entry_stalled" in w.publisher.alert_types()
     assert w.store.states()["f01"] is IntentState.SKIPPED  # retried until the entry window closed
@@ -207,12 +167,7 @@ def test_a_spread_the_gateway_does_not_list_is_rejected_with_an_alert_and_no_ord
     w = world([follower(1), follower(2)])
     w.broker.listed = False
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert set(w.store.states().values()) == {IntentState.REJECTED}
     assert w.orders() == []
     assert "order.rejected" in w.publisher.alert_types()
@@ -276,12 +231,7 @@ def test_the_first_order_does_not_queue_behind_every_other_followers_intent_writ
 
     w.broker.place = placing  # type: ignore[method-assign]
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert len(w.orders()) == 100
     assert recorded_at_first_order[0] < 25, (
         f"the first order waited until {recorded_at_first_order[0]} of 100 intents were recorded")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from executor_world import follower, run, signal, started, until, world
+from executor_world import follower, run, signal, started, trade_one_signal, until, world
 
 from spreadpilot.models import IntentState, make_intent_id
 
@@ -16,12 +16,7 @@ def test_ladder_concedes_a_cent_per_step_until_filled() -> None:
     w = world([follower(1)])
     w.broker.fill_credit["DU001"] = Decimal("0.97")  # the market takes 0.97, the mid is 1.00
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     intent = w.store.intents[REF]
     assert intent.state is IntentState.FILLED
     assert intent.limit == Decimal("-0.97")
@@ -34,12 +29,7 @@ def test_exhausted_ladder_cancels_the_remainder_and_alerts() -> None:
     w = world([follower(1)], ladder_max_steps=3)
     w.broker.fill_credit["DU001"] = Decimal("0.50")
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     intent = w.store.intents[REF]
     assert intent.state is IntentState.CANCELLED
     assert "ladder exhausted" in intent.reason
@@ -52,12 +42,7 @@ def test_ladder_never_asks_less_than_the_floor() -> None:
     w.broker.mid_credit = Decimal("0.72")
     w.broker.fill_credit["DU001"] = Decimal("0.10")
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     limits = [e["limit"] for e in w.broker.journal if e["event"] in ("order", "modify")]
     assert min(-Decimal(str(v)) for v in limits) == Decimal("0.70")
     assert w.store.intents[REF].state is IntentState.CANCELLED
@@ -84,12 +69,7 @@ def test_executions_before_the_acknowledgement_still_end_filled_with_fills_recor
     w = world([follower(1)])
     w.broker.exec_before_ack = True
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert w.store.intents[REF].state is IntentState.FILLED
     assert w.store.intents[REF].filled_qty == 2
     assert len(w.store.fills) == 2
@@ -119,12 +99,7 @@ def test_a_lost_acknowledgement_is_resolved_from_broker_truth_without_resending(
     w = world([follower(1)])
     w.broker.lose_next_ack = True
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert len(w.broker.orders_for(REF)) == 1
     assert w.store.intents[REF].state is IntentState.FILLED
 
@@ -133,12 +108,7 @@ def test_an_order_that_never_reached_the_broker_is_sent_once_more_after_reconcil
     w = world([follower(1)])
     w.broker.swallow_next_place = True
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert len(w.broker.orders_for(REF)) == 1
     intent = w.store.intents[REF]
     assert intent.state is IntentState.FILLED
@@ -150,12 +120,7 @@ def test_a_placement_the_broker_answered_with_a_doubt_is_unknown_until_reconcile
     w = world([follower(1)])
     w.broker.doubt_next_place = "103: Duplicate order id"
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert len(w.broker.orders_for(REF)) == 1
     intent = w.store.intents[REF]
     assert intent.state is IntentState.FILLED
@@ -167,12 +132,7 @@ def test_a_placement_the_broker_answered_with_a_doubt_is_unknown_until_reconcile
 def test_intent_states_are_timestamped_in_order() -> None:
     w = world([follower(1)])
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     history = w.store.intents[REF].history
     assert [c.state for c in history] == [IntentState.PLANNED, IntentState.SUBMITTED, IntentState.WORKING,
                                           IntentState.FILLED]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from executor_world import follower, run, signal, started, world
+from executor_world import follower, trade_one_signal, world
 
 from executor.broker import AccountState
 from executor.checks import local_margin_decision, spread_margin
@@ -48,12 +48,7 @@ def test_an_entry_with_clear_margin_sends_one_message_and_no_what_if() -> None:
     w = world([follower(n) for n in range(1, 6)])
     w.broker.funds["DU005"] = Decimal(1020)  # 2 spreads of $500: within 10 %, asked of the broker
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert set(w.store.states().values()) == {IntentState.FILLED}
     assert w.broker.what_ifs == 1
     assert len(w.orders()) == 5

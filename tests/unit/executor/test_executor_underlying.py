@@ -4,7 +4,7 @@ lifecycle follows QQQ only, so SPY cannot be allowed yet: refused at start-up)."
 from __future__ import annotations
 
 import pytest
-from executor_world import follower, run, signal, started, world
+from executor_world import follower, run, signal, started, trade_one_signal, world
 from pydantic import ValidationError
 
 from executor.settings import ExecutorSettings
@@ -20,12 +20,7 @@ def spy_signal():  # type: ignore[no-untyped-def]
 def test_the_signals_underlying_is_the_one_every_order_and_intent_carries() -> None:
     w = world([follower(1), follower(2)])
 
-    async def scenario() -> None:
-        engine = await started(w)
-        await engine.handle_signal(signal())
-        await engine.idle()
-
-    run(scenario)
+    trade_one_signal(w)
     assert {o["symbol"] for o in w.orders()} == {"QQQ"}
     assert {i.symbol for i in w.store.intents.values()} == {"QQQ"}
 
