@@ -162,6 +162,7 @@ class Execution:
     price: Decimal
     at: datetime
     commission: Decimal = Decimal(0)
+    symbol: str = "QQQ"  # the underlying (the execution's contract symbol)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class HeldPosition:
     right: Right | None = None
     strike: Decimal | None = None
     expiry: date | None = None
-    symbol: str = "QQQ"  # the underlying (the broker's contract symbol; only QQQ is traded: executor.settings)
+    symbol: str = "QQQ"  # the underlying (the broker's contract symbol): the lifecycle follows each by its own
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ async def serve(settings: ExecutorSettings) -> int:
         log.warning("no gateways configured in Firestore; signals will be recorded as skipped")
     def connect(g: Gateway) -> IBBroker:
         return IBBroker(g.id, g.host, g.port, g.client_id, connect_timeout_s=settings.connect_timeout_s,
-                        ack_timeout_s=settings.ack_timeout_s)
+                        ack_timeout_s=settings.ack_timeout_s, symbols=settings.tickers)
 
     brokers = {g.id: connect(g) for g in gateways.values()}
     leases = FirestoreLeaseStore(db, pool) if settings.leases else None

@@ -24,9 +24,6 @@ class MarginMode(StrEnum):
 
 # Underlyings with options expiring every trading day (0-DTE on any day); an allowed ticker must be one of them.
 DAILY_EXPIRY_UNDERLYINGS = frozenset({"QQQ", "SPY", "IWM"})
-# Underlyings the position lifecycle follows after the entry (its monitor, closes, assignment repair and expiry
-# settlement read QQQ positions and QQQ's price only): an entry in any other would be placed and then left unwatched.
-LIFECYCLE_UNDERLYINGS = frozenset({"QQQ"})
 
 
 class ExecutorSettings(CommonSettings):
@@ -69,8 +66,8 @@ class ExecutorSettings(CommonSettings):
     version: str = Field(default="0.1.0", description="reported in the heartbeat")
     allowed_tickers: str = Field(
         default="QQQ", pattern=r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$",
-        description="underlyings the executor trades (the poller's allowlist); each must list daily expiries and "
-                    "be one the position lifecycle follows (QQQ)",
+        description="underlyings the executor trades and follows through the day (the poller's allowlist); each "
+                    "must list daily expiries: QQQ, SPY or IWM",
     )
     leases: bool = Field(
         default=True, description="hold a Firestore lease per gateway, so several executor processes split them"
@@ -120,9 +117,4 @@ class ExecutorSettings(CommonSettings):
         if unsupported:
             raise ValueError(f"SPREADPILOT_ALLOWED_TICKERS: {', '.join(unsupported)} has no daily (0-DTE) expiries; "
                              f"supported: {', '.join(sorted(DAILY_EXPIRY_UNDERLYINGS))}")
-        unwatched = sorted(self.tickers - LIFECYCLE_UNDERLYINGS)
-        if unwatched:
-            raise ValueError(f"SPREADPILOT_ALLOWED_TICKERS: {', '.join(unwatched)} would be entered but not watched: "
-                             "the position lifecycle (monitor, closes, assignment, expiry settlement) follows "
-                             f"{', '.join(sorted(LIFECYCLE_UNDERLYINGS))} only; remove it from the list")
         return self

@@ -119,14 +119,14 @@ def _worst_expiry_loss(holdings: list[tuple[Listing, int]], underlying: float) -
 
 def margin_of(holdings: Iterable[tuple[Listing, int]], marks: Marks, underlying: float) -> Decimal:
     """Margin of a set of (listing, signed qty) holdings."""
-    by_expiry: dict[str, list[tuple[Listing, int]]] = defaultdict(list)
+    by_expiry: dict[tuple[str, str], list[tuple[Listing, int]]] = defaultdict(list)
     total = Decimal("0")
     for listing, qty in holdings:
         if qty == 0:
             continue
         value = Decimal(str(marks(listing))) * listing.multiplier * qty
         if listing.is_option:
-            by_expiry[listing.expiry].append((listing, qty))
+            by_expiry[(listing.symbol, listing.expiry)].append((listing, qty))
         else:
             total += abs(value) * STOCK_MARGIN
     for group in by_expiry.values():

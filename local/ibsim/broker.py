@@ -85,9 +85,9 @@ class Broker:
         """Quote of the order's instrument, for BUYing one unit."""
         return combo_quote(order.instrument_legs(), lambda leg: self.quote(leg.listing))
 
-    def underlying(self) -> float:
-        """QQQ now."""
-        return self.market.underlying(self.now())
+    def underlying(self, symbol: str = "QQQ") -> float:
+        """An underlying's price now (QQQ unless named)."""
+        return self.market.underlying(self.now(), symbol)
 
     # --- sending ------------------------------------------------------------------------------------------------
     def to_client(self, client_id: int, message: list[Field]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import date, datetime, time
 
-from ibsim.contracts import Listing
+from ibsim.contracts import SYMBOL, UNDERLYINGS, Listing
 from ibsim.pricing import Greeks, Quote, black_scholes, quote_around, stock_quote, years_between
 from spreadpilot import market_calendar
 from spreadpilot.clock import NEW_YORK
@@ -58,8 +58,11 @@ class Market:
         self.rate = rate
         self.spread_fraction = spread_fraction
 
-    def underlying(self, now: datetime) -> float:
-        """QQQ's price at ``now``."""
+    def underlying(self, now: datetime, symbol: str = SYMBOL) -> float:
+        """An underlying's price at ``now``: QQQ's (the path, the pin), times the underlying's fixed ratio."""
+        return self._qqq(now) * UNDERLYINGS[symbol].ratio
+
+    def _qqq(self, now: datetime) -> float:
         if self.override is not None:
             return self.override
         ny = now.astimezone(NEW_YORK)
@@ -71,12 +74,13 @@ class Market:
     def greeks(self, listing: Listing, now: datetime) -> Greeks:
         """Model value of an option at ``now``."""
         years = years_between(now.timestamp(), expiry_moment(listing.expiry_date()).timestamp())
-        return black_scholes(listing.right, listing.strike, self.underlying(now), years, self.vol, self.rate)
+        return black_scholes(listing.right, listing.strike, self.underlying(now, listing.symbol), years, self.vol,
+                             self.rate)
 
     def quote(self, listing: Listing, now: datetime) -> Quote:
         """Bid/ask of a stock or option at ``now``."""
         if not listing.is_option:
-            return stock_quote(self.underlying(now))
+            return stock_quote(self.underlying(now, listing.symbol))
         return quote_around(self.greeks(listing, now).price, self.spread_fraction)
 
     def mark(self, listing: Listing, now: datetime) -> float:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ibsim import reporting, settlement, wire, wire_orders
 from ibsim.codes import ErrorCode, In
-from ibsim.contracts import Listing
+from ibsim.contracts import SYMBOL, Listing
 from ibsim.faults import SlowAnswer
 from ibsim.fills import combo_quote
 from ibsim.orders import Leg
@@ -324,11 +324,13 @@ class Session(asyncio.Protocol):
         self.send(wire.contract_details_end(req_id))
 
     def on_sec_def_opt_params(self, fields: list[str]) -> None:
-        """reqSecDefOptParams: QQQ's listed expiries and strikes."""
+        """reqSecDefOptParams: the underlying's listed expiries and strikes (nothing for one not listed)."""
         req_id = int(fields[1])
+        symbol = fields[2].upper() if len(fields) > 2 else SYMBOL  # reqId, underlyingSymbol, exchange, secType, conId
         chain = self.broker.chain
-        expiries = [d.strftime("%Y%m%d") for d in chain.expiries]
-        self.send(wire.sec_def_opt_params(req_id, expiries, [float(k) for k in chain.strikes]))
+        if symbol in chain.strikes_of:
+            expiries = [d.strftime("%Y%m%d") for d in chain.expiries]
+            self.send(wire.sec_def_opt_params(req_id, symbol, expiries, [float(k) for k in chain.strikes_of[symbol]]))
         self.send(wire.sec_def_opt_params_end(req_id))
 
     def on_market_data(self, fields: list[str]) -> None:
@@ -367,7 +369,8 @@ class Session(asyncio.Protocol):
             quote = self.broker.quote(listing)
             if listing.is_option:
                 greeks = self.broker.market.greeks(listing, self.broker.now())
-                self.send(wire.option_computation(req_id, greeks, self.broker.market.vol, self.broker.underlying()))
+                self.send(wire.option_computation(req_id, greeks, self.broker.market.vol,
+                                                  self.broker.underlying(listing.symbol)))
         else:
             quote = combo_quote(legs, lambda leg: self.broker.quote(leg.listing))
         for message in wire.quote_ticks(req_id, quote):

@@ -18,7 +18,7 @@ from ibsim import wire
 from ibsim.accounts import Account
 from ibsim.broker import Broker
 from ibsim.codes import EXERCISE_ACTION_EXERCISE, ErrorCode
-from ibsim.contracts import STOCK, Listing
+from ibsim.contracts import Listing, stock_of
 from ibsim.fills import money
 from ibsim.requests import ExerciseRequest
 
@@ -30,7 +30,7 @@ def _convert(broker: Broker, acct: Account, listing: Listing, qty: int) -> int:
     """Close ``qty`` (signed, the position's side) of an option into stock at the strike; the shares booked."""
     acct.apply_trade(listing, -qty, Decimal("0"), Decimal("0"))
     shares = qty * listing.multiplier * (1 if listing.right == "C" else -1)
-    acct.apply_trade(STOCK, shares, _strike(listing), Decimal("0"))
+    acct.apply_trade(stock_of(listing.symbol), shares, _strike(listing), Decimal("0"))
     return shares
 
 
@@ -60,7 +60,7 @@ def exercise(broker: Broker, client_id: int, req: ExerciseRequest) -> None:
         broker.to_client(client_id, wire.error(req.req_id, ErrorCode.INVALID_REQUEST,
                                                "Error validating request: exercise quantity exceeds the position"))
         return
-    und = broker.underlying()
+    und = broker.underlying(listing.symbol)
     if req.action == EXERCISE_ACTION_EXERCISE and not req.override and not in_the_money_at(listing, und):
         # IB carries out an exercise out of the money only with override=1; the option simply stays held
         broker.journal.write("exercise", acct.account_id, con_id=listing.con_id, qty=req.qty, action="refused",
@@ -89,7 +89,7 @@ def assign(broker: Broker, account: str, con_id: int | None = None, qty: int | N
     n = min(qty or -pos.qty, -pos.qty)
     listing = pos.listing
     shares = _convert(broker, acct, listing, -n)
-    und = broker.underlying()
+    und = broker.underlying(listing.symbol)
     broker.journal.write("assignment", account, con_id=listing.con_id, qty=n, legs=[_leg(listing, "BUY")],
                          shares=shares, price=und, **_details(listing, "short", shares, und))
     _notify(broker, account)
@@ -99,10 +99,9 @@ def assign(broker: Broker, account: str, con_id: int | None = None, qty: int | N
 def projected_after_expiry(broker: Broker, acct: Account, day: date) -> Account:
     """A copy of ``acct`` as it would stand once ``day``'s options expired at the current underlying: the ones in
     the money converted to stock at the strike, the rest gone (what IB's ``PostExpiration*`` values project)."""
-    und = broker.underlying()
     after = copy.deepcopy(acct)
     for pos in [p for p in after.held() if p.listing.is_option and p.listing.expiry_date() <= day]:
-        if in_the_money_at(pos.listing, und):
+        if in_the_money_at(pos.listing, broker.underlying(pos.listing.symbol)):
             _convert(broker, after, pos.listing, pos.qty)
         else:
             after.apply_trade(pos.listing, -pos.qty, Decimal("0"), Decimal("0"))
@@ -110,11 +109,12 @@ def projected_after_expiry(broker: Broker, acct: Account, day: date) -> Account:
 
 
 def expire(broker: Broker, day: date) -> int:
-    """Settle every option expiring on ``day``: in the money into stock, the rest worthless; returns positions."""
-    und = broker.underlying()
+    """Settle every option expiring on ``day`` at its underlying's price: in the money into stock, the rest
+    worthless; returns positions."""
     settled = 0
     for acct in broker.accounts.values():
         for pos in [p for p in acct.held() if p.listing.is_option and p.listing.expiry_date() <= day]:
+            und = broker.underlying(pos.listing.symbol)
             itm = in_the_money_at(pos.listing, und)
             qty = pos.qty
             shares = _convert(broker, acct, pos.listing, qty) if itm else 0

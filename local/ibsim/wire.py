@@ -13,7 +13,7 @@ from ibsim.codes import (
     TICK_MODEL_OPTION,
     Out,
 )
-from ibsim.contracts import OPTION_EXCHANGES, STOCK_CON_ID, Listing
+from ibsim.contracts import OPTION_EXCHANGES, UNDERLYINGS, Listing
 from ibsim.pricing import Greeks, Quote
 from ibsim.protocol import Field
 from ibsim.wire_orders import contract_values
@@ -49,8 +49,8 @@ def contract_details(req_id: int, listing: Listing, exchange: str) -> Message:
             "lastTimes": listing.expiry,
             "marketName": listing.trading_class,
             "validExchanges": OPTION_EXCHANGES if listing.is_option else "SMART,NASDAQ,ARCA",
-            "underConId": STOCK_CON_ID if listing.is_option else 0,
-            "longName": "INVESCO QQQ TRUST SERIES 1",
+            "underConId": UNDERLYINGS[listing.symbol].stock_con_id if listing.is_option else 0,
+            "longName": UNDERLYINGS[listing.symbol].long_name,
             "primaryExchange": listing.primary_exchange,
             "contractMonth": listing.expiry[:6],
             "underSymbol": listing.symbol,
@@ -68,14 +68,14 @@ def contract_details_end(req_id: int) -> Message:
     return [Out.CONTRACT_DATA_END, 1, req_id]
 
 
-def sec_def_opt_params(req_id: int, expiries: list[str], strikes: list[float]) -> Message:
-    """securityDefinitionOptionParameter (75) for QQQ on SMART."""
+def sec_def_opt_params(req_id: int, symbol: str, expiries: list[str], strikes: list[float]) -> Message:
+    """securityDefinitionOptionParameter (75) for one underlying on SMART."""
     return [
         Out.SECURITY_DEFINITION_OPTION_PARAMETER,
         req_id,
         "SMART",
-        STOCK_CON_ID,
-        "QQQ",
+        UNDERLYINGS[symbol].stock_con_id,
+        symbol,
         "100",
         len(expiries),
         *expiries,

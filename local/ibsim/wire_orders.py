@@ -56,8 +56,8 @@ def contract_values(listing: Listing, exchange: str | None = None) -> dict[str, 
 
 
 def _order_contract(order: SimOrder) -> Mapping[str, Field]:
-    if order.is_combo:
-        return BAG_CONTRACT
+    if order.is_combo:  # the combo's symbol is its legs' underlying
+        return {**BAG_CONTRACT, "symbol": order.instrument_legs()[0].listing.symbol}
     assert order.listing is not None
     return contract_values(order.listing)
 

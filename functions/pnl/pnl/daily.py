@@ -94,8 +94,10 @@ def _marked(lots: tuple[OpenLot, ...], close: BrokerReading | None) -> tuple[Ope
     for line in close.positions:
         if line.mark is not None:
             marks[f"STK:{line.symbol}" if line.sec_type == "STK" else f"{line.sec_type}:{line.con_id}"] = line.mark
-    if close.underlying is not None:
-        marks.setdefault("STK:QQQ", close.underlying)
+    if close.underlying is not None:  # the account's underlying (one ticker a day): stock the reading left unmarked
+        for lot in lots:
+            if lot.key.startswith("STK:"):
+                marks.setdefault(lot.key, close.underlying)
     return tuple(lot.model_copy(update={"mark": marks.get(lot.key)}) for lot in lots)
 
 

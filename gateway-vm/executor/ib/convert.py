@@ -80,4 +80,5 @@ def execution(fill: IBFill) -> Execution:
                      perm_id=e.permId, con_id=c.conId, sec_type=c.secType, right=right_of(c.right),
                      strike=decimal_or_none(c.strike) if c.strike else None, expiry=expiry_of(c), side=e.side,
                      qty=int(e.shares), price=Decimal(str(e.price)),
-                     at=at, commission=decimal_or_none(fill.commissionReport.commission) or Decimal(0))
+                     at=at, commission=decimal_or_none(fill.commissionReport.commission) or Decimal(0),
+                     symbol=c.symbol)

@@ -23,18 +23,17 @@ POST_EXPIRY_EXCESS = "PostExpirationExcess"  # what the account's excess liquidi
 class LifecycleOperations(IBSession):
     """What the lifecycle asks of the broker after the entry."""
 
-    _stock: Contract | None = None  # QQQ, qualified once (per session object) for underlying quotes
-
     async def positions(self, account: str | None = None) -> list[HeldPosition]:
         """Positions as ib_async keeps them live (the truth fetch after each connect subscribed to them), of every
-        account or of one (a close's last look reads its own account only, not hundreds)."""
+        account or of one (a close's last look reads its own account only, not hundreds); of the underlyings traded
+        only (``symbols``), each with its own symbol: anything else is the follower's own (``executor.foreign``)."""
         self._require()
         live = self.ib.positions(account) if account else self.ib.positions()
         return [HeldPosition(p.account, p.contract.conId, int(p.position), p.contract.secType,
                              right_of(p.contract.right),
                              decimal_or_none(p.contract.strike) if p.contract.strike else None,
-                             expiry_of(p.contract), p.contract.symbol or "QQQ")
-                for p in live if p.position and p.contract.symbol in ("QQQ", "")]
+                             expiry_of(p.contract), p.contract.symbol)
+                for p in live if p.position and p.contract.symbol in self.symbols]
 
     async def option_quotes(self, con_ids: Sequence[int]) -> dict[int, LegQuote]:
         """Snapshot quotes by conId (contracts without a two-sided quote are left out)."""
@@ -51,13 +50,14 @@ class LifecycleOperations(IBSession):
 
     async def underlying_price(self, symbol: str) -> Decimal | None:
         """The stock's midpoint (else its last price) from a snapshot quote."""
-        if self._stock is None:
+        stock = self._stocks.get(symbol)
+        if stock is None:
             qualified = await self._call(self.ib.qualifyContractsAsync(Stock(symbol, "SMART", "USD")), "stock")
             found = [c for c in qualified if isinstance(c, Contract) and c.conId]
             if not found:
                 return None
-            self._stock = found[0]
-        tickers = await self._call(self.ib.reqTickersAsync(self._stock), "underlying quote")
+            stock = self._stocks[symbol] = found[0]
+        tickers = await self._call(self.ib.reqTickersAsync(stock), "underlying quote")
         if not tickers:
             return None
         mid = tickers[0].midpoint()

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from ib_async import IB, AccountValue, StartupFetch, Trade
+from ib_async import IB, AccountValue, Contract, StartupFetch, Trade
 from ib_async import Fill as IBFill
 
 from executor.broker import (
@@ -43,8 +43,9 @@ class IBSession:
     """The connection to one gateway and the order bookkeeping every operation shares."""
 
     def __init__(self, gateway_id: str, host: str, port: int, client_id: int, *, connect_timeout_s: float = 10.0,
-                 ack_timeout_s: float = 10.0) -> None:
+                 ack_timeout_s: float = 10.0, symbols: frozenset[str] = frozenset({"QQQ"})) -> None:
         self.gateway_id = gateway_id
+        self.symbols = symbols  # the underlyings traded (the allowed tickers): the lifecycle follows these only
         self.host, self.port, self.client_id = host, port, client_id
         self.connect_timeout_s = connect_timeout_s
         self.ack_timeout_s = ack_timeout_s
@@ -58,6 +59,7 @@ class IBSession:
         # account → tag → value, from the account-summary subscription (read per follower: a lookup, not a scan)
         self._funds: dict[str, dict[str, str]] = {}
         self._account_updates: set[str] = set()  # accounts with an account-updates subscription in this session
+        self._stocks: dict[str, Contract] = {}  # each underlying, qualified once (per session object) for quotes
         self.ib.accountSummaryEvent += self._on_summary
         self.ib.orderStatusEvent += self._on_status
         self.ib.openOrderEvent += self._on_open_order

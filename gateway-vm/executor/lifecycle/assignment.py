@@ -1,17 +1,18 @@
 """Assignment: detect it, repair it, say so. A follower's position goes NONE → ASSIGNED → COMPENSATED.
 
-Detected when QQQ stock appears in the account (assignment or expiry settlement turns a short option into ±100
-shares per contract; seen again at the first pass after a restart, e.g. the morning after expiry) or when a short
-option shrinks between two passes without a close of ours in between. Every assignment raises a CRITICAL alert.
+Detected when the underlying's stock appears in the account (assignment or expiry settlement turns a short option
+into ±100 shares per contract; seen again at the first pass after a restart, e.g. the morning after expiry) or when
+a short option shrinks between two passes without a close of ours in between. Every assignment raises a CRITICAL alert.
 
 Repaired by moneyness at the time (``compensation = exercise``, the default):
 - the long leg of the same right is exercised only when it is in the money by at least ``exercise_min_itm``
   ($0.01, OCC's threshold): its shares then offset the assigned ones (``exerciseOptions`` on the listing exchange,
   ``override=0``, which IB refuses for an option out of the money);
 - otherwise (or for the shares no exercisable long covers, or with ``compensation = flatten``) the assigned stock is
-  sold (short stock bought back) at a marketable limit, the QQQ mid ∓ ``stock_limit_slack``, turned to market if it
-  rests ``exit_market_after_s``. The long option is kept until then and is not exercised: once the stock is gone it
-  is an unpaired long, and the orphan rule of the next pass sells it alone, so the account ends the day flat.
+  sold (short stock bought back) at a marketable limit, the underlying's mid ∓ ``stock_limit_slack``, turned to
+  market if it rests ``exit_market_after_s``. The long option is kept until then and is not exercised: once the
+  stock is gone it is an unpaired long, and the orphan rule of the next pass sells it alone, so the account ends the
+  day flat.
 An exercise is sent once per assignment (``claims/exercise-{follower_id}-{signal_id}``, written before it goes
 out) and followed to its outcome: IB settles exercises after the close, so the stock it covers stays in the
 account meanwhile and is neither exercised again nor sold. If the stock is still there on a later trading day, the
@@ -46,6 +47,7 @@ class SpreadRecord:
     signal_id: str
     spread: Spread
     expiry: date
+    symbol: str = "QQQ"  # the underlying (the signal's ticker)
 
 
 def record_of(holdings: Holdings, day: date) -> SpreadRecord | None:
@@ -58,8 +60,9 @@ def record_of(holdings: Holdings, day: date) -> SpreadRecord | None:
         p = options[0]
         strike = p.strike or ONE
         spread = record_spread(p.right or Right.PUT, strike, strike - ONE)
-        return SpreadRecord(f"untracked-{day:%Y%m%d}", spread, p.expiry or day)
-    return SpreadRecord(f"untracked-{day:%Y%m%d}", record_spread(Right.PUT, ONE + ONE, ONE), day)
+        return SpreadRecord(f"untracked-{day:%Y%m%d}", spread, p.expiry or day, p.symbol)
+    return SpreadRecord(f"untracked-{day:%Y%m%d}", record_spread(Right.PUT, ONE + ONE, ONE), day,
+                        holdings.symbol or "QQQ")
 
 
 class AssignmentDesk:
@@ -108,7 +111,7 @@ class AssignmentDesk:
         shrunk = self._shrunk(follower.id, holdings, now)
         if shrunk and holdings.stock is None and not session_open_for_exits(now, self.ctx.settings.session_close_at):
             # 0-DTE options leave the account at the close without an order of ours; with no stock delivered that
-            # is expiry worthless, not assignment (an in-the-money one would have left QQQ stock behind).
+            # is expiry worthless, not assignment (an in-the-money one would have left stock behind).
             log.info("options expired at the close", extra={"follower_id": follower.id})
             shrunk = False
         current = self.assigned.get(follower.id)
@@ -129,13 +132,14 @@ class AssignmentDesk:
                         now: datetime) -> Position:
         record = record or record_of(holdings, new_york_day(now))
         shares = holdings.stock.qty if holdings.stock else 0
+        symbol = holdings.symbol or (record.symbol if record else "")
         position = Position(follower_id=follower.id, account=follower.ibkr_account,
                             signal_id=record.signal_id if record else None, spread=record.spread if record else None,
                             assignment=AssignmentState.ASSIGNED, updated_at=now)
         self.assigned[follower.id] = position
         await self.ctx.store.save_position(position, assigned_at=now.isoformat(), assigned_shares=shares)
         await self.ctx.alerts.send("position.assigned", Severity.CRITICAL,
-                                   f"assignment detected in {follower.ibkr_account}: {shares} QQQ shares",
+                                   f"assignment detected in {follower.ibkr_account}: {shares} {symbol} shares",
                                    follower_id=follower.id, signal_id=position.signal_id)
         return position
 
@@ -167,10 +171,11 @@ class AssignmentDesk:
         self.attempted[follower.id] = now
         signed = left if stock.qty > 0 else -left
         record = SpreadRecord(position.signal_id or f"untracked-{now:%Y%m%d}",
-                              position.spread or record_spread(_right_of(stock), ONE + ONE, ONE), new_york_day(now))
+                              position.spread or record_spread(_right_of(stock), ONE + ONE, ONE), new_york_day(now),
+                              stock.symbol)
         self.closer.spawn(CloseTarget(follower, record.signal_id, record.spread, record.expiry, left,
-                                      IntentKind.FLATTEN, f"assignment: sell {signed} QQQ shares at a marketable "
-                                      "limit", leg=stock, leg_qty=signed, trigger="assignment"))
+                                      IntentKind.FLATTEN, f"assignment: sell {signed} {stock.symbol} shares at a "
+                                      "marketable limit", leg=stock, leg_qty=signed, trigger="assignment"))
         action = f"{'selling' if signed > 0 else 'buying back'} {left} shares at a marketable limit"
         await self.ctx.store.save_position(position, compensation=action, compensation_at=now.isoformat())
         await self.ctx.alerts.send("position.assignment_repair", Severity.CRITICAL,
@@ -186,8 +191,9 @@ class AssignmentDesk:
             return 0
         right = _right_of(stock)
         contracts = abs(stock.qty) // SHARES_PER_CONTRACT
-        longs = [(s.long, s.qty) for s in holdings.spreads if s.right is right]
-        longs += [(o.position, o.qty) for o in holdings.orphans if o.qty > 0 and o.position.right is right]
+        longs = [(s.long, s.qty) for s in holdings.spreads if s.right is right and s.symbol == stock.symbol]
+        longs += [(o.position, o.qty) for o in holdings.orphans
+                  if o.qty > 0 and o.position.right is right and o.position.symbol == stock.symbol]
         least = self.ctx.settings.exercise_min_itm
         itm = [(leg, held) for leg, held in longs
                if leg.strike is not None and intrinsic(right, leg.strike, underlying) >= least]
@@ -221,7 +227,8 @@ class AssignmentDesk:
             await self.ctx.store.update_claim(key, outcome=exercise["outcome"])
             return 0
         what = ", ".join(f"{n} long {right} {leg.strike}" for leg, n in plan)
-        action = f"exercised {what} (in the money with QQQ at {underlying}); IB settles it after the close"
+        action = (f"exercised {what} (in the money with {stock.symbol} at {underlying}); IB settles it after the "
+                  "close")
         await self.ctx.store.save_position(position, compensation=action, compensation_at=now.isoformat())
         await self.ctx.alerts.send("position.assignment_repair", Severity.CRITICAL,
                                    f"assignment in {follower.ibkr_account}: {action}", follower_id=follower.id,

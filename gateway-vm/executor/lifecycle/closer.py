@@ -86,6 +86,13 @@ class CloseTarget:
     trigger: str = ""  # what asked for it (an operator action's id, "assignment"); default: the kind's own
 
     @property
+    def symbol(self) -> str:
+        """The underlying of what is closed."""
+        if self.combo is not None:
+            return self.combo.symbol
+        return self.leg.symbol if self.leg is not None else "QQQ"
+
+    @property
     def con_id(self) -> int:
         """The position's conId (the short leg of a spread)."""
         if self.combo is not None:
@@ -244,7 +251,8 @@ class Closer:
                 continue
             intent = OrderIntent(
                 intent_id=ref, kind=target.kind, signal_id=target.signal_id, follower_id=target.follower.id,
-                gateway_id=target.follower.gateway_id, account=target.follower.ibkr_account, spread=target.spread,
+                gateway_id=target.follower.gateway_id, account=target.follower.ibkr_account, symbol=target.symbol,
+                spread=target.spread,
                 expiry=target.expiry, contracts=qty,
                 history=(StateChange(state=IntentState.PLANNED, at=now, note=target.reason),), reason=target.reason,
                 created_at=now, updated_at=now)
@@ -372,7 +380,7 @@ class Closer:
         if target.combo is None:
             if target.leg is None or target.leg.sec_type != "STK":
                 return None
-            mid = await broker.underlying_price("QQQ")  # the one ticker traded (DESIGN: the allowlist)
+            mid = await broker.underlying_price(target.leg.symbol)
             if mid is None:
                 return None
             slack = self.ctx.settings.stock_limit_slack
@@ -429,7 +437,7 @@ class Closer:
 def _combo(spread: HeldSpread) -> Combo:
     """The held spread as the combo it was opened as (sell the short, buy the long); SELLing it closes it."""
     short, long_ = spread.short, spread.long
-    return Combo("QQQ", (
+    return Combo(spread.symbol, (
         ComboLegSpec(short.con_id, "SELL", spread.right, spread.short_strike, short.expiry or date.min),
         ComboLegSpec(long_.con_id, "BUY", spread.right, spread.long_strike, long_.expiry or date.min),
     ))

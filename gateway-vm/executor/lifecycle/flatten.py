@@ -162,7 +162,7 @@ def records_by_follower(intents: list[OrderIntent]) -> dict[str, SpreadRecord]:
     found: dict[str, SpreadRecord] = {}
     for i in sorted(intents, key=lambda i: i.created_at):
         if i.kind is IntentKind.ENTRY and i.filled_qty > 0:
-            found[i.follower_id] = SpreadRecord(i.signal_id, i.spread, i.expiry)
+            found[i.follower_id] = SpreadRecord(i.signal_id, i.spread, i.expiry, i.symbol)
     return found
 
 

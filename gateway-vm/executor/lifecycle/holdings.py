@@ -3,8 +3,8 @@
 Pure functions of their inputs (no I/O, time is an argument), so the rules of the day read as tests:
 - only the day's options are SpreadPilot's (every entry is a 0-DTE spread): an option of any other expiry is the
   follower's own and is left alone (``not_managed``);
-- a spread is a short option paired with a long option of the same right and expiry (the day's signal strikes
-  first, then the nearest strike); unpaired quantity is an orphan leg;
+- a spread is a short option paired with a long option of the same underlying, right and expiry (the day's signal
+  strikes first, then the nearest strike); unpaired quantity is an orphan leg;
 - the short leg's time value is its mid minus its intrinsic value; an exit is due once it is at most the setting
   while the short strike is in or near the money;
 - at the pin-risk time, a spread whose short strike is within the setting of the underlying is closed.
@@ -32,6 +32,11 @@ class HeldSpread:
     short: HeldPosition
     long: HeldPosition
     qty: int
+
+    @property
+    def symbol(self) -> str:
+        """The underlying."""
+        return self.short.symbol
 
     @property
     def right(self) -> Right:
@@ -71,6 +76,13 @@ class Holdings:
         """Nothing held."""
         return not self.spreads and not self.orphans and self.stock is None
 
+    @property
+    def symbol(self) -> str | None:
+        """The underlying of what is held (the day's signal's: one ticker a day), None if flat."""
+        held = [*(s.short for s in self.spreads), *(o.position for o in self.orphans),
+                *([self.stock] if self.stock else [])]
+        return held[0].symbol if held else None
+
 
 def not_managed(position: HeldPosition, day: date) -> bool:
     """An option that does not expire on ``day``: not one of ours (the follower's own), never traded by us."""
@@ -81,7 +93,7 @@ def classify(account: str, positions: Iterable[HeldPosition], expected: Iterable
              day: date | None = None) -> Holdings:
     """Group ``account``'s positions into spreads, orphans and stock (``expected`` strikes are paired first); with
     ``day``, options of another expiry are left out (``not_managed``)."""
-    options: dict[tuple[date | None, Right | None], list[HeldPosition]] = defaultdict(list)
+    options: dict[tuple[str, date | None, Right | None], list[HeldPosition]] = defaultdict(list)
     stock: HeldPosition | None = None
     for p in positions:
         if p.account != account or p.qty == 0 or (day is not None and not_managed(p, day)):
@@ -89,11 +101,11 @@ def classify(account: str, positions: Iterable[HeldPosition], expected: Iterable
         if p.sec_type == "STK":
             stock = p
         elif p.sec_type == "OPT":
-            options[(p.expiry, p.right)].append(p)
+            options[(p.symbol, p.expiry, p.right)].append(p)
     wanted = [(s.right, s.short_strike, s.long_strike) for s in expected]
     spreads: list[HeldSpread] = []
     orphans: list[OrphanLeg] = []
-    for (_, right), legs in sorted(options.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+    for (_, _, right), legs in sorted(options.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
         short_left = {p.con_id: -p.qty for p in legs if p.qty < 0}
         long_left = {p.con_id: p.qty for p in legs if p.qty > 0}
         by_id = {p.con_id: p for p in legs}

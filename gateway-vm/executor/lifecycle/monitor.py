@@ -84,10 +84,11 @@ class Monitor:
         holdings = {f.id: classify(f.ibkr_account, positions, [r.spread for r in [records.get(f.id)] if r], day)
                     for f in followers}
         shorts = sorted({s.short.con_id for h in holdings.values() for s in h.spreads})
-        needs_market = any(h.spreads or h.stock for h in holdings.values())
+        symbols = sorted({p.symbol for h in holdings.values() for p in (*(s.short for s in h.spreads),
+                                                                          *([h.stock] if h.stock else []))})
         quotes = await broker.option_quotes(shorts) if shorts else {}
-        underlying = await broker.underlying_price("QQQ") if needs_market else None
-        if needs_market:
+        prices = {symbol: await broker.underlying_price(symbol) for symbol in symbols}  # each spread's own underlying
+        if symbols:
             # decide at the moment the market data describes: a pass that began before the close and read its
             # quotes after it must not send an exit the session no longer takes (the expiry's moves come at 16:00)
             now = self.ctx.clock.now()
@@ -97,7 +98,7 @@ class Monitor:
         for f in followers:
             record = records.get(f.id) or record_of(holdings[f.id], day)
             try:
-                await self._follower(f, holdings[f.id], record, quotes, underlying, now, excess.get(f.id))
+                await self._follower(f, holdings[f.id], record, quotes, prices, now, excess.get(f.id))
             except Exception as exc:  # one follower's failure is isolated from the others and alerted
                 log.exception("position check failed", extra={"follower_id": f.id})
                 await self.ctx.alerts.send("position.check_failed", Severity.WARNING,
@@ -118,11 +119,12 @@ class Monitor:
                                        "account's margin", follower_id=f.id)
 
     async def _follower(self, follower: Follower, holdings: Holdings, record: SpreadRecord | None,
-                        quotes: dict[int, LegQuote], underlying: Decimal | None, now: datetime,
+                        quotes: dict[int, LegQuote], prices: dict[str, Decimal | None], now: datetime,
                         post_expiry_excess: Decimal | None = None) -> None:
         if self.flattener.flattening(follower.id):
             return  # an operator action is making this account flat right now
-        handled = await self.assignments.check(follower, holdings, record, now, underlying)
+        stock_price = prices.get(holdings.stock.symbol) if holdings.stock else None
+        handled = await self.assignments.check(follower, holdings, record, now, stock_price)
         if record is not None:
             await self._write_position(follower, holdings, record, now)
         if handled or record is None or holdings.flat:
@@ -147,7 +149,7 @@ class Monitor:
             await self.ctx.alerts.send("position.post_expiry_deficit", Severity.CRITICAL, deficit,
                                        follower_id=follower.id, signal_id=record.signal_id)
         for spread in holdings.spreads:
-            quote = quotes.get(spread.short.con_id)
+            quote, underlying = quotes.get(spread.short.con_id), prices.get(spread.symbol)
             reason = deficit or pin_risk_reason(spread, underlying, now, settings.pin_close_at,
                                                 settings.session_close_at, settings.pin_distance)
             reason = reason or time_value_exit_reason(spread, quote.mid if quote else None, underlying,

@@ -9,8 +9,8 @@ recorded) and, every ``monitor_s``:
   exercised. The event gives the quantity, the strike and the stock delivered at it; any other difference is a
   CRITICAL alert (the ledger does not explain the account), never silently accepted;
 - at the session close (16:00, 13:00 on half days, from the exchange calendar) every option of that expiry still in
-  ``expected`` is settled from the closing price: in the money by at least $0.01 it is exercised or assigned by
-  exception (stock at the strike), otherwise it expires worthless;
+  ``expected`` is settled from its own underlying's closing price: in the money by at least $0.01 it is exercised
+  or assigned by exception (stock at the strike), otherwise it expires worthless;
 - ``CLOSE_READING_DELAY`` after the close it writes the broker's ``close`` reading (reqPnL realized, positions and
   their marks) and, before the next session opens, the ``open`` reading (positions after overnight settlement),
   for the daily reconciliation (``functions/pnl``). The ``open`` positions confirm the expiries: a difference from
@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -51,8 +51,6 @@ from spreadpilot.models import Fill, Follower, Right, Severity, execution_key
 
 log = logging.getLogger(__name__)
 
-SYMBOL = "QQQ"
-STOCK_KEY = position_key("STK", SYMBOL, 0)
 CLOSE_READING_DELAY = timedelta(minutes=20)  # after the close: late fills of the day are in, the rollup is at 16:30
 SESSION_OPEN = time(9, 30)
 LOOKBACK = timedelta(days=4)  # settlements loaded at start (a long weekend's expiries still to confirm)
@@ -86,6 +84,7 @@ class OptionMeta:
     right: Right
     strike: Decimal
     expiry: date
+    symbol: str  # the underlying: its stock is what settling delivers, its closing price what decides
 
 
 @dataclass
@@ -105,14 +104,14 @@ class AccountBook:
     def apply(self, event: SettlementEvent) -> None:
         """Book a settlement: the option out, the stock in."""
         self.expected[position_key("OPT", event.symbol, event.con_id)] += event.option_qty
-        self.expected[STOCK_KEY] += event.shares
+        self.expected[position_key("STK", event.symbol, 0)] += event.shares
 
 
 def broker_positions(positions: Iterable[HeldPosition]) -> dict[str, int]:
     """Net quantity per position of one account's broker positions."""
     held: dict[str, int] = defaultdict(int)
     for p in positions:
-        held[position_key(p.sec_type, SYMBOL, p.con_id)] += p.qty
+        held[position_key(p.sec_type, p.symbol, p.con_id)] += p.qty
     return {k: q for k, q in held.items() if q}
 
 
@@ -120,7 +119,7 @@ def option_meta(p: HeldPosition | Fill) -> OptionMeta | None:
     """An option's settlement terms, when the position or fill carries them."""
     if p.sec_type != "OPT" or p.right is None or p.strike is None or p.expiry is None:
         return None
-    return OptionMeta(p.con_id, p.right, p.strike, p.expiry)
+    return OptionMeta(p.con_id, p.right, p.strike, p.expiry, p.symbol)
 
 
 def settlement_of(book: AccountBook, key: str, difference: int, at: datetime,
@@ -140,29 +139,37 @@ def settlement_of(book: AccountBook, key: str, difference: int, at: datetime,
     f = book.follower
     return SettlementEvent(
         event_id=f"{kind}-{f.ibkr_account}-{meta.con_id}-{at:%Y%m%dT%H%M%S}", kind=kind, follower_id=f.id,
-        account=f.ibkr_account, con_id=meta.con_id, symbol=SYMBOL, right=meta.right, strike=meta.strike,
+        account=f.ibkr_account, con_id=meta.con_id, symbol=meta.symbol, right=meta.right, strike=meta.strike,
         expiry=meta.expiry, side=side, qty=qty,
         shares=delivered_shares(meta.right, side, qty), at=at, recorded_at=recorded_at,
     )
 
 
-def expiries(book: AccountBook, day: date, closing: Decimal, at: datetime,
-             recorded_at: datetime) -> list[SettlementEvent]:
-    """Every option of ``day``'s expiry (or earlier) still held, settled from the closing price."""
-    events = []
-    f = book.follower
+def expiring(book: AccountBook, day: date) -> list[tuple[OptionMeta, int]]:
+    """Every option of ``day``'s expiry (or earlier) still held, with its signed quantity."""
+    found = []
     for key, qty in sorted(book.expected.items()):
         meta = book.options.get(key)
-        if not qty or meta is None or meta.expiry > day:
-            continue
+        if qty and meta is not None and meta.expiry <= day:
+            found.append((meta, qty))
+    return found
+
+
+def expiries(book: AccountBook, day: date, closing: Mapping[str, Decimal], at: datetime,
+             recorded_at: datetime) -> list[SettlementEvent]:
+    """Every option of ``day``'s expiry (or earlier) still held, settled from its underlying's closing price
+    (``closing`` by symbol: every expiring option's underlying must be there)."""
+    events = []
+    f = book.follower
+    for meta, qty in expiring(book, day):
         side: Side = "long" if qty > 0 else "short"
-        itm = in_the_money(meta.right, meta.strike, closing)
+        itm = in_the_money(meta.right, meta.strike, closing[meta.symbol])
         events.append(SettlementEvent(
             event_id=f"expiry-{f.ibkr_account}-{meta.con_id}-{meta.expiry:%Y%m%d}", kind=SettlementKind.EXPIRY,
-            follower_id=f.id, account=f.ibkr_account, con_id=meta.con_id, symbol=SYMBOL, right=meta.right,
+            follower_id=f.id, account=f.ibkr_account, con_id=meta.con_id, symbol=meta.symbol, right=meta.right,
             strike=meta.strike, expiry=meta.expiry, side=side, qty=abs(qty),
             shares=delivered_shares(meta.right, side, abs(qty)) if itm else 0,
-            closing_price=closing, at=at, recorded_at=recorded_at,
+            closing_price=closing[meta.symbol], at=at, recorded_at=recorded_at,
             note="exercised or assigned by exception" if itm else "expired worthless",
         ))
     return events
@@ -226,7 +233,7 @@ class SettlementDesk:
         for key, qty in broker_positions(held).items():
             book.expected[key] = qty
         for fill in fills:
-            book.counted[execution_key(fill.exec_id)] = (position_key(fill.sec_type, SYMBOL, fill.con_id),
+            book.counted[execution_key(fill.exec_id)] = (position_key(fill.sec_type, fill.symbol, fill.con_id),
                                                          signed_qty(fill))
         for event in self.loaded or []:
             if event.account != follower.ibkr_account:
@@ -249,15 +256,16 @@ class SettlementDesk:
             book = self._book(follower, held, fills)
         for p in held:
             if (meta := option_meta(p)) is not None:
-                book.options[position_key("OPT", SYMBOL, p.con_id)] = meta
+                book.options[position_key("OPT", p.symbol, p.con_id)] = meta
         self._count(book, fills)
         day = new_york(now).date()
         recorded: list[SettlementEvent] = []
         close = session_close(day) if is_trading_day(day) else None
         if close is not None and now >= close and day not in book.expired and not busy:
-            closing = await broker.underlying_price(SYMBOL)
-            if closing is not None:
-                recorded += self._record(book, expiries(book, day, closing, close, now))
+            closing = {s: await broker.underlying_price(s) for s in sorted({m.symbol for m, _ in expiring(book, day)})}
+            known = {s: price for s, price in closing.items() if price is not None}
+            if len(known) == len(closing):  # a price missing: the whole expiry waits for the next pass
+                recorded += self._record(book, expiries(book, day, known, close, now))
                 book.expired.add(day)
         recorded += await self._differences(book, broker_positions(held), now, close, busy)
         await self._readings(broker, book, held, day, close, now)
@@ -269,7 +277,7 @@ class SettlementDesk:
             if fill.sec_type == "BAG":
                 continue
             key = execution_key(fill.exec_id)
-            now = (position_key(fill.sec_type, SYMBOL, fill.con_id), signed_qty(fill))
+            now = (position_key(fill.sec_type, fill.symbol, fill.con_id), signed_qty(fill))
             before = book.counted.get(key)
             if before == now:
                 continue
@@ -365,12 +373,13 @@ class SettlementDesk:
 
     async def _marked(self, broker: LifecycleBroker,
                       held: list[HeldPosition]) -> tuple[tuple[HeldLine, ...], Decimal | None]:
-        underlying = await broker.underlying_price(SYMBOL)
+        symbols = list(dict.fromkeys(p.symbol for p in held))  # the account's underlyings, the first one's in front
+        prices = {s: await broker.underlying_price(s) for s in symbols}
         options = [p.con_id for p in held if p.sec_type == "OPT"]
         quotes = await broker.option_quotes(options) if options else {}
         marks = {c: q.mid for c, q in quotes.items()}
-        lines = tuple(_line(p, underlying if p.sec_type == "STK" else marks.get(p.con_id)) for p in held)
-        return lines, underlying
+        lines = tuple(_line(p, prices[p.symbol] if p.sec_type == "STK" else marks.get(p.con_id)) for p in held)
+        return lines, prices[symbols[0]] if symbols else None
 
     async def _flush(self) -> None:
         """Write what was recorded; what fails is tried again next pass."""
@@ -386,7 +395,7 @@ class SettlementDesk:
 
 
 def _line(p: HeldPosition, mark: Decimal | None) -> HeldLine:
-    return HeldLine(con_id=p.con_id, symbol=SYMBOL, sec_type=p.sec_type, right=p.right, strike=p.strike,
+    return HeldLine(con_id=p.con_id, symbol=p.symbol, sec_type=p.sec_type, right=p.right, strike=p.strike,
                     expiry=p.expiry, qty=p.qty, mark=mark)
 
 

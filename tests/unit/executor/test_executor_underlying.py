@@ -1,5 +1,6 @@
-"""The underlying travels from the sheet row to the order; a SPY signal is refused with a clear reason (the position
-lifecycle follows QQQ only, so SPY cannot be allowed yet: refused at start-up)."""
+"""The underlying travels from the sheet row to the order: a SPY signal is traded as SPY options where SPY is allowed
+(the position lifecycle follows it by its own symbol: tests/unit/lifecycle/test_lifecycle_underlying.py), and refused
+with a clear reason where it is not."""
 
 from __future__ import annotations
 
@@ -25,11 +26,18 @@ def test_the_signals_underlying_is_the_one_every_order_and_intent_carries() -> N
     assert {i.symbol for i in w.store.intents.values()} == {"QQQ"}
 
 
-def test_spy_is_refused_at_start_up_while_the_position_lifecycle_follows_qqq_only() -> None:
-    # Entries carried SPY to the broker, but the monitor, closes, assignment repair and expiry settlement read QQQ
-    # positions and QQQ's price only: a SPY spread would have been placed and then never pin-closed or settled.
-    with pytest.raises(ValidationError, match="SPY would be entered but not watched"):
-        ExecutorSettings(GOOGLE_CLOUD_PROJECT="p", allowed_tickers="QQQ,SPY")  # type: ignore[call-arg]
+def test_a_spy_signal_is_traded_as_spy_options_where_spy_is_allowed() -> None:
+    w = world([follower(1), follower(2)], allowed_tickers="QQQ,SPY")
+
+    async def scenario() -> None:
+        engine = await started(w)
+        await engine.handle_signal(spy_signal())
+        await engine.idle()
+
+    run(scenario)
+    assert {o["symbol"] for o in w.orders()} == {"SPY"}
+    assert {i.symbol for i in w.store.intents.values()} == {"SPY"}
+    assert {i.state for i in w.store.intents.values()} == {IntentState.FILLED}
 
 
 def test_a_spy_signal_is_refused_with_a_clear_reason_where_only_qqq_is_allowed() -> None:

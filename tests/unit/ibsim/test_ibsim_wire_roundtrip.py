@@ -134,7 +134,7 @@ def test_account_and_position_messages_decode() -> None:
     assert decode(wire.pnl(4, -1.0, 2.0, -3.0)) == [("pnl", (4, -1.0, 2.0, -3.0))]
     assert decode(wire.pnl_single(5, -2, 1.0, 1.0, 0.0, -240.0)) == [("pnlSingle", (5, -2, 1.0, 1.0, 0.0, -240.0))]
     assert decode(wire.error(-1, 1100, "lost")) == [("error", (-1, 1100, "lost", ""))]
-    assert decode(wire.sec_def_opt_params(6, ["20260317"], [479.0, 480.0]))[0][1][5:] == (["20260317"],
+    assert decode(wire.sec_def_opt_params(6, "QQQ", ["20260317"], [479.0, 480.0]))[0][1][5:] == (["20260317"],
                                                                                              [479.0, 480.0])
 
 

@@ -39,6 +39,8 @@ class MemoryBroker:
     positions_: list[HeldPosition] = field(default_factory=list)
     quotes: dict[int, LegQuote] = field(default_factory=dict)
     underlying: Decimal | None = Decimal(480)
+    prices: dict[str, Decimal] = field(default_factory=dict)  # an underlying's price by symbol (else ``underlying``)
+    priced: list[str] = field(default_factory=list)  # the underlyings whose price was asked, in order
     journal: list[dict[str, object]] = field(default_factory=list)
     listener: BrokerListener = field(default_factory=BrokerListener)
     rest: bool = False  # orders rest until fill() (a close in flight); otherwise they fill at once
@@ -67,7 +69,8 @@ class MemoryBroker:
         return {c: self.quotes[c] for c in con_ids if c in self.quotes}
 
     async def underlying_price(self, symbol: str) -> Decimal | None:
-        return self.underlying
+        self.priced.append(symbol)
+        return self.prices.get(symbol, self.underlying)
 
     async def quote(self, combo: Combo) -> ComboQuote | None:
         if self.on_quote is not None:
@@ -76,6 +79,7 @@ class MemoryBroker:
 
     async def place_combo(self, order: ComboOrder) -> OrderAck:
         self.journal.append({"event": "combo", "ref": order.order_ref, "account": order.account,
+                             "symbol": order.combo.symbol,
                              "action": order.action, "qty": order.qty,
                              "legs": sorted(leg.con_id for leg in order.combo.legs), "limit": order.limit})
         # SELLing the combo sells each BUY leg and buys back each SELL leg
@@ -130,7 +134,7 @@ class MemoryBroker:
         new_qty = base.qty + qty
         if new_qty:
             self.positions_.append(HeldPosition(account, con_id, new_qty, base.sec_type, base.right, base.strike,
-                                                base.expiry))
+                                                base.expiry, base.symbol))
 
     def _order(self, ref: str, account: str, qty: int, trades: list[tuple[int, int, str]]) -> OrderAck:
         order_id = next(self._ids)

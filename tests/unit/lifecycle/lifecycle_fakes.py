@@ -18,6 +18,7 @@ from executor.lifecycle.settings import LifecycleSettings
 from spreadpilot.actions import OperatorAction
 from spreadpilot.confirmations import PendingConfirmation
 from spreadpilot.envelopes import AlertMessage, Message
+from spreadpilot.ledger import BrokerReading, SettlementEvent
 from spreadpilot.models import Alert, Command, Fill, Follower, OrderIntent, PnLSnapshot, Position, Right
 
 DAY = date(2026, 3, 17)
@@ -212,3 +213,27 @@ def option(account: str, strike: int, qty: int, right: Right = Right.PUT) -> Hel
 
 def stock(account: str, qty: int) -> HeldPosition:
     return HeldPosition(account, con_id=STOCK_CON_ID, qty=qty, sec_type="STK")
+
+
+class MemorySettlementStore:
+    """Settlement events and broker readings as Firestore keeps them (create-if-absent events)."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, SettlementEvent] = {}
+        self.confirmations: dict[str, tuple[bool, str]] = {}
+        self.readings: dict[str, BrokerReading] = {}
+
+    async def settlements_since(self, start: datetime) -> list[SettlementEvent]:
+        return [e for e in self.events.values() if e.at >= start]
+
+    async def record_settlement(self, event: SettlementEvent) -> bool:
+        if event.event_id in self.events:
+            return False
+        self.events[event.event_id] = event
+        return True
+
+    async def confirm_settlement(self, event_id: str, confirmed: bool, note: str) -> None:
+        self.confirmations[event_id] = (confirmed, note)
+
+    async def write_reading(self, reading: BrokerReading) -> None:
+        self.readings[reading.doc_id] = reading

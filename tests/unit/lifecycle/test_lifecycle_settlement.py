@@ -8,14 +8,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from lifecycle_broker import MemoryBroker
-from lifecycle_fakes import DAY, STOCK_CON_ID, FixedClock, MemoryIntents, follower, option, stock
+from lifecycle_fakes import (
+    DAY,
+    STOCK_CON_ID,
+    FixedClock,
+    MemoryIntents,
+    MemorySettlementStore,
+    follower,
+    option,
+    stock,
+)
 from lifecycle_rig import rig, spreads
 
 from executor.broker import HeldPosition
 from executor.ledger import ExecutionLedger
 from executor.lifecycle.ports import AccountPnL
 from executor.lifecycle.settlement import SettlementDesk
-from spreadpilot.ledger import BrokerReading, SettlementEvent, SettlementKind
+from spreadpilot.ledger import SettlementKind
 from spreadpilot.models import Fill, Right
 
 ACCOUNT = "DU001"
@@ -24,28 +33,6 @@ SHORT, LONG = 4851, 4801  # the fakes' conIds of the 485 and 480 puts
 
 def et(hh: int, mm: int = 0, day: int = 17) -> datetime:
     return datetime(2026, 3, day, hh + 4, mm, tzinfo=UTC)
-
-
-class MemorySettlementStore:
-    def __init__(self) -> None:
-        self.events: dict[str, SettlementEvent] = {}
-        self.confirmations: dict[str, tuple[bool, str]] = {}
-        self.readings: dict[str, BrokerReading] = {}
-
-    async def settlements_since(self, start: datetime) -> list[SettlementEvent]:
-        return [e for e in self.events.values() if e.at >= start]
-
-    async def record_settlement(self, event: SettlementEvent) -> bool:
-        if event.event_id in self.events:
-            return False
-        self.events[event.event_id] = event
-        return True
-
-    async def confirm_settlement(self, event_id: str, confirmed: bool, note: str) -> None:
-        self.confirmations[event_id] = (confirmed, note)
-
-    async def write_reading(self, reading: BrokerReading) -> None:
-        self.readings[reading.doc_id] = reading
 
 
 class PnLBroker(MemoryBroker):
