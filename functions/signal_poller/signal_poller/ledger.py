@@ -1,11 +1,8 @@
 """What the poller remembers between polls and ticks: the day's claim, the signal's timeline, rejected rows, alerts.
 
 Firestore documents (the demo summary and the admin app read them):
-    signal_days/{YYYY-MM-DD}     the day's claim: {date, signal_id, signal, row, row_number, claimed_at,
-                                 message_id, published_at, publish_failed}; created once, so a day never gets a
-                                 second signal
-    signals/{signal_id}          Signal fields + {timeline: [{event, at, detail}], row, row_number, message_id,
-                                 status: claimed|published}
+    signal_days/{YYYY-MM-DD}     the day's claim and signals/{signal_id} its signal with a timeline
+                                 (``spreadpilot.signal_days``: the one rule a signal entered by hand keeps too)
     rejected_rows/{date}:{key}   {date, row_number, column, value, reason, row, first_seen_at}
     poll_days/{YYYY-MM-DD}       {date, last_poll_at, polls (sheet reads), ticks (invocations that read),
                                  status: waiting|published|no_trade|rejected|sheet_unreadable, alerts_sent}
@@ -17,39 +14,21 @@ Firestore documents (the demo summary and the admin app read them):
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict
 
-from signal_poller.headers import Cell
 from spreadpilot.events import FirestoreEvents, make_event
-from spreadpilot.models import Severity, Signal
-from spreadpilot.store import CLAIMS, SIGNAL_DAYS, SIGNALS
+from spreadpilot.models import Severity
+from spreadpilot.sheet_header import Cell
+from spreadpilot.signal_days import DayClaim, SignalDays
+from spreadpilot.store import CLAIMS
 
 REJECTED_ROWS = "rejected_rows"
 POLL_DAYS = "poll_days"
-
-
-class DayClaim(BaseModel):
-    """The day's signal, claimed before it is published; ``message_id`` is set once the publish is confirmed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    signal: Signal
-    row_number: int
-    row: dict[str, Cell]
-    claimed_at: datetime | None = None
-    message_id: str | None = None
-    publish_failed: bool = False
-
-    def needs_publish(self, now: datetime, stale_after: timedelta) -> bool:
-        """Unconfirmed and either failed or abandoned (an invocation still publishing it is left alone)."""
-        if self.message_id:
-            return False
-        return self.publish_failed or self.claimed_at is None or now - self.claimed_at >= stale_after
 
 
 class Rejection(BaseModel):
@@ -110,98 +89,28 @@ class PollLedger(Protocol):
         ...
 
 
-def _event(event: str, at: datetime, detail: str = "") -> dict[str, str]:
-    return {"event": event, "at": at.isoformat(), "detail": detail}
-
-
 class FirestoreLedger:
     """The ledger on Firestore; ``create()`` is the once-only primitive."""
 
     def __init__(self, db: firestore.Client) -> None:
         self.db = db
         self.events = FirestoreEvents(db)
-
-    def _note(self, kind: str, signal: Signal, at: datetime, message: str, **context: str) -> None:
-        self.events.record(make_event(kind, source="signal_poller", at=at, message=message, key=signal.signal_id,
-                                      signal_id=signal.signal_id, context=context))
+        self.days = SignalDays(db, "signal_poller")  # the day's claim, shared with a signal entered by hand
 
     def _doc(self, collection: str, doc_id: str) -> Any:
         return self.db.collection(collection).document(doc_id)
 
     def day_claim(self, day: date) -> DayClaim | None:
-        snap = self._doc(SIGNAL_DAYS, day.isoformat()).get()
-        if not snap.exists:
-            return None
-        doc = snap.to_dict() or {}
-        return DayClaim(
-            signal=Signal.from_doc(doc["signal"]),
-            row_number=int(doc.get("row_number") or 1),
-            row=dict(doc.get("row") or {}),
-            claimed_at=doc.get("claimed_at") or None,
-            message_id=doc.get("message_id") or None,
-            publish_failed=bool(doc.get("publish_failed")),
-        )
+        return self.days.day_claim(day)
 
     def claim_day(self, claim: DayClaim, at: datetime) -> bool:
-        signal = claim.signal
-        try:
-            self._doc(SIGNAL_DAYS, signal.date.isoformat()).create(
-                {
-                    "date": signal.date.isoformat(),
-                    "signal_id": signal.signal_id,
-                    "signal": signal.to_doc(),
-                    "row": claim.row,
-                    "row_number": claim.row_number,
-                    "claimed_at": at.isoformat(),
-                }
-            )
-        except AlreadyExists:
-            return False
-        self._doc(SIGNALS, signal.signal_id).set(
-            {
-                **signal.to_doc(),
-                "row": claim.row,
-                "row_number": claim.row_number,
-                "status": "claimed",
-                "timeline": firestore.ArrayUnion(
-                    [
-                        _event("detected", signal.detected_at, f"row {claim.row_number}"),
-                        _event("claimed", at, f"signal_days/{signal.date.isoformat()}"),
-                    ]
-                ),
-            },
-            merge=True,
-        )
-        spread = signal.spread
-        shape = (f"{signal.ticker} {spread.strategy} sell {spread.short_strike} / buy {spread.long_strike}"
-                 f" ×{signal.qty_per_leg}")
-        self._note("signal.detected", signal, signal.detected_at, f"sheet row {claim.row_number}: {shape}",
-                   row_number=str(claim.row_number))
-        self._note("signal.claimed", signal, at, f"the day {signal.date} is claimed for {signal.signal_id}")
-        return True
+        return self.days.claim_day(claim, at)
 
     def record_published(self, claim: DayClaim, message_id: str, at: datetime) -> None:
-        signal = claim.signal
-        # The signals document is rewritten in full (merge), so a claim whose first write was lost is repaired here.
-        self._doc(SIGNALS, signal.signal_id).set(
-            {
-                **signal.to_doc(),
-                "row": claim.row,
-                "row_number": claim.row_number,
-                "status": "published",
-                "message_id": message_id,
-                "timeline": firestore.ArrayUnion([_event("published", at, f"message_id {message_id}")]),
-            },
-            merge=True,
-        )
-        self._doc(SIGNAL_DAYS, signal.date.isoformat()).set(
-            {"message_id": message_id, "published_at": at.isoformat(), "publish_failed": False}, merge=True
-        )
-        self._note("signal.published", signal, at, f"published to signals (message {message_id})",
-                   message_id=message_id)
+        self.days.record_published(claim, message_id, at)
 
     def record_publish_failed(self, claim: DayClaim) -> None:
-        self._doc(SIGNAL_DAYS, claim.signal.date.isoformat()).set({"publish_failed": True}, merge=True)
+        self.days.record_publish_failed(claim)
 
     def record_rejection(self, rejection: Rejection, at: datetime) -> bool:
         try:

@@ -10,15 +10,14 @@ signal for the day never happens. A row that changes after its signal was publis
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from signal_poller import alerts
-from signal_poller.headers import find_header, missing_columns
-from signal_poller.ledger import DayClaim, PollLedger, Rejection
+from signal_poller.ledger import PollLedger, Rejection
 from signal_poller.settings import PollerSettings
 from signal_poller.sheet_reader import (
     SheetQuotaExceeded,
@@ -26,13 +25,15 @@ from signal_poller.sheet_reader import (
     SheetUnavailable,
     SheetUnreadable,
 )
-from signal_poller.sheet_rows import RowOutcome, RowStatus, parse_signal_row
 from spreadpilot.clock import Clock, new_york
 from spreadpilot.envelopes import AlertMessage, SignalMessage
 from spreadpilot.errors import Retryable
 from spreadpilot.models import Alert
 from spreadpilot.publisher import Publisher
 from spreadpilot.resources import ALERTS, SIGNALS
+from spreadpilot.sheet_header import find_header, missing_columns
+from spreadpilot.signal_days import DayClaim
+from spreadpilot.signal_rows import RowOutcome, RowStatus, parse_signal_row
 
 log = logging.getLogger(__name__)
 
@@ -295,5 +296,5 @@ class Poller:
         log.warning("alert published", extra={"alert_id": alert.alert_id, "alert_severity": str(alert.severity)})
 
 
-def _cells(cells: dict[str, object]) -> str:
+def _cells(cells: Mapping[str, object]) -> str:
     return ", ".join(f"{name}={value!s}" for name, value in cells.items() if value not in (None, ""))[:300]

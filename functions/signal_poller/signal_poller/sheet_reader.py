@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import requests
 
-from signal_poller.headers import Cell
 from spreadpilot.errors import Rejected, Retryable
+from spreadpilot.sheet_header import Cell
 
 Rows = list[list[Cell]]
 

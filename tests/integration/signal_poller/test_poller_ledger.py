@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from google.cloud import firestore
 
-from signal_poller.ledger import DayClaim, FirestoreLedger, Rejection
+from signal_poller.ledger import FirestoreLedger, Rejection
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.models import Signal, Spread, Strategy, make_signal_id
+from spreadpilot.signal_days import DayClaim
 from stack import LocalStack
 
 DAY = date(2026, 3, 17)

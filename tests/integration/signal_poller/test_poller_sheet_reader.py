@@ -25,11 +25,11 @@ from poller_harness import (
     wait_for,
 )
 
-from signal_poller.headers import find_header
 from signal_poller.runtime import runtime
 from signal_poller.sheet_reader import GspreadSheetReader, SheetQuotaExceeded, SheetUnavailable, SheetUnreadable
-from signal_poller.sheet_rows import RowStatus, parse_signal_row
+from spreadpilot.sheet_header import find_header
 from spreadpilot.sheets_client import sheets_client
+from spreadpilot.signal_rows import RowStatus, parse_signal_row
 from stack import LocalStack
 from stack.topology import TopicTap
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from signal_poller.headers import Cell
-from signal_poller.ledger import DayClaim, Rejection
+from signal_poller.ledger import Rejection
 from signal_poller.poll import Poller, TickResult
 from signal_poller.settings import PollerSettings
 from signal_poller.sheet_reader import Rows
@@ -15,6 +14,8 @@ from spreadpilot.clock import NEW_YORK
 from spreadpilot.envelopes import AlertMessage, Message, SignalMessage
 from spreadpilot.errors import Retryable
 from spreadpilot.models import Alert, Signal
+from spreadpilot.sheet_header import Cell
+from spreadpilot.signal_days import DayClaim
 
 DAY = date(2026, 3, 17)  # a Tuesday, NYSE open
 HEADER: list[Cell] = ["Data", "Ticker", "Strategia", "Quantità per Leg", "Buy Put", "Sell Put", "Sell Call", "Buy Call"]

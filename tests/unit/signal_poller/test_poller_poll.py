@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pytest
 from poller_fakes import HEADER, World, et, long_row, short_row
 
-from signal_poller.headers import Cell
 from signal_poller.sheet_reader import SheetQuotaExceeded, SheetUnavailable, SheetUnreadable
 from spreadpilot.errors import Retryable
 from spreadpilot.models import Severity
+from spreadpilot.sheet_header import Cell
 
 ROWS = [HEADER, long_row()]
 

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from poller_fakes import DAY, HEADER, World, et, long_row
 
-from signal_poller.headers import Cell, find_header
-from signal_poller.sheet_rows import RowStatus, parse_signal_row
 from spreadpilot.models import Strategy, make_signal_id
+from spreadpilot.sheet_header import Cell, find_header
+from spreadpilot.signal_rows import RowStatus, parse_signal_row
 
 TOKENS = [
     "QQQ", "qqq ", "SPY", "Long", " short", "LONG", "Sideways", "2026-03-17", "17/03/2026", "2026-03-16", "46098",

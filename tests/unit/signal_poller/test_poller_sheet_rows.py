@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from poller_fakes import DAY, HEADER, et, long_row, short_row
 
-from signal_poller.headers import Cell, find_header, missing_columns
-from signal_poller.sheet_rows import RowOutcome, RowStatus, parse_signal_row
 from spreadpilot.models import Strategy, make_signal_id
+from spreadpilot.sheet_header import Cell, find_header, missing_columns
+from spreadpilot.signal_rows import RowOutcome, RowStatus, parse_signal_row
 
 AT = et("09:28")
 

@@ -16,8 +16,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from signal_poller.headers import Cell, Column, Header, column_of
 from spreadpilot.models import Signal, Spread, Strategy, make_signal_id
+from spreadpilot.sheet_header import Cell, Column, Header, column_of
 
 MAX_QTY = 1000
 MAX_STRIKE = Decimal(100_000)
