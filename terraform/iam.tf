@@ -64,6 +64,7 @@ locals {
       commands             = "forwards admin actions (close positions, kill switch) to the executor"
       alerts               = "tells operators that followers lost their gateway when an admin removes it"
       "statement-requests" = "asks reports to regenerate or resend a follower's statement for an admin"
+      signals              = "publishes the day's signal an admin entered by hand while the sheet was down"
     }
     executor = {
       alerts = "raises order, assignment and connectivity alerts"

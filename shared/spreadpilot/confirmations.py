@@ -39,6 +39,7 @@ class PendingConfirmation(Frozen):
     requested_at: AwareDatetime | None = None
     expires_at: AwareDatetime
     reason: str = ""
+    details: dict[str, str] = Field(default_factory=dict)  # what the action needs beyond its scope (a manual signal)
     chat_id: int | None = None  # the Telegram chat that asked
     command_id: str = ""  # the flatten_request that carried the code
     confirmed_at: AwareDatetime | None = None

@@ -192,3 +192,27 @@ def test_an_admin_marks_an_invoice_paid_and_resends_its_statement_and_the_iban_i
     expect(page.locator(".flash")).to_contain_text("Statement e2e01:2026-02: resend asked")
     assert [d.to_dict()["action"] for d in firestore_db.collection("audit").stream()
             if (d.to_dict() or {}).get("action", "").startswith("statement.")] == ["statement.resend"]
+
+
+def test_an_admin_is_offered_the_manual_signal_form_the_sheets_rule_refuses_a_bad_entry_and_a_viewer_has_none(
+    clean_stack: LocalStack, web_app: str, browser: Browser, firestore_db: firestore.Client,
+) -> None:
+    # the whole entry (code, claim, publish) is tests/integration/admin_api/test_manual_signal.py on a simulated
+    # morning; here the page: the form, the server's reason for a refusal, no code issued for a bad entry
+    page = signed_in(browser, web_app)
+    page.click("a[href='/signals']")
+    expect(page.locator("h1")).to_have_text("Signals")
+    page.fill("#manual-qty_per_leg", "2")
+    page.fill("#manual-sell_put", "475")
+    page.fill("#manual-buy_put", "480")
+    page.fill("#manual-reason", "the sheet is down")
+    page.click("#manual-submit")
+    expect(page.locator(".flash")).to_contain_text("Long (bull put) needs Sell Put above Buy Put")
+    expect(page.locator("#confirm-form")).to_have_count(0)
+    assert list(firestore_db.collection("pending_confirmations").stream()) == []
+    _shot(page, "13-manual-signal-refused")
+
+    viewer = signed_in(browser, web_app, "viewer@spreadpilot.local")
+    viewer.click("a[href='/signals']")
+    expect(viewer.locator("h1")).to_have_text("Signals")
+    expect(viewer.locator("#manual-signal")).to_have_count(0)

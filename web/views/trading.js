@@ -5,12 +5,42 @@ import { dailyPoints, pnlChart } from '../chart.js';
 import { badge, el, link, money, section, table, when } from '../dom.js';
 import { fanOutBar, stateKind } from './dashboard.js';
 
-export async function signals() {
+// Today's signal by hand, for when the sheet is down: the sheet's columns, the sheet's rules (the server reads the
+// entry as it reads a row), one signal a day, and a code the server issues before anything is traded.
+function manualEntry(ctx) {
+  const field = (name, label, attrs = {}) => el('label', {}, label,
+    el('input', { name, id: `manual-${name}`, autocomplete: 'off', ...attrs }));
+  const strategy = el('select', { name: 'strategy', id: 'manual-strategy' },
+    el('option', { value: 'Long' }, 'Long (bull put: sell put, buy put below)'),
+    el('option', { value: 'Short' }, 'Short (bear call: sell call, buy call above)'));
+  const form = el('form', { id: 'manual-signal', class: 'inline', onsubmit: async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const [name, value] of new FormData(form).entries()) if (String(value).trim() !== '') body[name] = String(value).trim();
+    try {
+      const done = await ctx.confirmAction('/signals/manual', body, `Enter ${body.ticker || 'the'} signal by hand`);
+      if (done && done.signal_id) ctx.navigate(`/signals/${encodeURIComponent(done.signal_id)}`);
+    } catch (e) { ctx.flash(e.message, 'bad'); }
+  } },
+  field('ticker', 'Ticker', { value: 'QQQ', size: 6 }), el('label', {}, 'Strategy', strategy),
+  field('qty_per_leg', 'Qty per leg', { size: 4, inputmode: 'numeric' }),
+  field('sell_put', 'Sell put', { size: 6, inputmode: 'decimal' }), field('buy_put', 'Buy put', { size: 6, inputmode: 'decimal' }),
+  field('sell_call', 'Sell call', { size: 6, inputmode: 'decimal' }), field('buy_call', 'Buy call', { size: 6, inputmode: 'decimal' }),
+  field('reason', 'Why by hand', { size: 30, placeholder: 'the sheet is down' }),
+  el('button', { type: 'submit', class: 'danger', id: 'manual-submit', disabled: !ctx.me.can_change }, 'Enter signal…'));
+  return section('Enter today\'s signal by hand', el('p', { class: 'muted' },
+    'Only when the sheet is down, before the cutoff. The day then has this one signal: a row the strategist writes '
+    + 'later is not traded (operators are told).'), form);
+}
+
+export async function signals(ctx) {
   const { signals: rows } = await get('/signals');
   return el('div', {}, el('h1', {}, 'Signals'), section('Recent signals', table(
-    ['Signal', 'Date', 'Strategy', 'Strikes', 'Qty', 'Detected'], rows.map((s) => [
-      link(`/signals/${encodeURIComponent(s.id)}`, s.id), s.date, s.spread?.strategy,
-      `${s.spread?.short_strike} / ${s.spread?.long_strike}`, s.qty_per_leg, when(s.detected_at)]))));
+    ['Signal', 'Date', 'Source', 'Strategy', 'Strikes', 'Qty', 'Detected'], rows.map((s) => [
+      link(`/signals/${encodeURIComponent(s.id)}`, s.id), s.date,
+      s.source === 'manual' ? badge('by hand', 'warn') : 'sheet', s.spread?.strategy,
+      `${s.spread?.short_strike} / ${s.spread?.long_strike}`, s.qty_per_leg, when(s.detected_at)]))),
+  ctx.me.can_change ? manualEntry(ctx) : '');
 }
 
 function timeline(entries) {
@@ -26,7 +56,8 @@ export async function signal(ctx, id) {
   const s = data.signal;
   return el('div', {}, el('h1', {}, `Signal ${s.id}`),
     section('Signal', el('p', {}, `${s.date} · ${s.ticker} ${s.spread.strategy} · sell ${s.spread.short_strike} / buy `,
-      `${s.spread.long_strike} · ${s.qty_per_leg} per leg · detected ${when(s.detected_at)}`), fanOutBar(data.fan_out)),
+      `${s.spread.long_strike} · ${s.qty_per_leg} per leg · detected ${when(s.detected_at)}`,
+      s.source === 'manual' ? [' · ', badge('entered by hand', 'warn')] : ''), fanOutBar(data.fan_out)),
     section('Timeline', timeline(s.timeline)),
     section('Orders per follower', table(['Follower', 'Intent', 'Contracts', 'State', 'Filled', 'Avg credit', 'Reason'],
       data.orders.map((o) => [link(`/followers/${encodeURIComponent(o.follower_id)}`, o.follower_id),

@@ -1,9 +1,11 @@
-"""Dangerous actions confirmed the same way as a flatten: closing one follower's positions and pausing everyone.
+"""Dangerous actions confirmed the same way as a flatten: closing one follower's positions, pausing everyone, and
+entering the day's signal by hand (``admin_api.manual_signal``).
 
 The request stores a server-issued code in ``pending_confirmations/{code}`` (``spreadpilot.confirmations``, the one
 schema the admin API, the bot and the executor share; ``kind`` names the action) and answers the code to the
 requester only; nothing is published yet. ``POST /actions/confirm`` with the code, by the same user before it
-expires, spends it once (a conditional write: two confirmations never both win) and only then publishes the command.
+expires, spends it once (a conditional write: two confirmations never both win) and only then publishes the command
+(or, for a manual signal, claims the day and publishes the signal).
 Both steps are audited and recorded in the events stream. Flatten keeps its own two routes (``controls``).
 """
 
@@ -38,13 +40,15 @@ class ActionConfirm(BaseModel):
     confirm_code: str = Field(pattern=CODE_PATTERN)
 
 
-def request(deps: Deps, call: Call, kind: str, scope: str, reason: str) -> ApiResponse:
-    """Issue a code for ``kind`` on ``scope``; the action waits for ``confirm``."""
+def request(deps: Deps, call: Call, kind: str, scope: str, reason: str, *, details: dict[str, str] | None = None,
+            answer: dict[str, object] | None = None) -> ApiResponse:
+    """Issue a code for ``kind`` on ``scope`` (``details``: what else the action needs); the action waits for
+    ``confirm``. ``answer`` is added to what the requester is told."""
     expires_at = call.wall + timedelta(seconds=deps.settings.flatten_confirm_ttl_s)
     for _ in range(5):
         pending = PendingConfirmation(code=deps.new_code(), kind=kind, scope=scope, requested_by=call.principal.actor,
                                       requested_uid=call.principal.uid, source="web", requested_at=call.wall,
-                                      expires_at=expires_at, reason=reason)
+                                      expires_at=expires_at, reason=reason, details=details or {})
         if confirmations.issue(deps.store.db, pending):
             break
     else:
@@ -54,12 +58,13 @@ def request(deps: Deps, call: Call, kind: str, scope: str, reason: str) -> ApiRe
     note(deps, call, "confirmation.requested", f"{kind} {scope} asked for; waiting for its code",
          follower_id=None if scope == "all" else scope, context={"kind": kind, "scope": scope})
     return ApiResponse(202, {"kind": kind, "scope": scope, "confirm_code": pending.code,
-                             "expires_at": expires_at.isoformat(), "confirm_path": CONFIRM_PATH})
+                             "expires_at": expires_at.isoformat(), "confirm_path": CONFIRM_PATH, **(answer or {})})
 
 
 def confirm(deps: Deps, call: Call) -> object:
     """Spend the caller's code and publish the action it stands for."""
-    from admin_api.controls import publish_command  # the one publisher of commands (controls imports this module)
+    from admin_api import manual_signal  # both import this module
+    from admin_api.controls import publish_command  # the one publisher of commands
 
     code = call.body(ActionConfirm).confirm_code
     try:
@@ -71,12 +76,16 @@ def confirm(deps: Deps, call: Call) -> object:
         status, message = _REFUSALS[found]
         raise ApiError(status, message, where="body.confirm_code")
     assert pending is not None  # a verdict of OK has a pending confirmation
-    if pending.kind not in COMMAND_OF:
+    if pending.kind not in (*COMMAND_OF, manual_signal.MANUAL_SIGNAL):
         raise ApiError(409, f"a {pending.kind} is confirmed at its own route (/controls/flatten/confirm)",
                        where="body.confirm_code")
-    command_id = f"web-{COMMAND_OF[pending.kind]}-{deps.new_id()}"
+    command_id = f"web-{COMMAND_OF.get(pending.kind, pending.kind)}-{deps.new_id()}"
     if not confirmations.spend(deps.store.db, code, command_id=command_id, by=call.principal.actor, at=call.wall):
         raise ApiError(409, "this action was confirmed concurrently", where="body.confirm_code")
+    if pending.kind == manual_signal.MANUAL_SIGNAL:
+        deps.store.audit(f"confirmation.{pending.kind}.confirmed", actor=call.principal.actor, source="web",
+                         at=call.now.isoformat(), scope=pending.scope, command_id=command_id)
+        return manual_signal.enter(deps, call, pending)
     published = publish_command(deps, call, COMMAND_OF[pending.kind], pending.scope, pending.reason,
                                 command_id=command_id)
     deps.store.audit(f"confirmation.{pending.kind}.confirmed", actor=call.principal.actor, source="web",
@@ -89,6 +98,6 @@ def verdict_of(pending: PendingConfirmation | None, call: Call) -> Verdict:
 
 
 ROUTES = [
-    Route("POST", CONFIRM_PATH, confirm, "Confirm a close of one follower or a pause of everyone with its code "
-          "(same user, before expiry)", changes=True, body="ActionConfirm"),
+    Route("POST", CONFIRM_PATH, confirm, "Confirm a close of one follower, a pause of everyone or a signal entered "
+          "by hand with its code (same user, before expiry)", changes=True, body="ActionConfirm"),
 ]

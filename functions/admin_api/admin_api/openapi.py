@@ -14,12 +14,13 @@ from admin_api.deps import Route
 from admin_api.followers import FollowerCreate, FollowerUpdate
 from admin_api.gateways import GatewayCreate, GatewayUpdate, LoginChange
 from admin_api.invoices import MarkPaid
+from admin_api.manual_signal import ManualSignal
 from admin_api.operators import OperatorChange, OperatorInvite
 
 BODIES: dict[str, type[BaseModel]] = {
     m.__name__: m for m in (FollowerCreate, FollowerUpdate, ControlRequest, CloseRequest, FlattenConfirm,
                             ActionConfirm, GatewayCreate, GatewayUpdate, LoginChange, OperatorInvite, OperatorChange,
-                            MarkPaid)
+                            MarkPaid, ManualSignal)
 }
 _ERROR = {"$ref": "#/components/schemas/Error"}
 

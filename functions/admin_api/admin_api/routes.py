@@ -9,7 +9,17 @@ from datetime import datetime
 
 from google.api_core.exceptions import GoogleAPICallError, InvalidArgument
 
-from admin_api import controls, dangerous, followers, gateways, invoices, operators, statements, views
+from admin_api import (
+    controls,
+    dangerous,
+    followers,
+    gateways,
+    invoices,
+    manual_signal,
+    operators,
+    statements,
+    views,
+)
 from admin_api.auth import AuthError, Principal, bearer_token, forbidden
 from admin_api.deps import Deps, Route
 from admin_api.http import ApiError, ApiRequest, ApiResponse, Call
@@ -23,7 +33,7 @@ log = logging.getLogger("admin_api")
 PREFIX = "/api/v1"
 # Gateways first: their GET /gateways (with the supervisor's state) answers before the views' plain list.
 ALL_ROUTES: list[Route] = [*gateways.ROUTES, *operators.ROUTES, *views.ROUTES, *followers.ROUTES, *controls.ROUTES,
-                           *dangerous.ROUTES, *statements.ROUTES, *invoices.ROUTES]
+                           *dangerous.ROUTES, *statements.ROUTES, *invoices.ROUTES, *manual_signal.ROUTES]
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_METHODS = "GET, POST, PATCH, OPTIONS"
 # Every id in a path or an ``*_id`` query parameter is a Firestore document id: letters or digits first, so ``.``,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -37,12 +38,24 @@ class AdminSettings(CommonSettings):
     signed_url_ttl_s: int = Field(
         default=300, ge=30, le=86400, description="lifetime of a signed download URL for a gs:// statement"
     )
+    allowed_tickers: str = Field(
+        default="QQQ", pattern=r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$",
+        description="underlyings a signal entered by hand may name (the poller's and the executor's allowlist)",
+    )
+    cutoff: time = Field(
+        default=time(10, 30), description="no signal is entered by hand after this New York time (the poller's cutoff)"
+    )
     gateway_port_base: int = Field(
         default=4101, ge=1024, le=65000, description="a new gateway gets the lowest free API port on its VM from here"
     )
     gateway_vnc_port_base: int = Field(
         default=5901, ge=1024, le=65000, description="a new gateway gets the lowest free VNC port on its VM from here"
     )
+
+    @property
+    def tickers(self) -> frozenset[str]:
+        """The allowlist, upper-case."""
+        return frozenset(t.strip().upper() for t in self.allowed_tickers.split(","))
 
     @property
     def issuer(self) -> str:

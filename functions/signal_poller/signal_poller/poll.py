@@ -32,7 +32,7 @@ from spreadpilot.models import Alert
 from spreadpilot.publisher import Publisher
 from spreadpilot.resources import ALERTS, SIGNALS
 from spreadpilot.sheet_header import find_header, missing_columns
-from spreadpilot.signal_days import DayClaim
+from spreadpilot.signal_days import MANUAL, DayClaim
 from spreadpilot.signal_rows import RowOutcome, RowStatus, parse_signal_row
 
 log = logging.getLogger(__name__)
@@ -241,10 +241,15 @@ class Poller:
             o for o in todays
             if o.status is not RowStatus.INCOMPLETE and not (o.signal is not None and o.signal.signal_id == signal_id)
         ]
-        if unchanged and not others:
-            return
-        parts = [] if unchanged else [f"The published row {claim.row_number} ({_cells(claim.row)}) is no longer in "
-                                      "the sheet as published."]
+        manual = claim.source == MANUAL
+        if (unchanged or (manual and not todays)) and not others:
+            return  # as published, or entered by hand while the sheet has nothing for today
+        if manual:
+            parts = [] if unchanged else [f"Today's signal {signal_id} was {claim.origin}; the sheet's rows for today "
+                                          "are not traded."]
+        else:
+            parts = [] if unchanged else [f"The published row {claim.row_number} ({_cells(claim.row)}) is no longer "
+                                          "in the sheet as published."]
         parts += [f"Row {o.row_number} now reads {_cells(o.cells)}." for o in others]
         state = alerts.fingerprint(unchanged, sorted(str(sorted(o.cells.items(), key=str)) for o in others),
                                    [o.row_number for o in others])

@@ -19,8 +19,10 @@ def tokens(stack: LocalStack) -> TokenFactory:
     return TokenFactory(SessionServers.issuer_for(stack.project).issuer)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def admin_api_url(stack: LocalStack, serve_function: Callable[..., str]) -> str:
+    # per test, not per session: a test that serves the API on a simulated clock restarts it, and the next test
+    # gets it back as every other test knows it (an unchanged server is reused at once)
     return serve_function("admin_api", SessionServers.admin_api_env(stack.project))
 
 

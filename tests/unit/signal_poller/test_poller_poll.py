@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
-from poller_fakes import HEADER, World, et, long_row, short_row
+from poller_fakes import DAY, HEADER, World, et, long_row, short_row
 
 from signal_poller.sheet_reader import SheetQuotaExceeded, SheetUnavailable, SheetUnreadable
 from spreadpilot.errors import Retryable
-from spreadpilot.models import Severity
+from spreadpilot.models import Severity, Signal, Spread, Strategy, make_signal_id
 from spreadpilot.sheet_header import Cell
+from spreadpilot.signal_days import MANUAL, DayClaim
 
 ROWS = [HEADER, long_row()]
 
@@ -309,3 +311,46 @@ def test_the_no_trade_alert_says_why_there_is_no_trade() -> None:
     no_trade = next(a for a in world.publisher.alerts() if a.type == "signal.no_trade")
     assert "still empty at the 10:30 cutoff (missing: Sell Put)" in no_trade.message
     assert 'row 3, column "Quantità per Leg", value "0"' in no_trade.message
+
+
+# ── a signal entered by hand (admin_api.manual_signal) ──────────────────────────────────────────────────────────
+
+
+def manual_claim(world: World, *, publish_failed: bool = False) -> DayClaim:
+    """The day claimed by an admin's entry at 09:40 (the sheet was down), published or with its publish failed."""
+    spread = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480))
+    signal = Signal(signal_id=make_signal_id(DAY, "QQQ", spread, 2), date=DAY, ticker="QQQ", spread=spread,
+                    qty_per_leg=2, detected_at=et("09:40"))
+    claim = DayClaim(signal=signal, row_number=0, row={}, claimed_at=et("09:40"), source=MANUAL,
+                     entered_by="admin@spreadpilot.local", publish_failed=publish_failed,
+                     message_id=None if publish_failed else "m-manual")
+    assert world.ledger.claim_day(claim, et("09:40"))
+    return claim
+
+
+def test_a_manual_signal_whose_publish_failed_is_published_by_the_next_tick_even_with_the_sheet_down() -> None:
+    world = World.at(et("09:41"))
+    world.sheet.errors = [SheetUnavailable("503")] * 100
+    claim = manual_claim(world, publish_failed=True)
+    result = world.tick()
+    assert (result.status, result.signal_id) == ("published", claim.signal.signal_id)
+    assert [s.signal_id for s in world.publisher.signals()] == [claim.signal.signal_id]
+    world.tick(et("09:42"))
+    assert len(world.publisher.signals()) == 1  # once
+
+
+def test_after_a_manual_signal_the_sheets_rows_are_never_traded_and_a_different_one_is_critical_once() -> None:
+    world = World.at(et("09:41"))
+    manual_claim(world)
+    world.tick()  # the sheet has nothing for today: the manual signal stands alone, no alert
+    world.sheet.rows = [HEADER, long_row()]  # the strategist writes the same trade later: nothing to say
+    world.tick(et("09:42"))
+    assert world.publisher.alerts() == []
+    world.sheet.rows = [HEADER, long_row(sell_put=490)]
+    world.tick(et("09:43"))
+    world.tick(et("09:44"))
+    assert world.publisher.signals() == []  # the manual one went out from the admin API, nothing from here
+    [alert] = world.publisher.alerts()
+    assert (alert.type, alert.severity) == ("signal.row_edited", Severity.CRITICAL)
+    assert "entered by hand by admin@spreadpilot.local" in alert.message
+    assert "Sell Put=490" in alert.message
