@@ -6,12 +6,13 @@ Each intent step is keyed by (intent id, kind, ladder step, state), so a replaye
 redelivered message is written once. A failed write is logged by the sink and never reaches the caller: the event
 console may miss a line, trading never waits for it.
 
-Hook points (the calls the executor's modules make; the event kinds the console knows):
-    intent created (``entry``/``closer`` after ``create_intent``)      ``intent(i, "intent.planned", ...)``
-    order placed or modified (after ``place``/``modify``)              ``intent(i, "order.sent", ...)``
-    broker acknowledged (state → submitted/working)                    ``intent(i, "order.acked", ...)``
-    fill recorded (``ledger`` after ``put_fill``; state → filled)      ``intent(i, "order.filled", ...)``
-    cancelled / rejected / skipped / unknown                           ``intent(i, "order.<state>", ...)``
+Hook points (the calls the executor's modules make; the event kinds the console knows). Every state change of an
+intent is one line (``Engine._intent_event``), its kind the new state:
+    intent created (``entry``/``closer`` after ``create_intent``)      ``intent.planned``
+    order sent (state → submitted)                                     ``order.submitted``
+    broker acknowledged it (state → working)                           ``order.working``
+    filled (state → filled, from the executions)                       ``order.filled``
+    cancelled / rejected / skipped / unknown                           ``order.<state>``
     exit or flatten close sent (``lifecycle.closer``)                  ``intent(i, "exit.sent", ...)``
     gateway connected / disconnected, reconcile done                   ``note("gateway.connected", ...)`` ...
     command handled (``lifecycle.commands``)                           ``note("command.outcome", ...)``
