@@ -59,3 +59,28 @@ def credit_spread(rows: Iterable[FillQuality]) -> Decimal | None:
     """Best minus worst fill credit across followers (0 = everyone got the same price)."""
     credits = [r.credit for r in rows if r.credit is not None]
     return (max(credits) - min(credits)).quantize(CENT) if credits else None
+
+
+def average(values: Iterable[Decimal | float | None], places: Decimal = CENT) -> Decimal | None:
+    """The mean of the known values to ``places`` (None if none is known)."""
+    known = [Decimal(str(v)) for v in values if v is not None]
+    return (sum(known, Decimal(0)) / len(known)).quantize(places) if known else None
+
+
+@dataclass(frozen=True)
+class FillSummary:
+    """One signal across followers: how far apart the credits were, and the typical follower's distance and wait."""
+
+    filled: int  # followers whose entry filled
+    credit_spread: Decimal | None  # best − worst credit
+    avg_vs_best: Decimal | None  # the mean follower's credit − the best
+    avg_to_fill_s: Decimal | None  # the mean time from the signal to a complete fill
+
+
+def summary(rows: Iterable[FillQuality]) -> FillSummary:
+    """The summary line of one signal's fill-quality table."""
+    rows = list(rows)
+    filled = [r for r in rows if r.credit is not None]
+    return FillSummary(filled=len(filled), credit_spread=credit_spread(filled),
+                       avg_vs_best=average([r.vs_best for r in filled]),
+                       avg_to_fill_s=average([r.to_fill_s for r in filled], Decimal("0.001")))

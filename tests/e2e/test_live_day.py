@@ -93,5 +93,15 @@ def test_the_follower_page_shows_the_entry_fill_within_2_s_of_the_brokers_fill_a
         assert kinds.all_inner_texts() == ["signal.detected", "signal.claimed", "signal.published", "intent.planned",
                                            "order.submitted", "order.working", "order.filled"]
         shot(page, "16-live-day-signal-timeline")
+
+        # the signal's fill-quality table: the credit the follower got, and the best (the only follower's own)
+        entry = store.orders.get(intent_id)
+        assert entry is not None
+        assert entry.avg_price is not None
+        page.goto(web_app + f"/signals/{signal.signal_id}")
+        expect(page.locator("[data-credit=f01]")).to_have_text(f"{entry.avg_price:.2f}")
+        expect(page.locator("[data-vs-best=f01]")).to_have_text("0.00")
+        expect(page.locator("#fill-summary")).to_contain_text("1 filled")
+        shot(page, "17-live-day-fill-quality")
     finally:
         executor.stop()

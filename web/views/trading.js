@@ -51,6 +51,24 @@ function timeline(entries) {
     t.follower_id ? [' ', link(`/followers/${encodeURIComponent(t.follower_id)}`, t.follower_id)] : null)));
 }
 
+const seconds = (v) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)} s`);
+const signed = (v) => (v === null || v === undefined ? '—' : `${Number(v) > 0 ? '+' : ''}${money(v)}`);
+
+// Every follower's entry of the signal: how long it took and what it got against the signal's mid and the best fill
+// (spreadpilot.fill_quality, the same figures as the statement and `make bench`).
+function fillQuality(q) {
+  if (!q) return el('p', { class: 'muted' }, 'No fill quality for this signal.');
+  const { summary: t } = q;
+  return el('div', { id: 'fill-quality' },
+    el('p', { id: 'fill-summary' }, `${t.filled} filled · credits ${t.credit_spread ?? '—'} apart, best to worst · `
+      + `the average follower ${t.avg_vs_best ?? '—'} from the best, filled ${seconds(t.avg_to_fill_s)} after the signal`),
+    q.unreadable.length ? el('p', { class: 'error' }, `Orders left out (they do not parse): ${q.unreadable.join(', ')}`) : '',
+    table(['Follower', 'To submit', 'To ack', 'To fill', 'Credit', 'vs mid', 'vs best'], q.rows.map((r) => [
+      link(`/followers/${encodeURIComponent(r.follower_id)}`, r.follower_id), seconds(r.to_submit_s),
+      seconds(r.to_ack_s), seconds(r.to_fill_s), el('span', { 'data-credit': r.follower_id }, money(r.credit)),
+      signed(r.vs_mid), el('span', { 'data-vs-best': r.follower_id }, signed(r.vs_best))])));
+}
+
 export async function signal(ctx, id) {
   const data = await get(`/signals/${encodeURIComponent(id)}`);
   const s = data.signal;
@@ -59,6 +77,7 @@ export async function signal(ctx, id) {
       `${s.spread.long_strike} · ${s.qty_per_leg} per leg · detected ${when(s.detected_at)}`,
       s.source === 'manual' ? [' · ', badge('entered by hand', 'warn')] : ''), fanOutBar(data.fan_out)),
     section('Timeline', timeline(s.timeline)),
+    section('Fill quality', fillQuality(data.fill_quality)),
     section('Orders per follower', table(['Follower', 'Intent', 'Contracts', 'State', 'Filled', 'Avg credit', 'Reason'],
       data.orders.map((o) => [link(`/followers/${encodeURIComponent(o.follower_id)}`, o.follower_id),
         link(`/orders/${encodeURIComponent(o.intent_id)}`, o.kind), o.contracts, badge(o.state, stateKind(o.state)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
 from google.cloud import firestore
@@ -17,7 +18,8 @@ from admin_api.deps import Deps, Route
 from admin_api.eventlog import note
 from admin_api.http import Call, not_found
 from spreadpilot.clock import new_york
-from spreadpilot.models import DailyPnL
+from spreadpilot.fill_quality import fill_quality, summary
+from spreadpilot.models import DailyPnL, OrderIntent
 from spreadpilot.performance import overall, performance
 from spreadpilot.store import (
     ALERTS,
@@ -111,10 +113,24 @@ def get_signal(deps: Deps, call: Call) -> object:
     signal = _get(deps.store.db, SIGNALS, signal_id)
     if signal is None:
         raise not_found("signal", signal_id)
-    orders = [_order_summary(o) for o in _where(deps.store.db, ORDERS, "signal_id", signal_id)]
+    docs = _where(deps.store.db, ORDERS, "signal_id", signal_id)
+    orders = [_order_summary(o) for o in docs]
     enabled = sum(1 for f in deps.store.followers.all() if f.enabled)
     return {"signal": signal, "orders": sorted(orders, key=lambda o: str(o["follower_id"])),
-            "fan_out": fan_out(orders, enabled)}
+            "fan_out": fan_out(orders, enabled), "fill_quality": fill_quality_of(docs)}
+
+
+def fill_quality_of(docs: list[dict[str, Any]]) -> dict[str, object]:
+    """The signal's fill-quality table (``spreadpilot.fill_quality``, the figures the statement and the benchmark
+    show) from its order documents; a document that does not parse is named, never guessed around."""
+    intents, unreadable = [], []
+    for doc in docs:
+        try:
+            intents.append(OrderIntent.model_validate({k: v for k, v in doc.items() if k in OrderIntent.model_fields}))
+        except ValidationError:
+            unreadable.append(str(doc.get("id")))
+    rows = fill_quality(intents)
+    return {"rows": [asdict(r) for r in rows], "summary": asdict(summary(rows)), "unreadable": sorted(unreadable)}
 
 
 def list_orders(deps: Deps, call: Call) -> object:
