@@ -5,7 +5,9 @@ Real parts only: ``python -m executor`` (ib_async) ↔ ibsim processes, Pub/Sub 
 recorded it. Each result sits beside the physical floor ``ceil(N/45) − 1 s + one ack latency`` (ib_async sends at
 most 45 messages/s per connection), as a ratio. The executor runs with its defaults, so every entry also sends a
 margin check first (local, from the account summary; a what-if only for a close call); one more row shows N=1000
-with the margin check off. The executor's resident memory and CPU seconds at 1000 followers are reported too.
+with the margin check off. The executor's resident memory and CPU seconds at 1000 followers are reported too, and
+for 300 followers the fairness of the fills (``spreadpilot.fill_quality``, the figures the web app and the monthly
+statement show): how far apart the followers' credits were, against a floor of 0 (everyone the same price).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from ib_async import IB, ComboLeg, Contract, LimitOrder, Option
 
 from ibsim.testing import SimulatorProcess, running_simulator, sim_clock
 from spreadpilot.envelopes import SignalMessage
-from spreadpilot.models import Follower, Gateway, IntentState, Signal, Spread, Strategy, make_signal_id
+from spreadpilot.fill_quality import FillSummary, fill_quality, summary
+from spreadpilot.models import Follower, Gateway, IntentState, OrderIntent, Signal, Spread, Strategy, make_signal_id
 from spreadpilot.publisher import PubSubPublisher
 from spreadpilot.store import ORDERS, Store
 from stack.executor_process import ExecutorProcess
@@ -105,6 +108,8 @@ def _usage(pid: int) -> tuple[float, float]:
 
 
 USAGE: dict[str, tuple[float, float]] = {}  # case → the executor's (RSS MB, CPU s) once every order was acked
+QUALITY: dict[str, FillSummary] = {}  # case → its fill-quality summary once every entry ended
+QUALITY_CASES = ("advisor_300",)
 
 
 def _measure(stack: LocalStack, db: firestore.Client, followers: list[Follower], gateways: list[Gateway],
@@ -128,7 +133,19 @@ def _measure(stack: LocalStack, db: firestore.Client, followers: list[Follower],
         took = time.perf_counter() - started
         if case:
             USAGE[case] = _usage(executor.process.pid)
+        if case in QUALITY_CASES:
+            QUALITY[case] = _fill_quality(db, len(followers))
         return took
+
+
+def _fill_quality(db: firestore.Client, n: int) -> FillSummary:
+    """The signal's fill-quality summary once all ``n`` entries ended (after the timed part)."""
+
+    def entries() -> list[OrderIntent]:
+        return [i for i in Store(db).orders.all() if i.state.final]
+
+    _wait(lambda: len(entries()) >= n, 300)
+    return summary(fill_quality(entries()))
 
 
 def _ack_latency(sim: SimulatorProcess) -> float:
@@ -197,6 +214,11 @@ def run() -> list[dict[str, Any]]:
                          f"(ratio {rss / 150:.2f})"))
         rows.append(_row("executor.cpu_s.advisor_1000", cpu, "s",
                          "executor CPU seconds (user + system) from start to 1000 orders acknowledged"))
+        for case, quality in QUALITY.items():
+            rows.append(_row(f"executor.fill_credit_spread.{case}", float(quality.credit_spread or 0), "$",
+                             f"best − worst credit per spread across {quality.filled} filled followers (floor 0: the "
+                             f"same price for all); the average follower {quality.avg_vs_best} from the best, filled "
+                             f"{quality.avg_to_fill_s} s (simulated) after the signal"))
         rows.extend(_gateways_case(stack, db, log))
     return rows
 

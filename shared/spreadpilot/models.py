@@ -490,6 +490,9 @@ class DailyPnL(Frozen):
     reconciliation: Reconciliation = Reconciliation.UNCHECKED
     broker_realized_pnl: Decimal | None = None
     reconciliation_note: str = ""
+    # the day's entry against every follower's of the same signal (spreadpilot.fill_quality), None without a fill
+    fill_vs_best: Decimal | None = None  # credit per spread − the best credit any follower got (≤ 0)
+    fill_seconds: Decimal | None = None  # from the entry's intent to its complete fill, business seconds
 
 
 class MonthlyStatement(Frozen):

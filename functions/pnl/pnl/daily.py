@@ -30,6 +30,7 @@ from pnl.records import PnLRecords
 from pnl.settings import PnLSettings
 from spreadpilot.clock import NEW_YORK, new_york
 from spreadpilot.errors import Retryable
+from spreadpilot.fill_quality import FillQuality, fill_quality
 from spreadpilot.ledger import BrokerReading, SettlementEvent
 from spreadpilot.market_calendar import is_trading_day
 from spreadpilot.models import DailyPnL, Fill, PnLSnapshot, Reconciliation
@@ -113,9 +114,10 @@ class DayResult:
 def daily_pnl(
     follower_id: str, day: date, fills: list[Fill], snapshots: list[PnLSnapshot], computed_at: datetime,
     carried: tuple[OpenLot, ...] = (), settlements: Sequence[SettlementEvent] = (),
-    readings: dict[str, BrokerReading] | None = None,
+    readings: dict[str, BrokerReading] | None = None, quality: FillQuality | None = None,
 ) -> DayResult:
-    """The day's P&L document of one follower, what stays open after it, and its reconciliation."""
+    """The day's P&L document of one follower, what stays open after it, and its reconciliation (``quality``: its
+    entry's fill against the other followers')."""
     readings = readings or {}
     realized = realize(fills, day, carried, settlements)
     lots = _marked(realized.open_lots, readings.get("close"))
@@ -137,6 +139,9 @@ def daily_pnl(
         reconciliation=check.state,
         broker_realized_pnl=check.broker_realized,
         reconciliation_note=check.note,
+        fill_vs_best=quality.vs_best if quality else None,
+        fill_seconds=Decimal(str(quality.to_fill_s)) if quality and quality.to_fill_s is not None and
+        quality.credit is not None else None,
         computed_at=computed_at,
     )
     return DayResult(doc, lots, check)
@@ -189,6 +194,7 @@ def roll_day(records: PnLRecords, publisher: Publisher, day: date, now: datetime
         follower_ids = sorted(only)
     readings = records.readings(day, follower_ids)
     existing = records.daily(day, follower_ids)
+    quality = {q.follower_id: q for q in fill_quality(records.entries_of(day))}
     written: list[str] = []
     unchanged: list[str] = []
     unreconciled: list[str] = []
@@ -196,7 +202,8 @@ def roll_day(records: PnLRecords, publisher: Publisher, day: date, now: datetime
     for follower_id in follower_ids:
         try:
             result = daily_pnl(follower_id, day, fills[follower_id], snapshots[follower_id], now,
-                               carried.get(follower_id, ()), events[follower_id], readings.get(follower_id))
+                               carried.get(follower_id, ()), events[follower_id], readings.get(follower_id),
+                               quality.get(follower_id))
         except Exception:  # isolate: one follower's bad data must not stop the others' rollup
             log.exception("daily rollup failed for a follower", extra={"follower_id": follower_id})
             report_failure(publisher, "pnl.daily_failed", follower_id, f"daily P&L of {day} failed", now)

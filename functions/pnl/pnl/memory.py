@@ -15,7 +15,16 @@ from pnl.invoices import Invoice, InvoiceStatus
 from pnl.lots import OpenLot
 from pnl.records import InvoiceOutcome
 from spreadpilot.ledger import BrokerReading, SettlementEvent
-from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
+from spreadpilot.models import (
+    DailyPnL,
+    Fill,
+    Follower,
+    FollowerState,
+    IntentKind,
+    MonthlyStatement,
+    OrderIntent,
+    PnLSnapshot,
+)
 
 
 class MemoryRecords:
@@ -34,6 +43,7 @@ class MemoryRecords:
         self.invoices: dict[str, Invoice] = {}
         self.commission_rates: dict[str, Decimal] = {}
         self.daily_writes = 0
+        self.orders: list[OrderIntent] = []
 
     # ── inputs ──
     def fills_between(self, start: datetime, end: datetime) -> list[Fill]:
@@ -58,6 +68,9 @@ class MemoryRecords:
         self.broker_readings[reading.doc_id] = reading
 
     # ── daily ──
+    def entries_of(self, day: date) -> list[OrderIntent]:
+        return [i for i in self.orders if i.expiry == day and i.kind is IntentKind.ENTRY]
+
     def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
         return {fid: self.daily_docs[f"{fid}:{day}"] for fid in follower_ids if f"{fid}:{day}" in self.daily_docs}
 

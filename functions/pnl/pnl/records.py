@@ -24,8 +24,17 @@ from pnl.invoices import Invoice, InvoiceStatus
 from pnl.lots import OpenLot
 from spreadpilot.errors import Retryable
 from spreadpilot.ledger import BROKER_READINGS, COMMISSION_RATES, SETTLEMENTS, BrokerReading, SettlementEvent
-from spreadpilot.models import DailyPnL, Fill, Follower, FollowerState, MonthlyStatement, PnLSnapshot
-from spreadpilot.store import CONTROLS, INVOICES, Store
+from spreadpilot.models import (
+    DailyPnL,
+    Fill,
+    Follower,
+    FollowerState,
+    IntentKind,
+    MonthlyStatement,
+    OrderIntent,
+    PnLSnapshot,
+)
+from spreadpilot.store import CONTROLS, INVOICES, ORDERS, Store
 
 PAD = timedelta(days=1)
 PHASES = ("close", "open")
@@ -56,6 +65,10 @@ class PnLRecords(Protocol):
 
     def readings(self, day: date, follower_ids: Iterable[str]) -> dict[str, dict[str, BrokerReading]]:
         """The broker readings of ``day`` by follower and phase (``close``, ``open``)."""
+        ...
+
+    def entries_of(self, day: date) -> list[OrderIntent]:
+        """Every follower's entry intent expiring on ``day`` (the day's signal, for its fill quality)."""
         ...
 
     def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:
@@ -155,6 +168,22 @@ class FirestoreRecords:
         for doc in self._raw(BROKER_READINGS, ids):
             reading = _model(BrokerReading, doc)
             found.setdefault(reading.follower_id, {})[reading.phase] = reading
+        return found
+
+    def entries_of(self, day: date) -> list[OrderIntent]:
+        """Entry intents of ``day``'s expiry (one equality query); one that does not parse is logged and left out:
+        fill quality is shown beside the money, never a reason to stop the rollup."""
+        query = self.db.collection(ORDERS).where(filter=firestore.FieldFilter("expiry", "==", day.isoformat()))
+        found = []
+        for snap in query.stream():
+            doc = snap.to_dict() or {}
+            if doc.get("kind", IntentKind.ENTRY) != IntentKind.ENTRY:
+                continue
+            try:
+                found.append(_model(OrderIntent, doc))
+            except ValidationError as exc:
+                log.warning("order left out of the fill quality: it does not parse",
+                            extra={"order_ref": snap.id, "error": str(exc)[:300]})
         return found
 
     def daily(self, day: date, follower_ids: Iterable[str]) -> dict[str, DailyPnL]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from spreadpilot.fill_quality import average
 from spreadpilot.ledger import SettlementEvent, contract_multiplier, signed_qty
 from spreadpilot.models import AwareDatetime, DailyPnL, Fill, Frozen, MonthlyStatement, Reconciliation, Right
 from spreadpilot.money import format_money, format_pct, format_percent, rate_fraction, to_cents
@@ -168,6 +169,12 @@ def summary_rows(data: StatementData) -> list[SummaryRow]:
         ("Commission basis", f"{format_pct(s.commission_pct)} x {money(s.billable_gain)} = {money(s.commission)}",
          "text"),
     ]
+    filled = [d for d in data.days if d.fill_vs_best is not None]
+    if filled:  # the month's entries against every follower's of the same signals (spreadpilot.fill_quality)
+        rows.append(("Fill credit vs the day's best fill (average)", average(d.fill_vs_best for d in filled) or ZERO,
+                     "money"))
+        seconds = average((d.fill_seconds for d in filled), Decimal("0.1"))
+        rows.append(("Time to fill (average)", f"{seconds} s" if seconds is not None else "—", "text"))
     if data.invoice is not None:
         invoice = data.invoice
         for adj in invoice.adjustments:

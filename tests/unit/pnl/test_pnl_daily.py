@@ -19,7 +19,7 @@ from pnl_fixtures import (
 )
 
 from pnl.daily import realize, run_daily
-from spreadpilot.models import Reconciliation
+from spreadpilot.models import IntentState, OrderIntent, Reconciliation, Spread, StateChange, Strategy
 
 DAY = date(2026, 3, 17)
 SHORT, LONG, STOCK = 1, 2, 9
@@ -308,3 +308,30 @@ def test_a_combo_level_execution_report_is_not_counted_twice() -> None:
     bag = fill(et(DAY, 9, 31), "BOT", 2, "-0.75", con_id=28812380, sec_type="BAG", strike=None)
 
     assert realize([*open_bull_put(qty=2), bag], DAY).gross == realize(open_bull_put(qty=2), DAY).gross
+
+
+def test_each_followers_day_carries_its_entry_fill_against_the_days_best_and_its_time_to_fill(
+    records: MemoryRecords, publisher: RecordingPublisher
+) -> None:
+    """The statement's fill line: from every follower's entry of the day's signal, not from the follower's alone."""
+
+    def entry(fid: str, credit: str, filled_after_s: int) -> OrderIntent:
+        at = et(DAY, 9, 31)
+        filled = et(DAY, 9, 31, filled_after_s)
+        return OrderIntent(intent_id=f"entry-x-{fid}", signal_id="x", follower_id=fid, gateway_id="gw", account="DU1",
+                           spread=Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485),
+                                         long_strike=Decimal(480)), expiry=DAY, contracts=1, filled_qty=1,
+                           avg_price=Decimal(credit), state=IntentState.FILLED,
+                           history=(StateChange(state=IntentState.FILLED, at=filled),), created_at=at, updated_at=at)
+
+    records.orders = [entry("f01", "0.75", 4), entry("f02", "0.78", 2)]
+    records.fills = open_bull_put(qty=1) + [f.model_copy(update={"follower_id": "f02", "exec_id": f"{f.exec_id}-2"})
+                                            for f in open_bull_put(qty=1)]
+    records.settlements = worthless(qty=1) + [e.model_copy(update={"follower_id": "f02", "event_id": f"{e.event_id}2"})
+                                              for e in worthless(qty=1)]
+
+    run_daily(records, publisher, DAY, et(DAY, 16, 30))
+
+    f01, f02 = records.daily_docs[f"f01:{DAY}"], records.daily_docs[f"f02:{DAY}"]
+    assert (f01.fill_vs_best, f01.fill_seconds) == (Decimal("-0.03"), Decimal("4.0"))
+    assert (f02.fill_vs_best, f02.fill_seconds) == (Decimal("0.00"), Decimal("2.0"))

@@ -108,3 +108,21 @@ def test_a_month_without_trading_still_renders_both_files() -> None:
     assert "No trades this month" in text
     assert f"Net P&L {shown(data.statement.net_pnl)}" in text
     assert book["Daily"].max_row == 1
+
+
+def test_both_files_show_the_months_fill_against_the_best_fill_and_the_time_to_fill() -> None:
+    data = statement_data()
+    figures = [("-0.03", "4.0"), ("0.00", "2.0"), (None, None), ("-0.05", "6.5")]  # a day without an entry: left out
+    days = tuple(d.model_copy(update={"fill_vs_best": None if vs is None else Decimal(vs),
+                                      "fill_seconds": None if t is None else Decimal(t)})
+                 for d, (vs, t) in zip(data.days, [*figures, *[(None, None)] * len(data.days)], strict=False))
+    data = data.model_copy(update={"days": days})
+
+    text = pdf_text(render_pdf(data))
+    assert "Fill credit vs the day's best fill (average) -0.03" in text  # (−0.03 + 0 − 0.05) / 3, to the cent
+    assert "Time to fill (average) 4.2 s" in text
+    summary = {row[0].value: row[1].value for row in load_workbook(io.BytesIO(render_xlsx(data)))["Summary"]
+               .iter_rows(min_row=2) if row[0].value}
+    assert summary["Fill credit vs the day's best fill (average)"] == -0.03
+    assert summary["Time to fill (average)"] == "4.2 s"
+    assert "Fill credit" not in pdf_text(render_pdf(statement_data()))  # no entry figures: no line
