@@ -12,6 +12,7 @@ heartbeat, disconnect, exit 0.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -30,7 +31,7 @@ from executor.lifecycle.settlement_store import FirestoreSettlementStore
 from executor.settings import ExecutorSettings
 from executor.subscriber import SignalSubscriber
 from spreadpilot import market_calendar
-from spreadpilot.clock import Clock
+from spreadpilot.clock import Clock, new_york
 from spreadpilot.events import FirestoreEvents
 from spreadpilot.models import Gateway
 from spreadpilot.publisher import PubSubPublisher
@@ -52,8 +53,10 @@ async def serve(settings: ExecutorSettings) -> int:
     lane = ThreadPoolExecutor(max_workers=max(2, settings.io_threads // 4), thread_name_prefix="io-orders")
     db = firestore_client(settings.project)
     store = FirestoreExecutorStore(Store(db), pool, lane)
-    # the market calendar (half days move the pin-risk close) loads in most of a second: not on the event loop later
-    await loop.run_in_executor(pool, market_calendar.preload)
+    # the market calendar (half days move the pin-risk close) loads in most of a second: not on the event loop later;
+    # read in a child process, so pandas (about 60 MB) never lives in the executor
+    today = new_york(clock.now()).date()
+    await loop.run_in_executor(pool, functools.partial(market_calendar.preload_isolated, today))
     gateways = await store.gateways()
     if not gateways:
         log.warning("no gateways configured in Firestore; signals will be recorded as skipped")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -66,7 +67,9 @@ class Simulator:
     # --- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Listen and start the market ticker (the exchange calendar loaded first: the ticker asks it every tick)."""
-        await asyncio.get_running_loop().run_in_executor(None, market_calendar.preload)
+        today = new_york(self.now()).date()  # read in a child process: pandas never lives in the simulator
+        await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(market_calendar.preload_isolated, today))
         await self._listen()
         self._tasks.append(asyncio.create_task(self._ticker()))
 

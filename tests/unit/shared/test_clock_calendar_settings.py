@@ -87,3 +87,28 @@ def test_a_regular_day_time_moves_as_much_earlier_as_a_half_days_close() -> None
     assert on_the_day(date(2026, 12, 24), dtime(16, 0)) == dtime(13, 0)
     assert on_the_day(date(2026, 12, 7), dtime(15, 55)) == dtime(15, 55)
     assert early_by(date(2026, 12, 25)) == timedelta(0)  # no session at all
+
+
+def test_the_isolated_calendar_table_answers_every_day_as_the_calendar_does_without_pandas_in_the_process() -> None:
+    # The executor held ~60 MB of pandas for the calendar (196 MB at 1000 followers against a 150 MB target).
+    import subprocess
+    import sys
+
+    probe = """
+import sys
+from datetime import date, timedelta
+from spreadpilot import market_calendar as m
+m.preload_isolated(date(2026, 12, 8))
+assert "pandas" not in sys.modules, "pandas was loaded in the process"
+days = [date(2026, 1, 1) + timedelta(days=n) for n in range(540)]
+tabled = [(d, m.is_trading_day(d), m.is_trading_day(d) and m.session_close(d)) for d in days]
+assert "pandas" not in sys.modules, "a day inside the table loaded the calendar"
+assert m.session_close(date(2026, 11, 27)).hour == 13 and not m.is_trading_day(date(2026, 12, 25))
+m._table = None  # the calendar itself, for the same days
+assert tabled == [(d, m.is_trading_day(d), m.is_trading_day(d) and m.session_close(d)) for d in days]
+m.preload_isolated(date(2026, 12, 8))
+assert m.is_trading_day(date(2024, 3, 15)) and not m.is_trading_day(date(2024, 3, 16))  # before it: the calendar
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
