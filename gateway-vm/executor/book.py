@@ -219,8 +219,8 @@ def to_fill(intent: OrderIntent, execution: Execution) -> Fill:
         exec_id=execution.exec_id, intent_id=intent.intent_id, follower_id=intent.follower_id,
         order_ref=execution.order_ref,
         account=execution.account, perm_id=execution.perm_id or None, con_id=execution.con_id,
-        symbol=execution.symbol, sec_type=execution.sec_type, right=execution.right, strike=execution.strike,
-        expiry=execution.expiry,
+        symbol=execution.symbol or intent.symbol, sec_type=execution.sec_type, right=execution.right,
+        strike=execution.strike, expiry=execution.expiry,
         side=execution.side, qty=execution.qty, price=execution.price, commission=execution.commission,
         at=execution.at,
     )

@@ -109,7 +109,8 @@ def to_ledger_fill(execution: Execution, owner: Owner) -> Fill:
     return Fill(
         exec_id=execution.exec_id, intent_id=intent.intent_id if intent else "", order_ref=execution.order_ref,
         foreign=intent is None, follower_id=owner.follower_id, account=execution.account,
-        perm_id=execution.perm_id or None, con_id=execution.con_id, symbol=execution.symbol,
+        perm_id=execution.perm_id or None, con_id=execution.con_id,
+        symbol=execution.symbol or (intent.symbol if intent else ""),  # an execution of our order: its underlying
         sec_type=execution.sec_type,
         right=execution.right, strike=execution.strike, expiry=execution.expiry, side=execution.side,
         qty=execution.qty, price=execution.price, commission=execution.commission, at=execution.at,

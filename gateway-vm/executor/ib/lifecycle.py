@@ -70,8 +70,10 @@ class LifecycleOperations(IBSession):
 
     async def place_single(self, order: SingleOrder) -> OrderAck:
         """Send an order for one option or the stock and wait for the acknowledgement."""
-        contract = (Option(conId=order.con_id, exchange="SMART") if order.sec_type == "OPT"
-                    else Contract(conId=order.con_id, secType=order.sec_type, exchange="SMART", currency="USD"))
+        # with its symbol: ib_async gives the order's own contract to its executions, and a fill must say its underlying
+        contract = (Option(order.symbol, conId=order.con_id, exchange="SMART") if order.sec_type == "OPT"
+                    else Contract(conId=order.con_id, symbol=order.symbol, secType=order.sec_type, exchange="SMART",
+                                  currency="USD"))
         return await self._send(contract, order.order_ref, order.account, order.action, order.qty, order.limit)
 
     async def _send(self, contract: Contract, order_ref: str, account: str, action: str, qty: int,

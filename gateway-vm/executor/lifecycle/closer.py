@@ -412,7 +412,7 @@ class Closer:
         assert target.leg is not None, "a close names a spread or a leg"
         action = "BUY" if target.leg_qty < 0 else "SELL"
         return await broker.place_single(SingleOrder(ref, account, target.leg.con_id, target.leg.sec_type, action,
-                                                     qty, limit))
+                                                     qty, limit, target.leg.symbol))
 
     async def _wait_final(self, ref: str, seconds: float) -> bool:
         """Wait up to ``seconds`` (business) for the close to end; True once it is final."""

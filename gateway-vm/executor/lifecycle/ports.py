@@ -65,6 +65,7 @@ class SingleOrder:
     action: str  # BUY | SELL
     qty: int
     limit: Decimal | None = None
+    symbol: str = "QQQ"  # the underlying (the contract is sent whole, so its executions carry the symbol back)
 
 
 class LifecycleBroker(Broker, Protocol):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from executor.broker import BrokerListener, OrderRequest
 from executor.ib import IBBroker
+from executor.lifecycle.ports import SingleOrder
 from ibsim import settlement
 from ibsim.config import FillMode, SimConfig
 from ibsim.contracts import UNDERLYINGS
@@ -28,6 +29,10 @@ async def eventually(check, seconds: float = 5.0):  # type: ignore[no-untyped-de
             return found
         await asyncio.sleep(0.02)
     raise AssertionError("the broker never reported it")
+
+
+async def _flat(broker: IBBroker) -> bool:
+    return await broker.positions("DU001") == []
 
 
 def test_a_spy_spread_is_placed_held_priced_and_settled_as_spy_and_ignored_where_spy_is_not_traded() -> None:
@@ -68,6 +73,18 @@ def test_a_spy_spread_is_placed_held_priced_and_settled_as_spy_and_ignored_where
 
                 (shares,) = await eventually(stock)
                 assert (shares.symbol, shares.con_id, shares.qty) == ("SPY", SPY.stock_con_id, 100)  # at 585
+
+                # the assigned stock sold as the assignment repair sells it: its execution says SPY (ib_async hands
+                # an order's own contract to its executions; sent without a symbol, the sale was booked as "STK:")
+                await broker.place_single(SingleOrder("flatten-spy-f01", "DU001", SPY.stock_con_id, "STK", "SELL",
+                                                      100, None, "SPY"))
+
+                async def sold() -> list[object]:
+                    return [e for e in (await broker.truth()).executions if e.order_ref == "flatten-spy-f01"]
+
+                (sale,) = await eventually(sold)
+                assert (sale.symbol, sale.sec_type, sale.qty) == ("SPY", "STK", 100)
+                assert await eventually(lambda: _flat(broker))
             finally:
                 for b in (broker, qqq_only):
                     await b.disconnect()
