@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -46,6 +47,12 @@ class Frozen(BaseModel):
     def from_doc(cls, doc: dict[str, object]) -> Self:
         """Parse a Firestore document back into the model."""
         return cls.model_validate(doc)
+
+    @classmethod
+    def from_stored(cls, doc: Mapping[str, object]) -> Self:
+        """A stored document read back as the model, the fields its writers keep beside the model's left aside (the
+        rollup's ``open_lots``, a view's ``id``); a field of the model that is wrong still fails."""
+        return cls.model_validate({k: v for k, v in doc.items() if k in cls.model_fields})
 
 
 def validate_iban(iban: str) -> str:

@@ -126,7 +126,7 @@ def fill_quality_of(docs: list[dict[str, Any]]) -> dict[str, object]:
     intents, unreadable = [], []
     for doc in docs:
         try:
-            intents.append(OrderIntent.model_validate({k: v for k, v in doc.items() if k in OrderIntent.model_fields}))
+            intents.append(OrderIntent.from_stored(doc))
         except ValidationError:
             unreadable.append(str(doc.get("id")))
     rows = fill_quality(intents)
@@ -190,7 +190,7 @@ def performance_view(deps: Deps, call: Call) -> object:
     unreadable = []
     for snap in query.stream():
         try:
-            day = DailyPnL.model_validate(snap.to_dict() or {})
+            day = DailyPnL.from_stored(snap.to_dict() or {})
         except ValidationError:
             unreadable.append(snap.id)
             continue

@@ -345,8 +345,8 @@ class FirestoreRecords:
 
 
 def _model(model: Any, doc: dict[str, Any] | None) -> Any:
-    """A stored document as ``model``, fields it does not declare left aside."""
-    return model.model_validate({k: v for k, v in (doc or {}).items() if k in model.model_fields})
+    """A stored document as ``model``, fields it does not declare left aside (``Frozen.from_stored``)."""
+    return model.from_stored(doc or {})
 
 
 def _standing(doc: Mapping[str, Any]) -> HighWaterMark:

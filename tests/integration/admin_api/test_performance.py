@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
 from admin_harness import AdminClient
 from google.cloud import firestore
+
+from pnl.records import FirestoreRecords
+from spreadpilot.models import DailyPnL
+from spreadpilot.store import Store
 
 
 def _day(db: firestore.Client, follower_id: str, day: str, pnl: str, trades: int) -> None:
@@ -32,3 +39,17 @@ def test_performance_counts_trades_per_follower_and_overall_and_names_an_unreada
     assert everyone.json()["overall"]["profit_factor"] == "2.0833"  # 125 / 60
     assert everyone.json()["unreadable"] == ["f03:2026-03-02"]
     assert list(one.json()["followers"]) == ["f01"]
+
+
+def test_a_day_as_the_pnl_rollup_stores_it_is_counted_not_called_unreadable(
+    admin: AdminClient, firestore_db: firestore.Client
+) -> None:
+    # the rollup keeps the day's open lots beside the figures: the view read every real document as unreadable
+    FirestoreRecords(Store(firestore_db)).put_daily(DailyPnL(
+        follower_id="f01", date=date(2026, 3, 2), realized_pnl=Decimal(100), commissions=Decimal(0),
+        closing_mtm=Decimal(0), best_mtm=Decimal(0), worst_mtm=Decimal(0), trades=2,
+        computed_at=datetime(2026, 3, 2, 21, tzinfo=UTC)), ())
+
+    answer = admin.call("GET", "/performance").json()
+    assert answer["unreadable"] == []
+    assert answer["followers"]["f01"]["trades"] == 1
