@@ -140,8 +140,7 @@ def daily_pnl(
         broker_realized_pnl=check.broker_realized,
         reconciliation_note=check.note,
         fill_vs_best=quality.vs_best if quality else None,
-        fill_seconds=Decimal(str(quality.to_fill_s)) if quality and quality.to_fill_s is not None and
-        quality.credit is not None else None,
+        fill_seconds=None if quality is None or quality.to_fill_s is None else Decimal(str(quality.to_fill_s)),
         computed_at=computed_at,
     )
     return DayResult(doc, lots, check)

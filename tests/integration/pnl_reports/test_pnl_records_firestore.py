@@ -12,7 +12,7 @@ from pnl.lots import OpenLot
 from pnl.records import FirestoreRecords, InvoiceOutcome
 from spreadpilot.clock import NEW_YORK
 from spreadpilot.ledger import BROKER_READINGS, SETTLEMENTS, BrokerReading, HeldLine, SettlementEvent, SettlementKind
-from spreadpilot.models import DailyPnL, Follower, Right
+from spreadpilot.models import DailyPnL, Follower, IntentKind, OrderIntent, Right, Spread, Strategy
 from spreadpilot.store import Store
 from stack import LocalStack
 
@@ -96,3 +96,23 @@ def test_one_followers_days_in_a_range_are_read_without_the_others(
                                      worst_mtm=Decimal(0), trades=1, computed_at=at))
     found = FirestoreRecords(store).daily_of("f01", date(2026, 3, 16), date(2026, 3, 19))
     assert sorted((d.follower_id, d.date.day) for d in found) == [("f01", 16), ("f01", 18)]
+
+
+def test_the_days_entries_are_read_as_the_executor_stores_them_exits_and_other_days_and_bad_documents_left_out(
+    clean_stack: LocalStack, firestore_db: firestore.Client
+) -> None:
+    day, at = date(2026, 3, 17), datetime(2026, 3, 17, 9, 31, tzinfo=NEW_YORK)
+    spread = Spread(strategy=Strategy.BULL_PUT, short_strike=Decimal(485), long_strike=Decimal(480))
+
+    def intent(fid: str, kind: IntentKind = IntentKind.ENTRY, expiry: date = day) -> OrderIntent:
+        return OrderIntent(intent_id=f"{kind}-x-{fid}", kind=kind, signal_id="x", follower_id=fid, gateway_id="gw",
+                           account="DU1", spread=spread, expiry=expiry, contracts=1, created_at=at, updated_at=at)
+
+    orders = firestore_db.collection("orders")
+    for i in (intent("f01"), intent("f02"), intent("f01", IntentKind.EXIT), intent("f03", expiry=date(2026, 3, 18))):
+        orders.document(i.intent_id).set({**i.to_doc(), "lease_epoch": 3})  # the executor keeps its epoch beside it
+    orders.document("entry-x-f04").set({"kind": "entry", "expiry": "2026-03-17", "follower_id": "f04"})
+
+    found = FirestoreRecords(Store(firestore_db)).entries_of(day)
+
+    assert sorted(i.intent_id for i in found) == ["entry-x-f01", "entry-x-f02"]
