@@ -18,7 +18,7 @@ from executor.broker import Execution, OrderUpdate
 from executor.intents import ExecutorStore, Fence
 from executor.pricing import to_cents
 from spreadpilot.clock import Clock
-from spreadpilot.models import Fill, IntentState, OrderIntent, execution_key, execution_revision
+from spreadpilot.models import IntentState, OrderIntent, execution_key, execution_revision
 
 log = logging.getLogger(__name__)
 
@@ -211,16 +211,3 @@ def _with_fills(intent: OrderIntent, executions: dict[str, Execution]) -> OrderI
     if filled == intent.filled_qty and avg == intent.avg_price:
         return intent
     return intent.model_copy(update={"filled_qty": filled, "avg_price": avg})
-
-
-def to_fill(intent: OrderIntent, execution: Execution) -> Fill:
-    """The ``fills/{exec_id}`` document of one leg execution of one of our orders."""
-    return Fill(
-        exec_id=execution.exec_id, intent_id=intent.intent_id, follower_id=intent.follower_id,
-        order_ref=execution.order_ref,
-        account=execution.account, perm_id=execution.perm_id or None, con_id=execution.con_id,
-        symbol=execution.symbol or intent.symbol, sec_type=execution.sec_type, right=execution.right,
-        strike=execution.strike, expiry=execution.expiry,
-        side=execution.side, qty=execution.qty, price=execution.price, commission=execution.commission,
-        at=execution.at,
-    )

@@ -4,12 +4,18 @@ with a clear reason where it is not."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from executor_world import follower, run, signal, started, trade_one_signal, world
 from pydantic import ValidationError
 
+from executor.broker import Execution
+from executor.ledger import Owner, to_ledger_fill
 from executor.settings import ExecutorSettings
-from spreadpilot.models import IntentState, make_signal_id
+from spreadpilot.models import IntentKind, IntentState, OrderIntent, make_signal_id
 
 
 def spy_signal():  # type: ignore[no-untyped-def]
@@ -59,3 +65,18 @@ def test_a_spy_signal_is_refused_with_a_clear_reason_where_only_qqq_is_allowed()
 def test_an_allowed_ticker_without_daily_expiries_fails_at_start_up() -> None:
     with pytest.raises(ValidationError, match="no daily"):
         ExecutorSettings(GOOGLE_CLOUD_PROJECT="p", allowed_tickers="QQQ,AAPL")  # type: ignore[call-arg]
+
+
+def test_an_execution_whose_contract_has_no_symbol_is_booked_under_its_intents_underlying() -> None:
+    # ib_async hands a one-contract order's own contract to its executions: sent without a symbol, a SPY stock sale
+    # came back with none and was booked as "STK:" beside the "STK:SPY" the assignment delivered
+    intent = OrderIntent(intent_id="flatten-x-f01-1", kind=IntentKind.FLATTEN, signal_id="x", follower_id="f01",
+                         gateway_id="gw", account="DU001", symbol="SPY", spread=signal().spread, expiry=signal().date,
+                         contracts=1, created_at=datetime(2026, 3, 17, 15, tzinfo=UTC),
+                         updated_at=datetime(2026, 3, 17, 15, tzinfo=UTC))
+    sale = Execution(exec_id="0001.01", order_ref=intent.intent_id, account="DU001", order_id=9, perm_id=9,
+                     con_id=756733, sec_type="STK", right=None, strike=None, expiry=None, side="SLD", qty=100,
+                     price=Decimal("583.00"), at=datetime(2026, 3, 17, 15, 1, tzinfo=UTC), symbol="")
+
+    assert to_ledger_fill(sale, Owner("f01", intent)).symbol == "SPY"
+    assert to_ledger_fill(replace(sale, symbol="SPY"), Owner("f01", None)).symbol == "SPY"  # a foreign one: as sent
