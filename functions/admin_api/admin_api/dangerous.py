@@ -11,6 +11,7 @@ Both steps are audited and recorded in the events stream. Flatten keeps its own 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,10 +63,19 @@ def request(deps: Deps, call: Call, kind: str, scope: str, reason: str, *, detai
 
 
 def confirm(deps: Deps, call: Call) -> object:
-    """Spend the caller's code and publish the action it stands for."""
+    """Spend the caller's code and carry out the action it stands for."""
     from admin_api import manual_signal  # both import this module
     from admin_api.controls import publish_command  # the one publisher of commands
 
+    def command(pending: PendingConfirmation, command_id: str) -> ApiResponse:
+        published = publish_command(deps, call, COMMAND_OF[pending.kind], pending.scope, pending.reason,
+                                    command_id=command_id)
+        return ApiResponse(202, {**published, "confirmed": pending.kind})
+
+    actions: dict[str, Callable[[PendingConfirmation, str], ApiResponse]] = {
+        **dict.fromkeys(COMMAND_OF, command),
+        manual_signal.MANUAL_SIGNAL: lambda pending, _: manual_signal.enter(deps, call, pending),
+    }
     code = call.body(ActionConfirm).confirm_code
     try:
         pending = confirmations.read(deps.store.db, code)
@@ -76,21 +86,16 @@ def confirm(deps: Deps, call: Call) -> object:
         status, message = _REFUSALS[found]
         raise ApiError(status, message, where="body.confirm_code")
     assert pending is not None  # a verdict of OK has a pending confirmation
-    if pending.kind not in (*COMMAND_OF, manual_signal.MANUAL_SIGNAL):
+    if pending.kind not in actions:
         raise ApiError(409, f"a {pending.kind} is confirmed at its own route (/controls/flatten/confirm)",
                        where="body.confirm_code")
     command_id = f"web-{COMMAND_OF.get(pending.kind, pending.kind)}-{deps.new_id()}"
     if not confirmations.spend(deps.store.db, code, command_id=command_id, by=call.principal.actor, at=call.wall):
         raise ApiError(409, "this action was confirmed concurrently", where="body.confirm_code")
-    if pending.kind == manual_signal.MANUAL_SIGNAL:
-        deps.store.audit(f"confirmation.{pending.kind}.confirmed", actor=call.principal.actor, source="web",
-                         at=call.now.isoformat(), scope=pending.scope, command_id=command_id)
-        return manual_signal.enter(deps, call, pending)
-    published = publish_command(deps, call, COMMAND_OF[pending.kind], pending.scope, pending.reason,
-                                command_id=command_id)
+    # the code is spent from here, whatever the action meets: the audit says so before the action runs
     deps.store.audit(f"confirmation.{pending.kind}.confirmed", actor=call.principal.actor, source="web",
                      at=call.now.isoformat(), scope=pending.scope, command_id=command_id)
-    return ApiResponse(202, {**published, "confirmed": pending.kind})
+    return actions[pending.kind](pending, command_id)
 
 
 def verdict_of(pending: PendingConfirmation | None, call: Call) -> Verdict:
