@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from spreadpilot.settings import CommonSettings
+from spreadpilot.settings import TICKERS_PATTERN, CommonSettings, ticker_set
 
 
 class MarginMode(StrEnum):
@@ -65,7 +65,7 @@ class ExecutorSettings(CommonSettings):
     max_signal_messages: int = Field(default=4, ge=1, description="signal messages handled at once")
     version: str = Field(default="0.1.0", description="reported in the heartbeat")
     allowed_tickers: str = Field(
-        default="QQQ", pattern=r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$",
+        default="QQQ", pattern=TICKERS_PATTERN,
         description="underlyings the executor trades and follows through the day (the poller's allowlist); each "
                     "must list daily expiries: QQQ, SPY or IWM",
     )
@@ -109,7 +109,7 @@ class ExecutorSettings(CommonSettings):
     @property
     def tickers(self) -> frozenset[str]:
         """The allowed underlyings, upper-case."""
-        return frozenset(t.strip().upper() for t in self.allowed_tickers.split(","))
+        return ticker_set(self.allowed_tickers)
 
     @model_validator(mode="after")
     def _tickers_supported(self) -> ExecutorSettings:

@@ -43,6 +43,14 @@ class CommonSettings(BaseSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
+TICKERS_PATTERN = r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$"  # SPREADPILOT_ALLOWED_TICKERS, the same for every part
+
+
+def ticker_set(allowed: str) -> frozenset[str]:
+    """A comma-separated ``SPREADPILOT_ALLOWED_TICKERS`` as the set of upper-case tickers."""
+    return frozenset(t.strip().upper() for t in allowed.split(","))
+
+
 def env_name(settings_cls: type[BaseSettings], field: str) -> str:
     """The environment variable that sets ``field``."""
     info = settings_cls.model_fields.get(field)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from spreadpilot.settings import CommonSettings
+from spreadpilot.settings import TICKERS_PATTERN, CommonSettings, ticker_set
 
 GOOGLE_CERT_URL = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 
@@ -39,7 +39,7 @@ class AdminSettings(CommonSettings):
         default=300, ge=30, le=86400, description="lifetime of a signed download URL for a gs:// statement"
     )
     allowed_tickers: str = Field(
-        default="QQQ", pattern=r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$",
+        default="QQQ", pattern=TICKERS_PATTERN,
         description="underlyings a signal entered by hand may name (the poller's and the executor's allowlist)",
     )
     cutoff: time = Field(
@@ -55,7 +55,7 @@ class AdminSettings(CommonSettings):
     @property
     def tickers(self) -> frozenset[str]:
         """The allowlist, upper-case."""
-        return frozenset(t.strip().upper() for t in self.allowed_tickers.split(","))
+        return ticker_set(self.allowed_tickers)
 
     @property
     def issuer(self) -> str:

@@ -6,7 +6,7 @@ from datetime import time
 
 from pydantic import Field, SecretStr
 
-from spreadpilot.settings import CommonSettings
+from spreadpilot.settings import TICKERS_PATTERN, CommonSettings, ticker_set
 
 
 class PollerSettings(CommonSettings):
@@ -31,7 +31,7 @@ class PollerSettings(CommonSettings):
     )
     cutoff: time = Field(default=time(10, 30), description="SPREADPILOT_CUTOFF: no new signal after this, ET")
     allowed_tickers: str = Field(
-        default="QQQ", pattern=r"^[A-Za-z]{1,6}(,[A-Za-z]{1,6})*$",
+        default="QQQ", pattern=TICKERS_PATTERN,
         description="SPREADPILOT_ALLOWED_TICKERS: comma-separated ticker allowlist",
     )
     header_search_rows: int = Field(
@@ -58,4 +58,4 @@ class PollerSettings(CommonSettings):
     @property
     def tickers(self) -> frozenset[str]:
         """The allowlist, upper-case."""
-        return frozenset(t.strip().upper() for t in self.allowed_tickers.split(","))
+        return ticker_set(self.allowed_tickers)
