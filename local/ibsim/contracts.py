@@ -112,7 +112,6 @@ class Chain:
         self.today = today
         self.expiries = listed_expiries(today)
         self.strikes_of = {u.symbol: _strikes_around(reference_price * u.ratio) for u in UNDERLYINGS.values()}
-        self.strikes = self.strikes_of[SYMBOL]
         self._by_ordinal = {d.toordinal() % 10_000: d for d in self.expiries}
         # Options that were listed once stay resolvable (positions outlive a chain rebuild).
         self.extra: dict[int, Listing] = {}
