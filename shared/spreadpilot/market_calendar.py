@@ -10,6 +10,7 @@ calendar itself, loaded then (correct, only heavier): nothing is ever guessed.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from datetime import date, datetime, time, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 from spreadpilot.clock import NEW_YORK
 
+log = logging.getLogger(__name__)
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
 TABLE_DAYS_BACK = 400
@@ -54,8 +56,13 @@ def preload_isolated(today: date) -> None:
     global _table
     first = today - timedelta(days=TABLE_DAYS_BACK)
     argv = [sys.executable, "-m", "spreadpilot.market_calendar", first.isoformat()]
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120).stdout  # noqa: S603 - argv is ours
-    _table = json.loads(out)
+    try:
+        out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120).stdout  # noqa: S603 - argv is ours
+        _table = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:  # the child failed: the calendar answers itself
+        log.warning("market calendar table not read in a child process; loading the calendar here instead",
+                    extra={"error": str(exc)[:300]})
+        _xnys()
 
 
 def _tabled(day: date) -> dict[str, str] | None:

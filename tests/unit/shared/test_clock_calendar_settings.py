@@ -112,3 +112,21 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_an_isolated_calendar_read_that_fails_leaves_the_calendar_itself_to_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+
+    from spreadpilot import market_calendar
+
+    def fails(*args: object, **kwargs: object) -> object:
+        raise subprocess.TimeoutExpired("python", 120)
+
+    monkeypatch.setattr(market_calendar, "_table", None)
+    monkeypatch.setattr(market_calendar.subprocess, "run", fails)
+    market_calendar.preload_isolated(date(2026, 12, 8))  # a start-up that continues, never a crash
+    assert market_calendar._table is None
+    assert session_close(date(2026, 11, 27)).hour == 13
+    assert not is_trading_day(date(2026, 12, 25))
